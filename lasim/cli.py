@@ -1,0 +1,70 @@
+"""The ``lasim`` command: one entry point, sub-commands registered by the layers.
+
+Each sub-command lives next to the code it drives (``experiments.cli``,
+``calibration.cli``, ...) and exposes ``register(subparsers)``; this module only
+dispatches, so importing it stays cheap and ``model`` never learns about the
+layers above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from model.errors import LasimInputError
+
+from . import __version__
+
+# Modules that may add sub-commands; a module that is missing (an optional extra
+# not installed, or not written yet) is skipped so the rest of the CLI still works.
+COMMAND_MODULES = (
+    "lasim.commands",
+    "experiments.cli",
+    "calibration.cli",
+    "lasim.explorer.cli",
+    "experiments.compare_cli",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line with exit code 2 (its default code)."""
+
+    def error(self, message: str) -> None:  # noqa: D401
+        self.exit(2, f"lasim: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lasim", description="Simulate how innovations scale through learning alliances.")
+    parser.add_argument("--version", action="version", version=f"lasim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (exc.name == name or name.startswith(exc.name + ".")):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except LasimInputError as exc:
+        print(f"lasim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lasim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
