@@ -1,0 +1,336 @@
+"""The output directory of an experiment: a manifest plus Parquet shards that resume.
+
+Layout of ``DIR``::
+
+    manifest.json        spec, fingerprints, run ids and seeds, sessions (start, end,
+                         lasim version, git commit, executor, counts)
+    spec.toml            the spec as run (normalised)
+    plan.parquet         every planned run: run_id, sample_id, replication, seed, factors
+    design.parquet       the sampler's raw matrix (LHS, Sobol, Morris), for the analyses
+    runs/summary-S-N.parquet   finished runs, one row each (written atomically)
+    runs/series-S-N.parquet    their monthly series, if the spec keeps series
+    failures.parquet     runs that raised: parameters, seed, error and traceback
+
+A run is finished once its row is in a summary shard. Shards are only ever
+added (each one atomically), so a crash at any moment leaves a directory from
+which :func:`load_results` and a resumed sweep see every finished run once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lasim.io import atomic_write, atomic_write_json, atomic_write_text
+from lasim.provenance import provenance
+from model.errors import LasimInputError
+
+from .spec import ExperimentSpec
+
+STORE_FORMAT = 1
+MANIFEST = "manifest.json"
+FAILURES = "failures.parquet"
+ID_COLUMNS = ["run_id", "sample_id", "replication", "seed"]
+
+
+def write_parquet(path: Path, df: pd.DataFrame, meta: dict[str, Any]) -> Path:
+    """Write ``df`` atomically with ``meta`` (provenance) in the Parquet schema metadata."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"lasim"] = json.dumps(meta, default=str).encode()
+    table = table.replace_schema_metadata(metadata)
+    return atomic_write(path, lambda p: pq.write_table(table, p))
+
+
+def read_parquet_meta(path: Path) -> dict[str, Any]:
+    """The ``lasim`` provenance block of a Parquet file written by :func:`write_parquet`."""
+    md = pq.read_schema(path).metadata or {}
+    return json.loads(md.get(b"lasim", b"{}"))
+
+
+def scenario_fingerprint(scenario: Any) -> str:
+    """Hash of the base scenario's full content (a scenario file can change under a name)."""
+    import hashlib
+
+    from model.scenario import scenario_to_toml
+
+    return hashlib.sha256(scenario_to_toml(scenario).encode()).hexdigest()[:16]
+
+
+class Store:
+    """An experiment output directory (see the module docstring for its layout)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+        self._manifest: dict[str, Any] | None = None
+        self._session: int | None = None
+        self._seq = 0
+        self._meta: dict[str, Any] = {}
+
+    # ---------------------------------------------------------------- opening
+    @property
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            self._manifest = read_manifest(self.root)
+        return self._manifest
+
+    @classmethod
+    def check_target(cls, root: str | Path, spec: ExperimentSpec, scenario_fp: str) -> bool:
+        """Refuse a directory that is not this experiment's; return True if it exists.
+
+        Called before anything is written, so a refused directory is left untouched.
+        """
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise LasimInputError(f"--out = {str(root)!r}: exists and is not a directory")
+        if not (root / MANIFEST).exists():
+            if root.exists() and any(root.iterdir()):
+                raise LasimInputError(
+                    f"--out = {str(root)!r}: directory is not empty and holds no lasim "
+                    "experiment (no manifest.json); choose a new or empty directory"
+                )
+            return False
+        manifest = read_manifest(root)
+        if manifest.get("spec_fingerprint") != spec.fingerprint():
+            raise LasimInputError(
+                f"--out = {str(root)!r}: holds results of a different spec "
+                f"({manifest.get('spec_source', '?')}, fingerprint "
+                f"{manifest.get('spec_fingerprint')}; this spec is {spec.fingerprint()}); "
+                "results are never merged, choose a new --out directory"
+            )
+        if manifest.get("scenario_fingerprint") != scenario_fp:
+            raise LasimInputError(
+                f"--out = {str(root)!r}: scenario {spec.scenario!r} has changed since this "
+                "directory was started; results are never merged, choose a new --out directory"
+            )
+        return True
+
+    @classmethod
+    def open(cls, root: str | Path, spec: ExperimentSpec, scenario: Any, plan: pd.DataFrame,
+             raw: np.ndarray | None, executor_label: str = "") -> Store:
+        """Create the store for ``spec`` or reopen it to resume; start a new session."""
+        import tomli_w
+
+        scenario_fp = scenario_fingerprint(scenario)
+        exists = cls.check_target(root, spec, scenario_fp)
+        store = cls(root)
+        prov = provenance()
+        if not exists:
+            store.runs_dir.mkdir(parents=True, exist_ok=True)
+            meta = _file_meta(spec, prov)
+            write_parquet(store.root / "plan.parquet", plan, meta)
+            if raw is not None:
+                design = pd.DataFrame(raw, columns=spec.factor_names)
+                design.insert(0, "sample_id", np.arange(len(design), dtype=np.int64))
+                write_parquet(store.root / "design.parquet", design, meta)
+            atomic_write_text(store.root / "spec.toml", tomli_w.dumps(spec.to_dict()))
+            reps = spec.replications
+            seeds_note = (
+                {"seeds_by_replication": [int(s) for s in plan["seed"].iloc[:reps]]}
+                if spec.common_random_numbers else {"seeds": "per run, in plan.parquet"}
+            )
+            store._manifest = {
+                "lasim_store": STORE_FORMAT,
+                "name": spec.name,
+                "spec_source": spec.source,
+                "spec_fingerprint": spec.fingerprint(),
+                "spec": spec.to_dict(),
+                "scenario": spec.scenario,
+                "scenario_fingerprint": scenario_fp,
+                "factors": spec.factor_names,
+                "outcomes": list(spec.outcomes) if spec.outcomes else None,
+                "runs": {"count": int(len(plan)), "run_ids": f"0..{len(plan) - 1}",
+                         "root_seed": spec.seed,
+                         "common_random_numbers": spec.common_random_numbers, **seeds_note},
+                "created": prov,
+                "sessions": [],
+                "status": "new",
+            }
+        store._session = len(store.manifest["sessions"])
+        store._meta = _file_meta(spec, prov) | {"session": store._session}
+        store.manifest["sessions"].append({
+            "started": prov["created"], "ended": None, "lasim_version": prov["lasim_version"],
+            "git_commit": prov["git_commit"], "executor": executor_label,
+            "runs_done": 0, "failures": 0, "status": "running",
+        })
+        store.manifest["status"] = "running"
+        store.save_manifest()
+        return store
+
+    def save_manifest(self) -> None:
+        atomic_write_json(self.root / MANIFEST, self.manifest)
+
+    # ---------------------------------------------------------------- reading
+    def plan(self) -> pd.DataFrame:
+        return pd.read_parquet(self.root / "plan.parquet")
+
+    def design(self) -> pd.DataFrame | None:
+        path = self.root / "design.parquet"
+        return pd.read_parquet(path) if path.exists() else None
+
+    def summary_shards(self) -> list[Path]:
+        return sorted(self.runs_dir.glob("summary-*.parquet"))
+
+    def finished_ids(self) -> set[int]:
+        """Run ids with a result row in some shard (failed runs are not finished)."""
+        ids: set[int] = set()
+        for shard in self.summary_shards():
+            ids.update(pq.read_table(shard, columns=["run_id"]).column(0).to_pylist())
+        return ids
+
+    def failures(self) -> pd.DataFrame:
+        path = self.root / FAILURES
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=ID_COLUMNS)
+
+    # ---------------------------------------------------------------- writing
+    def write_shard(self, rows: list[dict[str, Any]], series: list[pd.DataFrame]) -> None:
+        """Add one shard of finished runs (and their series) atomically.
+
+        The series shard is written first: if we die between the two files, the
+        runs are not finished and will be redone, and their orphan series rows
+        are dropped by :func:`load_results` (it keeps series of finished runs only).
+        """
+        if not rows:
+            return
+        self._seq += 1
+        stem = f"{self._session:03d}-{self._seq:06d}"
+        if series:
+            write_parquet(self.runs_dir / f"series-{stem}.parquet",
+                          pd.concat(series, ignore_index=True), self._meta)
+        write_parquet(self.runs_dir / f"summary-{stem}.parquet", _summary_frame(rows), self._meta)
+
+    def write_failures(self, failures: pd.DataFrame) -> None:
+        if failures.empty:
+            (self.root / FAILURES).unlink(missing_ok=True)
+            return
+        write_parquet(self.root / FAILURES, failures.sort_values("run_id"), self._meta)
+
+    def end_session(self, *, status: str, runs_done: int, failures: int) -> None:
+        session = self.manifest["sessions"][self._session]
+        session.update(ended=provenance()["created"], status=status, runs_done=runs_done,
+                       failures=failures)
+        self.manifest["status"] = status
+        self.save_manifest()
+
+
+def _file_meta(spec: ExperimentSpec, prov: dict[str, str]) -> dict[str, Any]:
+    return {
+        "experiment": spec.name, "scenario": spec.scenario, "root_seed": spec.seed,
+        "spec_fingerprint": spec.fingerprint(), "lasim_version": prov["lasim_version"],
+        "git_commit": prov["git_commit"], "created": prov["created"],
+    }
+
+
+def _summary_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows)
+    for col in df.columns:
+        if df[col].dtype == object:
+            df[col] = _coerce(df[col])
+    df["seed"] = df["seed"].astype(np.uint64)
+    return df
+
+
+def _coerce(col: pd.Series) -> pd.Series:
+    """Give an object column of outcomes one Parquet-friendly type.
+
+    A field that is ``None`` in every run of a shard (e.g. ``scale_month`` when
+    nothing scaled) would otherwise become a null-typed column that clashes with
+    the same field elsewhere.
+    """
+    values = col.dropna()
+    if values.empty:
+        return col.astype(float)
+    if all(isinstance(v, bool | np.bool_) for v in values):
+        return col.astype("boolean")
+    if all(isinstance(v, int | float | np.number) for v in values):
+        return pd.to_numeric(col, errors="coerce").astype(float)
+    return col.astype(str).where(col.notna(), None)
+
+
+def read_manifest(root: str | Path) -> dict[str, Any]:
+    """Read ``DIR/manifest.json``; a missing or broken one is a user error."""
+    path = Path(root) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LasimInputError(
+            f"{root}: not a lasim experiment directory (no manifest.json); "
+            "make one with lasim sweep SPEC --out DIR"
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LasimInputError(f"{path}: cannot read manifest: {exc}") from None
+
+
+def load_results(root: str | Path, *, series: bool = False,
+                 failures: bool = False) -> pd.DataFrame:
+    """Load an experiment directory into one frame.
+
+    Parameters
+    ----------
+    root : path
+        A directory written by ``lasim sweep`` / ``lasim sensitivity``.
+    series : bool
+        Return the monthly series (one row per run and month) instead of the
+        run summaries.
+    failures : bool
+        Return the failed runs (with error and traceback) instead.
+
+    Returns
+    -------
+    DataFrame
+        One row per finished run, sorted by ``run_id``: ids, seed, factor values
+        and outcomes. ``df.attrs["manifest"]`` holds the manifest.
+    """
+    manifest = read_manifest(root)
+    store = Store(root)
+    if failures:
+        df = store.failures()
+    else:
+        frames = [pd.read_parquet(p) for p in store.summary_shards()]
+        if frames:
+            df = pd.concat(frames, ignore_index=True)
+        else:
+            df = pd.DataFrame(columns=[*ID_COLUMNS, *manifest.get("factors", [])])
+        df = _tidy(df)
+        # A run appears once by construction; guard anyway, a duplicate would bias
+        # every probability computed from the frame.
+        df = df.drop_duplicates("run_id", keep="first").sort_values("run_id")
+        if series:
+            done = set(df["run_id"])
+            paths = sorted(store.runs_dir.glob("series-*.parquet"))
+            if not paths:
+                raise LasimInputError(
+                    f"{root}: has no series; set series = true in the spec to keep them"
+                )
+            s = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+            df = s[s["run_id"].isin(done)].drop_duplicates(["run_id", "month"])
+            df = df.sort_values(["run_id", "month"])
+    df = df.reset_index(drop=True)
+    df.attrs["manifest"] = manifest
+    return df
+
+
+def _tidy(df: pd.DataFrame) -> pd.DataFrame:
+    for col in df.columns:
+        if df[col].dtype == object:
+            df[col] = _coerce(df[col])
+    return df
+
+
+def outcome_columns(df: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+    """The outcome columns of a results frame (everything but ids, factors and timing)."""
+    skip = set(ID_COLUMNS) | set(manifest.get("factors", [])) | {"run_seconds"}
+    return [c for c in df.columns if c not in skip]
+
+
+def iter_chunks(df: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
+    for start in range(0, len(df), size):
+        yield df.iloc[start:start + size]
