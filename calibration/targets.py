@@ -1,0 +1,666 @@
+"""Calibration targets: what the model must reproduce, read from TOML (+ CSV).
+
+A targets file names a base scenario, how many replications to run per
+parameter set, optionally the parameters to calibrate and their priors, and a
+list of ``[[targets]]``. Each target is one of three kinds:
+
+``range``
+    a statistic of runs lies in ``[low, high]`` (``months to a functioning
+    alliance between 12 and 36``);
+``compare``
+    a statistic in one arm is at least ``ratio`` x the same statistic in a paired
+    arm plus ``difference`` (``share scaled with government >= 2 x share
+    without``); arms are parameter overrides applied on top of the calibrated
+    parameters, and both arms use the same replication seeds;
+``series``
+    an observed adoption series from a CSV file (``month`` plus ``share`` or
+    ``adopters``), compared with the mean simulated series.
+
+Every target turns into a discrepancy ``d >= 0`` (0 when it holds) and the ABC
+distance is ``sum(weight * d)``; see :func:`discrepancy` and docs/calibration.md.
+Bad input raises :class:`~model.errors.LasimInputError` with one line naming the
+file, the target or row, and the field.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.errors import LasimInputError
+
+from .simulator import Simulator
+
+#: Statistics of one outcome over replications.
+STATISTICS = {
+    "mean": "mean over runs (missing values ignored)",
+    "median": "median over runs; a missing time (the event never happened) counts as "
+    "later than any",
+    "share": "share of runs in which the outcome is true (non-zero)",
+    "happened": "share of runs in which the outcome is not missing (the event happened)",
+}
+KINDS = ("range", "compare", "series")
+#: Largest discrepancy one target contributes: a run that never produces the
+#: outcome must not make the distance infinite, or pyabc's median epsilon stalls.
+MAX_DISCREPANCY = 10.0
+
+_TOP_KEYS = {"scenario", "replications", "description", "parameters", "priors", "targets"}
+_TARGET_KEYS = {
+    "range": {
+        "name",
+        "kind",
+        "description",
+        "outcome",
+        "statistic",
+        "month",
+        "set",
+        "low",
+        "high",
+        "weight",
+        "scale",
+        "source",
+    },
+    "compare": {
+        "name",
+        "kind",
+        "description",
+        "outcome",
+        "statistic",
+        "month",
+        "set",
+        "versus",
+        "versus_month",
+        "ratio",
+        "difference",
+        "weight",
+        "scale",
+        "source",
+    },
+    "series": {
+        "name",
+        "kind",
+        "description",
+        "outcome",
+        "file",
+        "level",
+        "population",
+        "set",
+        "weight",
+        "source",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One statistic of runs: an outcome, how runs are summarised, in which arm."""
+
+    outcome: str
+    statistic: str = "mean"
+    month: int | None = None
+    overrides: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def arm(self) -> tuple[tuple[str, float], ...]:
+        return self.overrides
+
+
+@dataclass(frozen=True)
+class Target:
+    """One calibration target (see the module docstring for the kinds)."""
+
+    name: str
+    kind: str
+    quantity: Quantity
+    weight: float = 1.0
+    description: str = ""
+    source: str = ""
+    low: float = -math.inf
+    high: float = math.inf
+    versus: Quantity | None = None
+    ratio: float = 1.0
+    difference: float = 0.0
+    scale: float = 1.0
+    observed: pd.DataFrame | None = field(default=None, compare=False)
+
+    @property
+    def quantities(self) -> list[Quantity]:
+        return [self.quantity] + ([self.versus] if self.versus is not None else [])
+
+    def observed_value(self) -> Any:
+        """What the target asks for, for tables and the stored observed statistics."""
+        if self.kind == "range":
+            return [self.low, self.high]
+        if self.kind == "compare":
+            return [self.ratio, self.difference]
+        assert self.observed is not None
+        return self.observed["share"].to_numpy()
+
+    def describe(self) -> str:
+        """A one-line plain statement of the target."""
+        q = self.quantity
+        what = f"{q.statistic} {q.outcome}" + (
+            f" at month {q.month}" if q.month is not None else ""
+        )
+        if self.kind == "range":
+            return f"{what} in [{self.low:g}, {self.high:g}]" + _arm_text(q)
+        if self.kind == "compare":
+            assert self.versus is not None
+            v = self.versus
+            other = f"{v.statistic} {v.outcome}" + (
+                f" at month {v.month}" if v.month is not None else ""
+            )
+            extra = f" + {self.difference:g}" if self.difference else ""
+            return f"{what}{_arm_text(q)} >= {self.ratio:g} x {other}{_arm_text(v)}{extra}"
+        return f"mean {q.outcome} vs {self.source} (RMSE over {len(self.observed)} months)"
+
+
+def _arm_text(q: Quantity) -> str:
+    return " [" + ", ".join(f"{k}={v:g}" for k, v in q.overrides) + "]" if q.overrides else ""
+
+
+@dataclass
+class TargetSet:
+    """A parsed, validated targets file."""
+
+    path: Path
+    scenario: str
+    replications: int
+    targets: list[Target]
+    priors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    parameters: list[str] = field(default_factory=list)
+    description: str = ""
+
+    def arms(self) -> list[tuple[tuple[str, float], ...]]:
+        """The distinct sets of overrides the targets need, base arm first."""
+        seen: dict[tuple[tuple[str, float], ...], None] = {(): None}
+        for t in self.targets:
+            for q in t.quantities:
+                seen.setdefault(q.arm, None)
+        return list(seen)
+
+    def arm_needs_series(self, arm: tuple[tuple[str, float], ...]) -> bool:
+        return any(
+            q.arm == arm and (t.kind == "series" or q.month is not None)
+            for t in self.targets
+            for q in t.quantities
+        )
+
+    def used_arms(self) -> list[tuple[tuple[str, float], ...]]:
+        """Arms some target reads (the base arm only when a target uses it)."""
+        used = {q.arm for t in self.targets for q in t.quantities}
+        return [a for a in self.arms() if a in used]
+
+
+def resolve_targets_path(name_or_path: str | Path) -> Path:
+    """A targets file by path, or a shipped one by name (``seed_patterns``)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = resources.files("calibration") / "targets" / f"{path.stem}.toml"
+    if path.suffix in ("", ".toml") and "/" not in str(name_or_path) and shipped.is_file():
+        return Path(str(shipped))
+    available = ", ".join(sorted(p.stem for p in shipped_targets()))
+    raise LasimInputError(
+        f"{name_or_path}: no such targets file (shipped targets: {available or 'none'})"
+    )
+
+
+def shipped_targets() -> list[Path]:
+    """The targets files shipped in ``calibration/targets``."""
+    folder = resources.files("calibration") / "targets"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _num(
+    where: str,
+    key: str,
+    value: Any,
+    *,
+    low: float = -math.inf,
+    positive: bool = False,
+    integer: bool = False,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise LasimInputError(f"{where}.{key}: {value!r} is not a finite number")
+    if integer and not float(value).is_integer():
+        raise LasimInputError(f"{where}.{key}: {value!r} is not a whole number")
+    if positive and value <= 0:
+        raise LasimInputError(f"{where}.{key}: {value!r} must be > 0")
+    if value < low:
+        raise LasimInputError(f"{where}.{key}: {value!r} must be >= {low:g}")
+    return float(value)
+
+
+def _overrides(
+    where: str, key: str, raw: Any, specs: Mapping[str, Any]
+) -> tuple[tuple[str, float], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise LasimInputError(f"{where}.{key}: expected a table of parameter = value, got {raw!r}")
+    out = []
+    for name, value in raw.items():
+        if name not in specs:
+            raise LasimInputError(
+                f"{where}.{key}.{name}: unknown parameter; known: {', '.join(sorted(specs))}"
+            )
+        spec = specs[name]
+        v = _num(where, f"{key}.{name}", value)
+        if not spec.low <= v <= spec.high:
+            raise LasimInputError(
+                f"{where}.{key}.{name}: {v:g} is outside the allowed range "
+                f"[{spec.low:g}, {spec.high:g}]"
+            )
+        out.append((name, v))
+    return tuple(sorted(out))
+
+
+def _quantity(
+    where: str,
+    raw: Mapping[str, Any],
+    sim: Simulator,
+    *,
+    outcome_key: str = "outcome",
+    month_key: str = "month",
+    set_key: str = "set",
+) -> Quantity:
+    outcome = raw.get(outcome_key)
+    if not isinstance(outcome, str):
+        raise LasimInputError(f"{where}.{outcome_key}: missing or not a string (an outcome name)")
+    month = raw.get(month_key)
+    statistic = raw.get("statistic", "mean")
+    if statistic not in STATISTICS:
+        raise LasimInputError(
+            f"{where}.statistic: unknown statistic {statistic!r}; allowed: {', '.join(STATISTICS)}"
+        )
+    if month is not None:
+        month = int(_num(where, month_key, month, low=0, integer=True))
+        fields = sim.series_fields()
+        if outcome not in fields:
+            raise LasimInputError(
+                f"{where}.{outcome_key}: unknown series outcome {outcome!r} (with {month_key}); "
+                f"known: {', '.join(fields)}"
+            )
+    else:
+        fields = sim.summary_fields()
+        if outcome not in fields:
+            raise LasimInputError(
+                f"{where}.{outcome_key}: unknown outcome {outcome!r}; known run outcomes: "
+                f"{', '.join(fields)} (series outcomes need month = N)"
+            )
+    return Quantity(
+        outcome=outcome,
+        statistic=statistic,
+        month=month,
+        overrides=_overrides(where, set_key, raw.get(set_key), sim.parameter_specs()),
+    )
+
+
+def load_series_csv(
+    path: Path, *, level: str | None = None, population: float | None = None
+) -> pd.DataFrame:
+    """Read an observed adoption series: columns ``month`` and ``share`` or ``adopters``.
+
+    ``adopters`` (a cumulative count) is turned into a share with ``population``
+    (from the target, or a ``population`` column). A ``level`` column, if present,
+    is filtered to ``level``. Returns a frame with ``month`` and ``share``.
+
+    Raises
+    ------
+    LasimInputError
+        Naming the file and line (the header is line 1) of the first problem.
+    """
+    try:
+        df = pd.read_csv(path, comment="#", skip_blank_lines=True)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise LasimInputError(f"{path}: cannot read CSV ({str(exc).splitlines()[0]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    # Line numbers for messages: comment lines are skipped by pandas, so count them.
+    lines = [
+        i + 1
+        for i, raw in enumerate(path.read_text(encoding="utf-8").splitlines())
+        if raw.strip() and not raw.lstrip().startswith("#")
+    ]
+    line_of = lines[1:]
+    time_col = "month" if "month" in df.columns else ("time" if "time" in df.columns else None)
+    if time_col is None:
+        raise LasimInputError(
+            f"{path}: missing column 'month' (need month and share or adopters; found "
+            f"{', '.join(df.columns) or 'no columns'})"
+        )
+    value_col = (
+        "share" if "share" in df.columns else ("adopters" if "adopters" in df.columns else None)
+    )
+    if value_col is None:
+        raise LasimInputError(
+            f"{path}: missing column 'share' or 'adopters' (found {', '.join(df.columns)})"
+        )
+    rows = np.arange(len(df))
+    if "level" in df.columns:
+        levels = sorted(str(v) for v in df["level"].dropna().unique())
+        if level is None and len(levels) > 1:
+            raise LasimInputError(
+                f"{path}: column 'level' holds {', '.join(levels)}; "
+                "the target must name level = ..."
+            )
+        if level is not None:
+            if level not in levels:
+                raise LasimInputError(
+                    f"{path}: no rows with level {level!r}; levels: {', '.join(levels)}"
+                )
+            rows = np.flatnonzero(df["level"].astype(str).to_numpy() == level)
+    if len(rows) == 0:
+        raise LasimInputError(f"{path}: no data rows")
+    out_month, out_value, pops = [], [], []
+    for i in rows:
+        where = f"{path}: line {line_of[i]}"
+        for col in (time_col, value_col) + (("population",) if "population" in df.columns else ()):
+            v = pd.to_numeric(pd.Series([df[col].iloc[i]]), errors="coerce").iloc[0]
+            if pd.isna(v):
+                raise LasimInputError(f"{where}: {col} = {df[col].iloc[i]!r} is not a number")
+        m, v = float(df[time_col].iloc[i]), float(df[value_col].iloc[i])
+        if m < 0 or not m.is_integer():
+            raise LasimInputError(f"{where}: {time_col} = {m:g} must be a whole month >= 0")
+        if out_month and m <= out_month[-1]:
+            raise LasimInputError(
+                f"{where}: {time_col} = {m:g} does not increase (previous {out_month[-1]:g}); "
+                "time must be strictly increasing"
+            )
+        if v < 0:
+            raise LasimInputError(f"{where}: {value_col} = {v:g} is negative")
+        if value_col == "share" and v > 1:
+            raise LasimInputError(f"{where}: share = {v:g} is above 1 (a share is 0..1)")
+        if "population" in df.columns:
+            pops.append(float(df["population"].iloc[i]))
+        out_month.append(m)
+        out_value.append(v)
+    values = np.asarray(out_value)
+    if value_col == "adopters":
+        if population is None and pops:
+            pop = np.asarray(pops)
+        elif population is not None:
+            pop = np.full(len(values), float(population))
+        else:
+            raise LasimInputError(
+                f"{path}: column 'adopters' needs a population (a 'population' column or "
+                "population = N in the target)"
+            )
+        if np.any(pop <= 0):
+            raise LasimInputError(f"{path}: population must be > 0")
+        too_many = np.flatnonzero(values > pop)
+        if too_many.size:
+            i = rows[too_many[0]]
+            raise LasimInputError(f"{path}: line {line_of[i]}: adopters exceed the population")
+        values = values / pop
+    return pd.DataFrame({"month": np.asarray(out_month, dtype=int), "share": values})
+
+
+def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -> TargetSet:
+    """Parse and validate a targets file.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A TOML file, or the name of a shipped one (``seed_patterns``).
+    simulator : Simulator, optional
+        Checks outcome and parameter names; default: the model on the file's scenario.
+
+    Raises
+    ------
+    LasimInputError
+        One line naming the file, the target and the field.
+    """
+    path = resolve_targets_path(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise LasimInputError(f"{path}: malformed TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LasimInputError(f"{path}: cannot read ({exc})") from None
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise LasimInputError(
+            f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_TOP_KEYS))}"
+        )
+    scenario = raw.get("scenario", "default")
+    if not isinstance(scenario, str):
+        raise LasimInputError(f"{path}: scenario must be a scenario name or path, got {scenario!r}")
+    scenario_path = path.parent / scenario
+    if scenario.endswith(".toml") and scenario_path.exists():
+        scenario = str(scenario_path)
+    if simulator is None:
+        from .simulator import ModelSimulator
+
+        simulator = ModelSimulator(scenario)
+    specs = simulator.parameter_specs()
+    reps = int(_num(str(path), "replications", raw.get("replications", 3), low=1, integer=True))
+
+    priors: dict[str, tuple[float, float]] = {}
+    raw_priors = raw.get("priors", {})
+    if not isinstance(raw_priors, dict):
+        raise LasimInputError(f"{path}: priors must be a table of name = {{low = .., high = ..}}")
+    for name, spec in raw_priors.items():
+        where = f"{path}: priors.{name}"
+        if name not in specs:
+            raise LasimInputError(f"{where}: unknown parameter; known: {', '.join(sorted(specs))}")
+        if (
+            not isinstance(spec, dict)
+            or set(spec) - {"low", "high"}
+            or not {"low", "high"} <= set(spec)
+        ):
+            raise LasimInputError(f"{where}: expected {{low = .., high = ..}} (a uniform prior)")
+        lo, hi = _num(where, "low", spec["low"]), _num(where, "high", spec["high"])
+        check_prior_range(name, lo, hi, specs[name], where=where)
+        priors[name] = (lo, hi)
+    params = raw.get("parameters", [])
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise LasimInputError(f"{path}: parameters must be a list of parameter names")
+    for p in params:
+        if p not in specs:
+            raise LasimInputError(
+                f"{path}: parameters: unknown parameter {p!r}; known: {', '.join(sorted(specs))}"
+            )
+
+    raw_targets = raw.get("targets", [])
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise LasimInputError(f"{path}: no [[targets]]: give at least one target")
+    targets: list[Target] = []
+    names: set[str] = set()
+    for i, t in enumerate(raw_targets):
+        targets.append(_parse_target(path, i, t, simulator, names))
+    return TargetSet(
+        path=path,
+        scenario=scenario,
+        replications=reps,
+        targets=targets,
+        priors=priors,
+        parameters=list(params),
+        description=str(raw.get("description", "")),
+    )
+
+
+def check_prior_range(name: str, low: float, high: float, spec: Any, *, where: str) -> None:
+    """A prior ``[low, high]`` must be non-empty and inside the parameter's allowed range."""
+    if not low < high:
+        raise LasimInputError(f"{where}: low = {low:g} must be below high = {high:g}")
+    if low < spec.low or high > spec.high:
+        raise LasimInputError(
+            f"{where}: [{low:g}, {high:g}] is outside the allowed range of {name} "
+            f"[{spec.low:g}, {spec.high:g}]"
+        )
+
+
+def _parse_target(path: Path, i: int, t: Any, sim: Simulator, names: set[str]) -> Target:
+    where = f"{path}: targets[{i}]"
+    if not isinstance(t, dict):
+        raise LasimInputError(f"{where}: expected a [[targets]] table")
+    name = t.get("name")
+    if not isinstance(name, str) or not name:
+        raise LasimInputError(f"{where}.name: missing (every target needs a unique name)")
+    where = f"{path}: targets[{i}] ({name})"
+    if name in names:
+        raise LasimInputError(f"{where}.name: duplicate target name")
+    names.add(name)
+    kind = t.get("kind")
+    if kind is None:
+        kind = "series" if "file" in t else ("compare" if "versus" in t else "range")
+    if kind not in KINDS:
+        raise LasimInputError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
+    extra = set(t) - _TARGET_KEYS[kind]
+    if extra:
+        raise LasimInputError(
+            f"{where}: unknown key {sorted(extra)[0]!r} for a {kind} target; allowed: "
+            f"{', '.join(sorted(_TARGET_KEYS[kind]))}"
+        )
+    weight = _num(where, "weight", t.get("weight", 1.0), positive=True)
+    common = dict(
+        name=name,
+        kind=kind,
+        weight=weight,
+        description=str(t.get("description", "")),
+        source=str(t.get("source", "")),
+    )
+    if kind == "range":
+        q = _quantity(where, t, sim)
+        if "low" not in t and "high" not in t:
+            raise LasimInputError(f"{where}: a range target needs low and/or high")
+        low = _num(where, "low", t["low"]) if "low" in t else -math.inf
+        high = _num(where, "high", t["high"]) if "high" in t else math.inf
+        if low > high:
+            raise LasimInputError(f"{where}.low: {low:g} is above high = {high:g}")
+        width = high - low
+        default_scale = (
+            width
+            if math.isfinite(width) and width > 0
+            else max(1.0, abs(low if math.isfinite(low) else high))
+        )
+        scale = _num(where, "scale", t.get("scale", default_scale), positive=True)
+        return Target(quantity=q, low=low, high=high, scale=scale, **common)
+    if kind == "compare":
+        q = _quantity(where, t, sim)
+        vraw = dict(t)
+        versus = t.get("versus", {})
+        if not isinstance(versus, dict):
+            raise LasimInputError(f"{where}.versus: expected a table of parameter = value")
+        vraw["set"] = versus
+        if "versus_month" in t:
+            vraw["month"] = t["versus_month"]
+        v = _quantity(where, vraw, sim)
+        if v == q:
+            raise LasimInputError(
+                f"{where}: versus compares the arm with itself; change set, versus or versus_month"
+            )
+        ratio = _num(where, "ratio", t.get("ratio", 1.0), low=0.0)
+        diff = _num(where, "difference", t.get("difference", 0.0))
+        scale = _num(where, "scale", t.get("scale", 1.0), positive=True)
+        return Target(quantity=q, versus=v, ratio=ratio, difference=diff, scale=scale, **common)
+    # series
+    file = t.get("file")
+    if not isinstance(file, str):
+        raise LasimInputError(f"{where}.file: missing (a CSV with month and share or adopters)")
+    csv = (path.parent / file) if not Path(file).is_absolute() else Path(file)
+    if not csv.is_file():
+        raise LasimInputError(f"{where}.file: {csv} does not exist")
+    outcome = t.get("outcome")
+    fields = sim.series_fields()
+    if outcome not in fields:
+        raise LasimInputError(
+            f"{where}.outcome: unknown series outcome {outcome!r}; known: {', '.join(fields)}"
+        )
+    pop = t.get("population")
+    if pop is not None:
+        pop = _num(where, "population", pop, positive=True)
+    level = t.get("level")
+    observed = load_series_csv(csv, level=None if level is None else str(level), population=pop)
+    horizon = sim.horizon(dict(_overrides(where, "set", t.get("set"), sim.parameter_specs())))
+    late = observed["month"] > horizon
+    if late.any():
+        raise LasimInputError(
+            f"{csv}: month {int(observed['month'][late].iloc[0])} is beyond the scenario horizon "
+            f"({horizon} months)"
+        )
+    q = Quantity(
+        outcome=str(outcome),
+        statistic="mean",
+        overrides=_overrides(where, "set", t.get("set"), sim.parameter_specs()),
+    )
+    common["source"] = common["source"] or csv.name
+    return Target(quantity=q, observed=observed, **common)
+
+
+# --- statistics of runs and discrepancies ------------------------------------------------
+
+
+def _as_float(v: Any) -> float:
+    if v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def statistic(values: Sequence[Any], how: str) -> float:
+    """Summarise one outcome over replications (see :data:`STATISTICS`)."""
+    x = np.array([_as_float(v) for v in values], dtype=float)
+    if how == "mean":
+        finite = x[~np.isnan(x)]
+        return float(finite.mean()) if finite.size else math.nan
+    if how == "median":
+        return float(np.median(np.where(np.isnan(x), np.inf, x)))
+    if how == "share":
+        return float(np.mean(np.nan_to_num(x, nan=0.0) != 0))
+    if how == "happened":
+        return float(np.mean(~np.isnan(x)))
+    raise ValueError(how)
+
+
+def discrepancy(target: Target, stats: Mapping[str, Any]) -> float:
+    """How far simulated statistics are from a target: 0 when it holds.
+
+    - ``range``: distance from the value to ``[low, high]`` divided by ``scale``
+      (default: the width of the range);
+    - ``compare``: ``max(0, ratio * b + difference - a) / scale`` (default scale 1);
+    - ``series``: root mean square difference between the mean simulated share
+      and the observed share over the observed months.
+
+    Missing or infinite statistics give :data:`MAX_DISCREPANCY`, as does anything
+    larger.
+    """
+    if target.kind == "series":
+        sim = np.asarray(stats[target.name], dtype=float)
+        obs = target.observed["share"].to_numpy()
+        if sim.shape != obs.shape or not np.all(np.isfinite(sim)):
+            return MAX_DISCREPANCY
+        return float(min(np.sqrt(np.mean((sim - obs) ** 2)), MAX_DISCREPANCY))
+    if target.kind == "range":
+        v = _as_float(stats[target.name])
+        if math.isnan(v):
+            return MAX_DISCREPANCY
+        if target.low <= v <= target.high:
+            return 0.0
+        gap = (target.low - v) if v < target.low else (v - target.high)
+        d = gap / target.scale
+    else:
+        a, b = _as_float(stats[target.name + ":a"]), _as_float(stats[target.name + ":b"])
+        need = target.ratio * b + target.difference if target.ratio else target.difference
+        if math.isnan(a) or math.isnan(b) or math.isnan(need):
+            return MAX_DISCREPANCY
+        if a >= need:
+            return 0.0
+        d = (need - a) / target.scale
+    return float(min(d, MAX_DISCREPANCY)) if math.isfinite(d) else MAX_DISCREPANCY
+
+
+def holds(target: Target, stats: Mapping[str, Any]) -> bool:
+    """Whether a range or compare target holds for these statistics."""
+    return discrepancy(target, stats) == 0.0
