@@ -1,0 +1,370 @@
+"""The learning-alliance model: one step is one month of processes 1 to 11 (docs/ODD.md)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.datacollection import DataCollector
+
+from .agents import Platform, Stakeholder
+from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVELS, POLICY_KINDS, Stage
+from .mechanisms import (
+    action_research,
+    adoption,
+    donor,
+    fade,
+    funding,
+    institutions,
+    learning,
+    meetings,
+    membership,
+    turnover,
+    vertical,
+)
+from .outcomes import SERIES_FIELDS, summarise
+from .scenario import Scenario, load_scenario
+from .structure import build_world
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a trainer can point at: ``month 14: funding gap starts``."""
+
+    month: int
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"month {self.month}: {self.text}"
+
+
+def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    return np.isin(kind, [KIND_INDEX[k] for k in names])
+
+
+class AllianceModel(mesa.Model):
+    """A learning alliance taking an innovation from pilot to scale.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~model.scenario.Scenario`, the name of a shipped scenario or a
+        TOML path; ``None`` runs the default scenario.
+    rng
+        Seed of the model's random generator; every draw (traits, structure,
+        every month) comes from it.
+    **parameters
+        Overrides of scenario parameters, e.g. ``facilitation_quality=0.3``.
+    """
+
+    def __init__(self, scenario: Scenario | str | None = None, *, rng: int | None = None,
+                 **parameters: Any) -> None:
+        if scenario is None:
+            scenario = "default"
+        if isinstance(scenario, str):
+            scenario = load_scenario(scenario)
+        scenario = scenario.with_parameters(**parameters)
+        # Mesa only reuses an int seed as given; anything else it re-draws, which
+        # would make "same seed, same run" depend on Mesa's internals.
+        super().__init__(rng=None if rng is None else int(rng))
+        self.config = scenario  # mesa.Model.scenario is Mesa's own experimental Scenario
+        self.params = p = scenario.parameters
+        self.world = w = build_world(scenario, self.rng)
+        n, n_p = w.n, w.n_platforms
+
+        self.stakeholders = [Stakeholder(self, i) for i in range(n)]
+        self.platforms = [Platform(self, j) for j in range(n_p)]
+
+        # state arrays (see docs/ODD.md, "State variables")
+        base = np.where(w.kind == KIND_INDEX["research"], 0.3, 0.02)
+        self.knowledge = np.clip(base + 0.25 * w.champion + 0.08 * self.rng.random(n), 0, 1)
+        self.seat_active = w.edge_active.copy()
+        self.is_member = self._members()
+        self.trust = np.where(self.is_member, 0.3, 0.2)
+        self.support = np.zeros(n)
+        self.stage = np.full(n, Stage.UNAWARE, dtype=np.int8)
+        self.abandoned = np.zeros(n, dtype=bool)
+        self.tenure = self.rng.integers(0, 24, n)
+        self.decision_maker = w.decision_maker.copy()
+        self.fit = np.full(len(w.district_names), 0.5 * (1.0 - p.innovation_complexity))
+        self.ownership = np.full(n_p, 0.2)
+        self.last_meeting = np.full(n_p, -p.meeting_interval, dtype=np.int64)
+        self.last_case_study = np.full(n_p, -10_000, dtype=np.int64)
+        self.policy = False
+        self.month = 0
+        self.total_cost = 0.0
+        self.events: list[Event] = []
+
+        # fixed masks and per-seat constants used every month
+        self._gov = _kind_mask(w.kind, GOVERNMENT_KINDS)
+        self._policy_maker = _kind_mask(w.kind, POLICY_KINDS) & (w.level == 0)
+        self._institutional_kind = self._gov | (w.kind == KIND_INDEX["service_provider"])
+        self._local_gov = w.kind == KIND_INDEX["local_government"]
+        self._hard_to_reach_seat = (w.marginalised | (w.kind == KIND_INDEX["private_sector"]))[w.edge_agent]
+        self._outside = ~w.in_pilot
+        self._national = w.district < 0
+        self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
+        self._pilot_level = [(w.in_pilot & (w.level == lv)) for lv in range(3)]
+        self._kind_masks = [w.kind == k for k in range(len(KINDS))]
+        self._scale_pop = self._outside if self._outside.any() else ~self.is_member
+        self._was_idle = np.zeros(n_p, dtype=bool)
+        self._functioning_month: int | None = None
+        self._scale_month: int | None = None
+        self._policy_month: int | None = None
+        self._donor_was_active = True
+        self.metrics: dict[str, float] = {}
+
+        self.datacollector = DataCollector(
+            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in SERIES_FIELDS}
+        )
+        self.running = True
+
+    # ------------------------------------------------------------------ helpers
+
+    def _members(self) -> np.ndarray:
+        w = self.world
+        return np.bincount(w.edge_agent, self.seat_active, w.n) > 0
+
+    def _event(self, kind: str, text: str) -> None:
+        self.events.append(Event(self.month, kind, text))
+
+    # ------------------------------------------------------------------ the month
+
+    def step(self) -> None:
+        """One month: processes 1 to 11 of docs/ODD.md, then record the month."""
+        w, p, rng, t = self.world, self.params, self.rng, self.month
+        ea, ep, n_p = w.edge_agent, w.edge_platform, w.n_platforms
+
+        # 1 funding
+        donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
+        donor_now = p.donor_share if donor_on else 0.0
+        gov_share = p.government_budget * p.government_involvement if self.policy else 0.0
+        funds = funding.platform_funds(donor_now, p.cost_sharing, self.ownership, gov_share)
+
+        # 2 meetings
+        met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
+        gov_factor = np.where(self._gov, p.government_involvement * (t >= p.government_join_month), 1.0)
+        prob = meetings.attendance_probability(
+            w.engagement[ea], self.trust[ea], gov_factor[ea], self._hard_to_reach_seat,
+            w.platform_facilitation[ep], p.inclusion_barrier,
+        )
+        att = meetings.attend(prob, self.seat_active, met[ep], rng)
+        self.last_meeting[met] = t
+
+        # 3 horizontal learning and trust
+        champions = np.bincount(ep, att & w.champion[ea], n_p) > 0
+        fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
+        weight = att * w.influence[ea]
+        pool = learning.platform_pool(self.knowledge, weight, ea, ep, n_p)
+        target = learning.mix_linked(pool, w.horizontal, met, p.exchange_rate)
+        self.knowledge = learning.horizontal_learning(
+            self.knowledge, self.trust, w.capacity, target, att, ea, ep, fac, p.learning_rate
+        )
+        div = learning.diversity(w.kind, att, ea, ep, n_p, len(KINDS))
+        self.trust = learning.update_trust(self.trust, att, ea, ep, fac, div, p.conflict, p.trust_rate)
+        idle = (t - self.last_meeting) > 2 * p.meeting_interval
+        on_idle = np.bincount(ea, self.seat_active & idle[ep], w.n) > 0
+        self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
+
+        # 4 action research
+        cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
+        results = action_research.case_study_results(cases, p.innovation_complexity, rng)
+        self.knowledge = action_research.action_research_learning(
+            self.knowledge, w.capacity, att, ea, ep, results, cases, p.documentation,
+            p.action_research_gain,
+        )
+        self.fit = action_research.update_fit(
+            self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
+        )
+        self.fit = action_research.transfer_fit(
+            self.fit, w.district_pilot, p.documentation, p.fit_transfer, 5.0 if self.policy else 1.0
+        )
+        self.last_case_study[cases] = t
+
+        # 5 vertical learning
+        vt = vertical.vertical_targets(pool, w.vertical, met)
+        self.knowledge = vertical.vertical_learning(
+            self.knowledge, w.capacity, vt, att, ea, ep, p.vertical_rate
+        )
+
+        # 6 adoption, peer support and outreach
+        adopted = self.stage >= Stage.ADOPTED
+        self.support = adoption.peer_support(
+            self.support, adopted, w.influence, att, ea, ep, n_p, p.support_memory
+        )
+        # only adopters with resources behind them promote the practice: members of a
+        # platform that still meets, or organisations whose practice policy has embedded
+        home = np.maximum(w.home_platform, 0)
+        active_member = self.is_member & (w.home_platform >= 0) & ~idle[home]
+        promoting = adopted & (active_member | (self.stage == Stage.INSTITUTIONALISED))
+        exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
+        pilot_adoption = adopted[w.in_pilot].mean()
+        extra = np.where(self._outside, p.outside_spillover * pilot_adoption, 0.0)
+        if self.policy:
+            extra = extra + p.policy_dissemination
+        self.knowledge, self.support = adoption.outreach(
+            self.knowledge, self.support, w.capacity, self.is_member, w.district, exposure,
+            p.spillover, extra,
+        )
+        fit_here = np.where(w.district >= 0, self.fit[np.maximum(w.district, 0)],
+                            self.fit[w.district_pilot].mean())
+        mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
+        ready = adoption.readiness(
+            self.knowledge, fit_here, p.relative_advantage, w.threshold * (1.0 + self.abandoned),
+            p.threshold_scale * mult,
+        )
+        self.stage = adoption.adopt(
+            self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
+            self.policy & self._institutional_kind, rng,
+        )
+
+        # 7 institutionalisation
+        adopted = self.stage >= Stage.ADOPTED
+        pressure = institutions.policy_pressure(adopted, w.influence, self._policy_maker)
+        if not self.policy and institutions.policy_changes(pressure, p.policy_threshold, False):
+            self.policy = True
+            self._policy_month = t
+            self._event("policy", "national regulation changed: adoption thresholds fall in all districts")
+
+        # 8 turnover
+        change = turnover.replaced(self.is_member, p.turnover_rate, rng)
+        home_trust = np.bincount(ep, self.seat_active * self.trust[ea], n_p) / np.maximum(
+            np.bincount(ep, self.seat_active, n_p), 1
+        )
+        reputation = np.where(w.home_platform >= 0, home_trust[np.maximum(w.home_platform, 0)], 0.0)
+        self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
+            self.knowledge, self.trust, self.tenure, self.decision_maker, change, p.documentation,
+            reputation, self._dm_base, rng,
+        )
+
+        # 9 membership
+        attractiveness = np.clip(0.5 * pool + 0.5 * home_trust, 0.0, 1.0)
+        self.seat_active = membership.update_seats(
+            self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
+            idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
+        )
+        self.is_member = self._members()
+
+        # 10 fade after funding ends
+        hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
+        if hazard > 0:
+            home = np.maximum(w.home_platform, 0)
+            owned = np.where(self.is_member & (w.home_platform >= 0) & ~idle[home], self.ownership[home], 0.0)
+            # a changed policy backs every adopter a little; a platform its members own
+            # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
+            protection = p.support_protection * np.maximum(0.5 * self.policy, owned)
+            self.stage, self.knowledge, self.abandoned = fade.fade(
+                self.stage, self.knowledge, self.abandoned, hazard, protection, rng
+            )
+
+        # 11 donor distortion of ownership
+        self.ownership = donor.update_ownership(
+            self.ownership, met, donor_now, p.cost_sharing, p.donor_distortion
+        )
+
+        cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
+        self.total_cost += cost
+        self._record(t, met, att, idle, funds, donor_on, cases, cost)
+        self.month += 1
+        self.datacollector.collect(self)
+        if self.month >= p.horizon_months:
+            self.running = False
+
+    # ------------------------------------------------------------------ outputs
+
+    def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
+        w, p = self.world, self.params
+        adopted = self.stage >= Stage.ADOPTED
+        ea, ep = w.edge_agent, w.edge_platform
+        m = self.metrics
+        for lv, name in enumerate(LEVELS):
+            mask = self._pilot_level[lv]
+            m[f"adoption_{name}"] = float(adopted[mask].mean()) if mask.any() else math.nan
+        m["adoption_outside"] = float(adopted[self._outside].mean()) if self._outside.any() else math.nan
+        m["adoption_all"] = float(adopted.mean())
+        m["adoption_members"] = float(adopted[self.is_member].mean()) if self.is_member.any() else 0.0
+        for k, name in enumerate(KINDS):
+            mask = self._kind_masks[k]
+            m[f"adoption_{name}"] = float(adopted[mask].mean()) if mask.any() else math.nan
+        reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
+        m["communities_reached"] = float(reached.sum())
+        m["institutionalised_share"] = float((self.stage == Stage.INSTITUTIONALISED).mean())
+        m["mean_knowledge"] = float(self.knowledge.mean())
+        m["member_knowledge"] = float(self.knowledge[self.is_member].mean()) if self.is_member.any() else 0.0
+        m["mean_trust"] = float(self.trust[self.is_member].mean()) if self.is_member.any() else 0.0
+        m["alliance_size"] = float(self.is_member.sum())
+        n_att = float(att.sum())
+        m["attendance"] = n_att
+        m["marginalised_attendance_share"] = float((att & w.marginalised[ea]).sum() / n_att) if n_att else math.nan
+        m["private_attendance_share"] = (
+            float((att & (w.kind[ea] == KIND_INDEX["private_sector"])).sum() / n_att) if n_att else math.nan
+        )
+        m["decision_maker_attendance_share"] = (
+            float((att & self.decision_maker[ea]).sum() / n_att) if n_att else math.nan
+        )
+        m["meetings"] = float(met.sum())
+        m["case_studies"] = float(cases.sum())
+        m["funding"] = float(funds.mean())
+        m["donor_funded"] = float(donor_on)
+        m["in_funding_gap"] = float(p.funding_gap_start <= t < p.funding_gap_start + p.funding_gap_months)
+        m["mean_fit"] = float(self.fit.mean())
+        m["ownership"] = float(self.ownership.mean())
+        m["policy"] = float(self.policy)
+        m["cost"] = cost
+        m["total_cost"] = self.total_cost
+
+        # a platform functions when it meets regularly, runs action research and is trusted
+        home_trust = np.bincount(ep, self.seat_active * self.trust[ea], w.n_platforms) / np.maximum(
+            np.bincount(ep, self.seat_active, w.n_platforms), 1
+        )
+        functioning = ~idle & (t - self.last_case_study <= 12) & (home_trust >= p.functioning_trust)
+        m["functioning_platforms"] = float(functioning.mean())
+        if self._functioning_month is None and functioning.mean() >= 2 / 3:
+            self._functioning_month = t
+            self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
+        if self._scale_month is None and self._scale_pop.any() and adopted[self._scale_pop].mean() >= p.scale_share:
+            self._scale_month = t
+            self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots")
+
+        # plain-words events for the trainer's feed
+        if donor_on != self._donor_was_active:
+            if not donor_on and t == p.project_months:
+                self._event("funding", "project funding ends; only cost sharing and government money remain")
+            elif not donor_on:
+                self._event("funding", "funding gap starts: no donor money")
+            else:
+                self._event("funding", "donor funding resumes after the gap")
+            self._donor_was_active = donor_on
+        newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
+        for j in np.flatnonzero(newly_idle):
+            lvl = LEVELS[w.platform_level[j]]
+            self._event("platform", f"{lvl} platform {w.platform_names[j]} has stopped meeting")
+        revived = ~idle & self._was_idle
+        for j in np.flatnonzero(revived):
+            self._event("platform", f"platform {w.platform_names[j]} meets again")
+        self._was_idle = idle
+
+    def run(self, months: int | None = None) -> AllianceModel:
+        """Run ``months`` months, or to the scenario's horizon."""
+        end = self.params.horizon_months if months is None else self.month + months
+        while self.month < end:
+            self.step()
+        return self
+
+    def series(self) -> pd.DataFrame:
+        """The monthly series recorded so far (one row per month, months 1..)."""
+        df = self.datacollector.get_model_vars_dataframe()
+        df.index = pd.RangeIndex(1, len(df) + 1, name="month")
+        return df
+
+    def summary(self) -> dict[str, Any]:
+        """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""
+        return summarise(
+            self.series(), self.params, functioning_month=self._functioning_month,
+            institutionalised_month=self._policy_month, scale_month=self._scale_month,
+        )

@@ -1,0 +1,72 @@
+"""Process 4: action research (seeds 001, 003: plan, act, observe, reflect)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run_case_studies(
+    met: np.ndarray, funds: np.ndarray, facilitation: np.ndarray, intensity: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Platforms that run a joint case study this month.
+
+    Only funded platforms that met can, and only as often as their facilitator
+    can weave joint research into the platform's work (001: methodological
+    guidance is a facilitation function).
+    """
+    return met & (funds >= 0.5) & (rng.random(met.shape[0]) < intensity * facilitation)
+
+
+def case_study_results(
+    case_studies: np.ndarray, complexity: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Outcome of each case study (+ success, - failure); complex innovations fail more."""
+    return np.where(case_studies, rng.normal(0.5 - 0.6 * complexity, 0.5, case_studies.shape[0]), 0.0)
+
+
+def action_research_learning(
+    knowledge: np.ndarray, capacity: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
+    edge_platform: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
+    documentation: float, gain: float,
+) -> np.ndarray:
+    """Knowledge of case-study participants after reflecting on the results.
+
+    Successes teach; failures teach only when documented (003: "failure is not
+    the enemy ... if we create space to talk about it"; "documentation equals
+    sustainability").
+    """
+    lesson = np.where(results >= 0, 1.0, documentation) * case_studies
+    a = edge_agent
+    g = gain * lesson[edge_platform] * attended * capacity[a] * (1.0 - knowledge[a])
+    return np.minimum(1.0, knowledge + np.bincount(a, g, knowledge.shape[0]))
+
+
+def update_fit(
+    fit: np.ndarray, platform_district: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
+    fit_gain: float, complexity: float,
+) -> np.ndarray:
+    """The innovation's local fit per district after this month's case studies.
+
+    Each case study adapts the innovation to its district; failures still
+    narrow down what works, but by less.
+    """
+    local = case_studies & (platform_district >= 0)
+    effect = np.where(results >= 0, 1.0, 0.3) * local * fit_gain * (1.0 - 0.5 * complexity)
+    per_district = np.bincount(platform_district[local], effect[local], fit.shape[0])
+    return np.minimum(1.0, fit + per_district * (1.0 - fit))
+
+
+def transfer_fit(
+    fit: np.ndarray, pilot: np.ndarray, documentation: float, rate: float, boost: float
+) -> np.ndarray:
+    """Fit in districts outside the alliance, raised by documented lessons from the pilots.
+
+    ``boost`` multiplies the rate (government programmes after a policy change
+    carry the lessons much further than reports alone).
+    """
+    if pilot.all() or not pilot.any():
+        return fit
+    best = fit[pilot].mean()
+    gap = np.where(pilot, 0.0, np.maximum(best - fit, 0.0))
+    return fit + rate * documentation * boost * gap

@@ -1,0 +1,101 @@
+"""Process 6: adoption, peer support and outreach (seeds 002, 004; Bass 1969 in the limit)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kinds import Stage
+
+
+def peer_support(
+    support: np.ndarray, adopted: np.ndarray, influence: np.ndarray, attended: np.ndarray,
+    edge_agent: np.ndarray, edge_platform: np.ndarray, n_platforms: int, memory: float,
+) -> np.ndarray:
+    """Each organisation's exposure to adopters: the influence-weighted share of
+    adopters among the attendees of the meetings it attended this month.
+
+    Organisations that met nobody this month keep a fading memory of it. On one
+    fully mixed platform with full attendance this is the share adopted, the
+    imitation term of the Bass model.
+    """
+    a = edge_agent
+    w = influence[a] * attended
+    num = np.bincount(edge_platform, w * adopted[a], n_platforms)
+    den = np.bincount(edge_platform, w, n_platforms)
+    share = np.divide(num, den, out=np.zeros(n_platforms), where=den > 0)
+    seats = np.bincount(a, attended.astype(float), support.shape[0])
+    heard = np.bincount(a, attended * share[edge_platform], support.shape[0])
+    return np.where(seats > 0, np.divide(heard, seats, out=np.zeros_like(support), where=seats > 0),
+                    support * memory)
+
+
+def district_exposure(
+    adopted: np.ndarray, influence: np.ndarray, district: np.ndarray, n_districts: int
+) -> np.ndarray:
+    """Influence-weighted share of ``adopted`` (those promoting it) among each district's organisations."""
+    ok = district >= 0
+    num = np.bincount(district[ok], (influence * adopted)[ok], n_districts)
+    den = np.bincount(district[ok], influence[ok], n_districts)
+    return np.divide(num, den, out=np.zeros(n_districts), where=den > 0)
+
+
+def outreach(
+    knowledge: np.ndarray, support: np.ndarray, capacity: np.ndarray, is_member: np.ndarray,
+    district: np.ndarray, exposure: np.ndarray, spillover: float, extra: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Knowledge and support of non-members after adopters' outreach in their district.
+
+    ``exposure`` is the per-district adopter share (see :func:`district_exposure`),
+    ``extra`` a per-organisation knowledge inflow from elsewhere (spill-over
+    from the pilots and, after a policy change, government programmes).
+    """
+    outside = ~is_member & (district >= 0)
+    e = np.where(district >= 0, exposure[np.maximum(district, 0)], 0.0)
+    gain = (spillover * e + extra) * capacity * (1.0 - knowledge)
+    new_k = np.where(outside, np.minimum(1.0, knowledge + gain), knowledge)
+    new_s = np.where(outside, np.maximum(support, e), support)
+    return new_k, new_s
+
+
+def readiness(
+    knowledge: np.ndarray, fit: np.ndarray, relative_advantage: float, threshold: np.ndarray,
+    threshold_scale: float,
+) -> np.ndarray:
+    """Organisations for which the innovation clears their adoption threshold.
+
+    What an organisation sees in the innovation grows with what it knows about
+    making it work, the innovation's local fit and its relative advantage.
+    """
+    value = knowledge * (0.5 + 0.5 * fit) * (0.5 + 0.5 * relative_advantage)
+    return value >= threshold * threshold_scale
+
+
+def adopt(
+    stage: np.ndarray, ready: np.ndarray, knowledge: np.ndarray, support: np.ndarray,
+    external: float, imitation: float, institutional: np.ndarray, rng: np.random.Generator,
+) -> np.ndarray:
+    """Adoption stages after one month.
+
+    Unaware organisations that learn something become aware; aware ones that
+    are ready start trialling; trialling ones adopt with the Bass hazard
+    ``1 - exp(-(p + q * support))``; ready adopters where policy backs the
+    practice (``institutional``) become institutionalised.
+    """
+    s = stage.copy()
+    s[(s == Stage.UNAWARE) & ((knowledge > 0.05) | (support > 0))] = Stage.AWARE
+    s[(s == Stage.AWARE) & ready] = Stage.TRIALLING
+    s[(s == Stage.TRIALLING) & ~ready] = Stage.AWARE
+    hazard = 1.0 - np.exp(-(external + imitation * support))
+    trial = s == Stage.TRIALLING
+    s[trial & (rng.random(s.shape[0]) < hazard)] = Stage.ADOPTED
+    s[(s == Stage.ADOPTED) & institutional] = Stage.INSTITUTIONALISED
+    return s
+
+
+def communities_reached(
+    adopted: np.ndarray, reach: np.ndarray, district: np.ndarray, communities: np.ndarray
+) -> np.ndarray:
+    """Communities reached per district: adopters' reach, capped by the district's communities."""
+    ok = district >= 0
+    served = np.bincount(district[ok], (reach * adopted)[ok], communities.shape[0])
+    return np.minimum(served, communities)

@@ -1,0 +1,41 @@
+"""Process 2: which platforms meet and who attends (seeds 001, 002, 004)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def platform_meets(
+    month: int, last_meeting: np.ndarray, interval: int, funds: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Platforms that meet this month.
+
+    A platform meets when a meeting is due and it can pay for one: below a quarter
+    of its running cost the facilitator is not paid and nothing happens;
+    above that a partly funded platform meets with probability equal to its funds.
+    """
+    due = (month - last_meeting) >= interval
+    paid = funds >= 0.25
+    return due & paid & (rng.random(funds.shape[0]) < funds)
+
+
+def attendance_probability(
+    engagement: np.ndarray, trust: np.ndarray, government_factor: np.ndarray,
+    hard_to_reach: np.ndarray, facilitation: np.ndarray, inclusion_barrier: float,
+) -> np.ndarray:
+    """Chance that each seat's organisation attends a meeting of its platform.
+
+    Arrays are per seat. Marginalised and private-sector members stay away
+    unless facilitation is proactive (002); members who trust the alliance come more.
+    """
+    barrier = np.where(hard_to_reach, inclusion_barrier * (1.0 - facilitation), 0.0)
+    return engagement * (0.6 + 0.4 * trust) * government_factor * (1.0 - barrier)
+
+
+def attend(
+    probability: np.ndarray, seat_active: np.ndarray, seat_platform_met: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Per seat: whether its organisation attended this month."""
+    return seat_active & seat_platform_met & (rng.random(probability.shape[0]) < probability)

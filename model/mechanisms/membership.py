@@ -1,0 +1,27 @@
+"""Process 9: recruitment and drop-out (seeds 001, 002)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def update_seats(
+    seat_active: np.ndarray, seat_linking: np.ndarray, edge_agent: np.ndarray,
+    edge_platform: np.ndarray, platform_met: np.ndarray, attractiveness: np.ndarray,
+    engagement: np.ndarray, trust: np.ndarray, idle: np.ndarray, cost_sharing: float,
+    recruitment_rate: float, dropout_rate: float, rng: np.random.Generator,
+) -> np.ndarray:
+    """Which seats are filled after recruitment and drop-out this month.
+
+    Platforms that meet draw in interested non-members of their district, the
+    more so the more they have to offer (002: platforms start small and grow as
+    activities are promoted). Members whose costs outweigh what they get leave,
+    and idle platforms (``idle``: no meeting for two intervals) lose members fast.
+    Linking seats are kept: they are the alliance's vertical spine.
+    """
+    a, p = edge_agent, edge_platform
+    u = rng.random(seat_active.shape[0])
+    join = ~seat_active & platform_met[p] & (u < recruitment_rate * attractiveness[p] * engagement[a])
+    burden = (0.5 + cost_sharing) * (1.0 - trust[a]) * np.where(idle[p], 3.0, 1.0)
+    leave = seat_active & ~seat_linking & (u < dropout_rate * burden)
+    return (seat_active | join) & ~leave

@@ -1,0 +1,460 @@
+"""Scenarios: everything one run needs, validated, loaded from TOML.
+
+A scenario has three parts: ``structure`` (districts, platforms, who sits on
+them, how they link), ``parameters`` (plain-named numbers a user types on the
+command line) and ``traits`` (per-kind distributions of stakeholder traits).
+Every error a user can make is turned into one line naming the file, the field,
+the value and what is allowed (:class:`~model.errors.ScenarioError`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ScenarioError
+from .kinds import KINDS, LEVEL_INDEX, LEVELS
+
+_STRICT = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+def _p(default: float, low: float, high: float, unit: str, meaning: str) -> Any:
+    """A parameter field: default, allowed range, unit and one-line meaning."""
+    return Field(default, ge=low, le=high, description=meaning,
+                 json_schema_extra={"unit": unit, "low": low, "high": high})
+
+
+class Parameters(BaseModel):
+    """Scenario parameters; each has a default, a unit, a range and a meaning."""
+
+    model_config = _STRICT
+
+    # time and money
+    horizon_months: int = _p(120, 12, 600, "months", "length of the simulation")
+    project_months: int = _p(60, 0, 600, "months", "donor-funded project period from month 0")
+    funding_gap_months: int = _p(0, 0, 120, "months", "months with no donor money inside the project")
+    funding_gap_start: int = _p(6, 0, 600, "month", "month the funding gap starts")
+    donor_share: float = _p(0.7, 0.0, 1.0, "share", "share of platform running costs donors pay during the project")
+    cost_sharing: float = _p(0.3, 0.0, 1.0, "share", "share of running costs members pay themselves (quid pro quo)")
+    government_budget: float = _p(0.4, 0.0, 1.0, "share", "share of running costs government pays once policy is institutionalised")
+    donor_distortion: float = _p(0.02, 0.0, 0.5, "per month", "how fast donor money without cost sharing erodes ownership")
+    meeting_cost: float = _p(1.0, 0.0, 100.0, "k USD", "cost of one district platform meeting (national x2, community x0.5)")
+    case_study_cost: float = _p(2.0, 0.0, 100.0, "k USD", "cost of one month of an action-research case study")
+    # facilitation and platforms
+    facilitation_quality: float = _p(0.7, 0.0, 1.0, "0..1", "skill of the platform facilitators")
+    meeting_interval: int = _p(2, 1, 12, "months", "months between platform meetings")
+    inclusion_barrier: float = _p(0.6, 0.0, 1.0, "0..1", "how much marginalised and private members stay away without proactive facilitation")
+    conflict: float = _p(0.6, 0.0, 1.0, "0..1", "how strongly diverse interests erode trust under poor facilitation")
+    trust_rate: float = _p(0.15, 0.0, 1.0, "per meeting", "how fast trust moves towards what facilitation allows")
+    trust_decay: float = _p(0.04, 0.0, 1.0, "per month", "how fast trust erodes while a platform does not meet")
+    champion_boost: float = _p(0.1, 0.0, 0.5, "0..1", "extra effective facilitation when a champion attends")
+    functioning_trust: float = _p(0.45, 0.0, 1.0, "0..1", "mean member trust a platform needs to count as functioning")
+    # government
+    government_involvement: float = _p(0.8, 0.0, 1.0, "0..1", "how engaged government members are (0: absent)")
+    government_join_month: int = _p(0, 0, 600, "month", "month government members start to take part")
+    policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
+    policy_effect: float = _p(0.5, 0.0, 1.0, "share", "how much a policy change lowers adoption thresholds everywhere")
+    policy_dissemination: float = _p(0.015, 0.0, 1.0, "per month", "knowledge that government programmes carry to all districts after a policy change")
+    # learning
+    learning_rate: float = _p(0.4, 0.0, 1.0, "per meeting", "share of the knowledge gap closed at a well-facilitated meeting")
+    exchange_rate: float = _p(0.2, 0.0, 1.0, "0..1", "weight of linked platforms' knowledge (exchange visits, e-platform)")
+    vertical_rate: float = _p(0.3, 0.0, 1.0, "per month", "how much evidence and policy signals linking members carry between levels")
+    documentation: float = _p(0.5, 0.0, 1.0, "0..1", "share of knowledge captured by process documentation")
+    action_research_intensity: float = _p(0.6, 0.0, 1.0, "per month", "chance a funded platform runs a case study in a month")
+    action_research_gain: float = _p(0.3, 0.0, 1.0, "per case study", "knowledge a participant gains from a case study")
+    fit_gain: float = _p(0.05, 0.0, 1.0, "per case study", "improvement of the innovation's local fit per case study")
+    fit_transfer: float = _p(0.03, 0.0, 1.0, "per month", "documented lessons that raise fit in districts outside the alliance")
+    spillover: float = _p(0.05, 0.0, 1.0, "per month", "knowledge adopters' outreach carries to non-members of their district")
+    outside_spillover: float = _p(0.01, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
+    # innovation and adoption
+    innovation_complexity: float = _p(0.5, 0.0, 1.0, "0..1", "how hard the innovation is to make work (lowers fit and learning)")
+    relative_advantage: float = _p(0.6, 0.0, 1.0, "0..1", "how much better the innovation is than current practice")
+    external_influence: float = _p(0.01, 0.0, 1.0, "per month", "Bass p: adoption hazard from outside the network")
+    imitation: float = _p(0.3, 0.0, 3.0, "per month", "Bass q: adoption hazard per unit share of adopters met")
+    threshold_scale: float = _p(1.0, 0.0, 3.0, "x", "multiplies every adoption threshold (0: everyone is ready)")
+    support_memory: float = _p(0.8, 0.0, 1.0, "per month", "share of peer support remembered in a month without meetings")
+    # turnover, membership, fade
+    turnover_rate: float = _p(0.02, 0.0, 0.5, "per month", "chance an organisation's representative changes")
+    recruitment_rate: float = _p(0.15, 0.0, 1.0, "per month", "chance a meeting platform recruits an interested non-member")
+    dropout_rate: float = _p(0.01, 0.0, 1.0, "per month", "chance a member whose costs outweigh benefits leaves")
+    fade_scale_months: float = _p(988.0, 1.0, 100000.0, "months", "Weibull scale of abandonment after funding ends (P11)")
+    fade_shape: float = _p(0.41, 0.05, 3.0, "-", "Weibull shape of abandonment after funding ends (P11: <1, early failures)")
+    support_protection: float = _p(0.7, 0.0, 1.0, "share", "how much district government adoption and ownership protect adopters from fading")
+    # outcome definitions
+    scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
+    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "final adoption relative to its peak that counts as sustained")
+
+    @model_validator(mode="after")
+    def _gap_inside_horizon(self) -> Parameters:
+        if self.funding_gap_months and self.funding_gap_start >= self.horizon_months:
+            raise ValueError(
+                f"funding_gap_start = {self.funding_gap_start} must be before horizon_months = "
+                f"{self.horizon_months} when funding_gap_months > 0"
+            )
+        return self
+
+
+class Beta(BaseModel):
+    """A trait distribution on 0..1: a beta distribution with this mean and sd."""
+
+    model_config = _STRICT
+    mean: float = Field(ge=0.0, le=1.0)
+    sd: float = Field(0.1, ge=0.0, le=0.5)
+
+    @model_validator(mode="after")
+    def _feasible(self) -> Beta:
+        if self.sd > 0 and self.sd**2 >= self.mean * (1 - self.mean):
+            raise ValueError(
+                f"sd = {self.sd} is too large for mean = {self.mean}: need sd^2 < mean*(1-mean)"
+            )
+        return self
+
+
+class KindTraits(BaseModel):
+    """Trait distributions of one stakeholder kind."""
+
+    model_config = _STRICT
+    influence: Beta = Beta(mean=0.5, sd=0.15)
+    capacity: Beta = Beta(mean=0.5, sd=0.15)
+    engagement: Beta = Beta(mean=0.7, sd=0.15)
+    threshold: Beta = Beta(mean=0.3, sd=0.1)
+    reach: int = Field(0, ge=0, le=1000, description="communities one adopter of this kind serves")
+    marginalised: float = Field(0.0, ge=0.0, le=1.0, description="share that are marginalised groups")
+    champion: float = Field(0.05, ge=0.0, le=1.0, description="share that are champions")
+    decision_maker: float = Field(0.3, ge=0.0, le=1.0, description="share first represented by a decision maker")
+
+
+def _t(infl, cap, eng, thr, reach=0, marg=0.0, champ=0.05, dm=0.3) -> KindTraits:
+    return KindTraits(
+        influence=Beta(mean=infl, sd=0.1), capacity=Beta(mean=cap, sd=0.1),
+        engagement=Beta(mean=eng, sd=0.1), threshold=Beta(mean=thr, sd=0.08),
+        reach=reach, marginalised=marg, champion=champ, decision_maker=dm,
+    )
+
+
+#: Default trait distributions per kind (documented in docs/ODD.md, "Initialisation").
+DEFAULT_TRAITS: dict[str, KindTraits] = {
+    "national_government": _t(0.9, 0.5, 0.55, 0.30, reach=0, dm=0.3),
+    "local_government": _t(0.7, 0.45, 0.65, 0.35, reach=4, dm=0.3),
+    "service_provider": _t(0.55, 0.55, 0.7, 0.30, reach=3, dm=0.3),
+    "regulator": _t(0.8, 0.5, 0.5, 0.30, reach=0, dm=0.3),
+    "ngo": _t(0.45, 0.6, 0.8, 0.25, reach=2, champ=0.1, dm=0.4),
+    "community_group": _t(0.25, 0.4, 0.7, 0.25, reach=1, marg=0.5, dm=0.5),
+    "research": _t(0.45, 0.8, 0.75, 0.2, reach=0, champ=0.15, dm=0.4),
+    "private_sector": _t(0.5, 0.6, 0.45, 0.35, reach=2, dm=0.3),
+    "donor": _t(0.7, 0.6, 0.6, 0.3, reach=0, dm=0.3),
+    "media": _t(0.4, 0.4, 0.5, 0.3, reach=0, dm=0.3),
+}
+
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+KindCounts = dict[Literal[KINDS], Count]  # type: ignore[valid-type]
+
+
+class District(BaseModel):
+    """A district (or city): pilot districts host platforms; others can only be reached."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    pilot: bool = True
+    communities: int = Field(40, ge=0, le=10_000_000, description="communities its providers can reach")
+    outsiders: KindCounts = Field(default_factory=dict, description="organisations outside the alliance")
+
+
+class PlatformSpec(BaseModel):
+    """One platform, or ``count`` identical ones named ``"<name> 1"`` ... ``"<name> count"``."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    level: Literal[LEVELS]  # type: ignore[valid-type]
+    district: str | None = None
+    parent: str | None = None
+    count: int = Field(1, ge=1, le=100_000)
+    linking_members: int = Field(0, ge=0, description="members who also sit on the parent platform")
+    facilitation: float | None = Field(None, ge=0.0, le=1.0, description="overrides facilitation_quality here")
+    members: KindCounts = Field(default_factory=dict)
+
+
+class Organisation(BaseModel):
+    """A named organisation on one or more named platforms (in addition to the counts)."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    platforms: list[str]
+    champion: bool = False
+    marginalised: bool = False
+
+
+class Structure(BaseModel):
+    """Districts, platforms, named organisations and horizontal links."""
+
+    model_config = _STRICT
+    districts: list[District] = Field(min_length=1)
+    platforms: list[PlatformSpec] = Field(min_length=1)
+    organisations: list[Organisation] = Field(default_factory=list)
+    exchanges: list[tuple[str, str]] = Field(
+        default_factory=list, description="pairs of platforms (or platform groups) that exchange visits"
+    )
+
+    def expanded_platforms(self) -> list[tuple[str, PlatformSpec]]:
+        """Each concrete platform with its own name (``count`` copies expanded)."""
+        out = []
+        for spec in self.platforms:
+            if spec.count == 1:
+                out.append((spec.name, spec))
+            else:
+                out.extend((f"{spec.name} {i + 1}", spec) for i in range(spec.count))
+        return out
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Structure:
+        districts = {d.name: d for d in self.districts}
+        if len(districts) != len(self.districts):
+            raise ValueError("district names must be unique")
+        expanded = self.expanded_platforms()
+        names = [n for n, _ in expanded]
+        groups = {s.name: s for s in self.platforms}
+        if len(set(names)) != len(names) or len(groups) != len(self.platforms):
+            raise ValueError("platform names must be unique")
+        level_of = {n: LEVEL_INDEX[s.level] for n, s in expanded}
+        named_extra = {n: 0 for n in names}
+        for org in self.organisations:
+            if not org.platforms:
+                raise ValueError(f"organisation {org.name!r} sits on no platform: name at least one")
+            for p in org.platforms:
+                if p not in level_of:
+                    raise ValueError(
+                        f"organisation {org.name!r} names unknown platform {p!r}; known: {', '.join(names)}"
+                    )
+                named_extra[p] += 1
+        for name, spec in expanded:
+            if spec.level != "national":
+                if spec.district is None:
+                    raise ValueError(f"platform {name!r} at level {spec.level} needs a district")
+                if spec.district not in districts:
+                    raise ValueError(
+                        f"platform {name!r} names unknown district {spec.district!r}; known: "
+                        f"{', '.join(districts)}"
+                    )
+                if not districts[spec.district].pilot:
+                    raise ValueError(f"platform {name!r} is in district {spec.district!r}, which has pilot = false")
+            size = sum(spec.members.values()) + named_extra[name]
+            if size == 0:
+                raise ValueError(f"platform {name!r} has no members: give it members = {{kind = count}}")
+            if spec.linking_members > sum(spec.members.values()):
+                raise ValueError(
+                    f"platform {name!r} has linking_members = {spec.linking_members}, more than its "
+                    f"{sum(spec.members.values())} counted members"
+                )
+            if spec.parent is not None:
+                if spec.parent not in level_of:
+                    raise ValueError(
+                        f"platform {name!r} names unknown parent {spec.parent!r}; known: {', '.join(names)}"
+                    )
+                if level_of[spec.parent] >= level_of[name]:
+                    raise ValueError(
+                        f"platform {name!r} ({spec.level}) has parent {spec.parent!r} at the same or a lower level"
+                    )
+            elif spec.linking_members:
+                raise ValueError(f"platform {name!r} has linking_members but no parent platform")
+        for a, b in self.exchanges:
+            for p in (a, b):
+                if p not in level_of and p not in groups:
+                    raise ValueError(f"exchange names unknown platform {p!r}; known: {', '.join(names)}")
+        return self
+
+
+class Scenario(BaseModel):
+    """Everything one run needs."""
+
+    model_config = _STRICT
+    name: str = "unnamed"
+    description: str = ""
+    structure: Structure
+    parameters: Parameters = Field(default_factory=Parameters)
+    traits: dict[Literal[KINDS], KindTraits] = Field(default_factory=dict)  # type: ignore[valid-type]
+
+    def trait_table(self) -> dict[str, KindTraits]:
+        """Traits of every kind: the scenario's own, else the defaults."""
+        return {k: self.traits.get(k, DEFAULT_TRAITS[k]) for k in KINDS}
+
+    def with_parameters(self, **values: Any) -> Scenario:
+        """A validated copy with some parameters changed.
+
+        Raises
+        ------
+        ScenarioError
+            When a name is unknown or a value is of the wrong type or out of range.
+        """
+        if not values:
+            return self
+        data = self.parameters.model_dump()
+        for k in values:
+            if k not in data:
+                raise ScenarioError(_unknown_parameter(k))
+        data.update(values)
+        try:
+            params = Parameters.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(format_validation_error(exc, "parameters", prefix="parameters")) from None
+        return self.model_copy(update={"parameters": params})
+
+
+# --------------------------------------------------------------------------- parameter table
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One scenario parameter: name, default, allowed range, unit, meaning."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    unit: str
+    meaning: str
+    integer: bool
+
+
+def parameter_specs() -> dict[str, ParamSpec]:
+    """The allowed range of every scenario parameter (sampling and priors use it)."""
+    out = {}
+    for name, field in Parameters.model_fields.items():
+        extra = field.json_schema_extra or {}
+        out[name] = ParamSpec(
+            name=name, default=field.default, low=extra["low"], high=extra["high"],
+            unit=extra["unit"], meaning=field.description or "", integer=field.annotation is int,
+        )
+    return out
+
+
+def _unknown_parameter(name: str) -> str:
+    import difflib
+
+    names = list(Parameters.model_fields)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown parameter {name!r}{hint}; run 'lasim show default' for the list"
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, Any]:
+    """Parse ``name=value`` strings (the CLI's ``--set``) into typed parameter values.
+
+    Raises
+    ------
+    ScenarioError
+        For a missing ``=``, an unknown name or a value that is not a number.
+    """
+    specs = parameter_specs()
+    out: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, raw = item.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name:
+            raise ScenarioError(f"--set {item!r}: expected name=value, e.g. facilitation_quality=0.4")
+        if name not in specs:
+            raise ScenarioError(f"--set {item!r}: " + _unknown_parameter(name))
+        spec = specs[name]
+        try:
+            value: Any = int(raw) if spec.integer else float(raw)
+        except ValueError:
+            kind = "a whole number" if spec.integer else "a number"
+            raise ScenarioError(
+                f"--set {name}={raw!r}: must be {kind} between {spec.low:g} and {spec.high:g} {spec.unit}"
+            ) from None
+        out[name] = value
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
+    """The first error of a pydantic ValidationError as one line: source, field, value, rule."""
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    loc = ".".join(x for x in (prefix, loc) if x)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown field {loc!r}"
+    if err["type"] == "missing":
+        return f"{source}: missing field {loc!r}"
+    value = err.get("input")
+    shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
+    where = f"{loc}{shown}: " if loc else ""
+    return f"{source}: {where}{msg}"
+
+
+def scenario_names() -> list[str]:
+    """Names of the shipped scenarios."""
+    folder = resources.files("model") / "scenarios"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """(name, one-line description) of every shipped scenario."""
+    return [(n, load_scenario(n).description.strip().splitlines()[0]) for n in scenario_names()]
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as a dict (parsed TOML)."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, source)) from None
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name, or a scenario TOML file by path.
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown name, an unreadable or malformed file or an invalid scenario.
+    """
+    text_source = str(name_or_path)
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or "/" in text_source:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(f"{text_source}: no such scenario file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"{text_source}: cannot read scenario file ({exc.__class__.__name__})") from None
+        source = text_source
+    else:
+        names = scenario_names()
+        if text_source not in names:
+            raise ScenarioError(
+                f"unknown scenario {text_source!r}; shipped scenarios: {', '.join(names)} (or give a .toml path)"
+            )
+        text = (resources.files("model") / "scenarios" / f"{text_source}.toml").read_text(encoding="utf-8")
+        source = f"{text_source}.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: malformed TOML ({exc})") from None
+    data.setdefault("name", path.stem if source == text_source else text_source)
+    return scenario_from_dict(data, source)
+
+
+def scenario_to_toml(scenario: Scenario) -> str:
+    """The scenario as TOML, every parameter written out so it can be copied and edited."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["structure"]["exchanges"] = [list(x) for x in data["structure"]["exchanges"]]
+    specs = parameter_specs()
+    lines = [tomli_w.dumps({"name": data["name"], "description": data["description"]}), "[parameters]"]
+    for name, value in data["parameters"].items():
+        s = specs[name]
+        lines.append(f"{name} = {tomli_w.dumps({'v': value})[4:].strip()}  # {s.unit}, {s.low:g}..{s.high:g}: {s.meaning}")
+    lines.append("")
+    lines.append(tomli_w.dumps({"structure": data["structure"]}))
+    if data["traits"]:
+        lines.append(tomli_w.dumps({"traits": data["traits"]}))
+    return "\n".join(lines)
