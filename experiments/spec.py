@@ -260,7 +260,12 @@ class ExperimentSpec:
         Integer scenario parameters become ``IntegerParameter``; a levels factor
         spans its lowest to highest level.
         """
-        from ema_workbench import IntegerParameter, RealParameter
+        import warnings
+
+        with warnings.catch_warnings():
+            # EMA Workbench warns at import about optional back ends we do not use.
+            warnings.simplefilter("ignore")
+            from ema_workbench import IntegerParameter, RealParameter
 
         params = []
         for f in self.factors:

@@ -1,0 +1,157 @@
+"""Pictures of experiment results: outcome heatmaps, Sobol and Morris indices.
+
+Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so
+nothing here touches global plotting state (a notebook's backend, a CLI with no
+display) and figures are freed as soon as they go out of scope.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from lasim.io import atomic_write
+
+from .spec import HeatmapSpec
+
+
+def save_figure(fig: Any, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Save a figure as PNG atomically, provenance in the PNG text chunks."""
+    buf = io.BytesIO()
+    png_meta = {"Software": "lasim"} | {k: str(v) for k, v in (meta or {}).items()}
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata=png_meta)
+    data = buf.getvalue()
+    return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def heatmap_table(df: pd.DataFrame, hm: HeatmapSpec) -> pd.DataFrame:
+    """Share of runs with each outcome per cell (facet x y x x), with run counts.
+
+    Booleans average to probabilities; a numeric outcome averages to its mean.
+    """
+    keys = [k for k in (hm.facet, hm.y, hm.x) if k]
+    agg = df.groupby(keys)[list(hm.outcomes)].agg(lambda s: s.astype(float).mean())
+    agg["runs"] = df.groupby(keys).size()
+    return agg.reset_index()
+
+
+def plot_heatmap(table: pd.DataFrame, hm: HeatmapSpec, title: str = "") -> Figure:
+    """One row per outcome, one column per facet level; cells annotated in percent."""
+    facets = sorted(table[hm.facet].unique()) if hm.facet else [None]
+    xs = sorted(table[hm.x].unique())
+    ys = sorted(table[hm.y].unique())
+    nrow, ncol = len(hm.outcomes), len(facets)
+    fig = Figure(figsize=(2.6 * ncol + 1.2, 2.4 * nrow + 0.6), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True))
+    image = None
+    for i, outcome in enumerate(hm.outcomes):
+        is_prob = table[outcome].between(0, 1).all()
+        for j, facet in enumerate(facets):
+            ax = axes[i, j]
+            sub = table if facet is None else table[table[hm.facet] == facet]
+            grid = (sub.pivot_table(index=hm.y, columns=hm.x, values=outcome)
+                    .reindex(index=ys, columns=xs))
+            image = ax.imshow(grid.values, origin="lower", aspect="auto", cmap="viridis",
+                              vmin=0 if is_prob else None, vmax=1 if is_prob else None)
+            for (r, c), v in np.ndenumerate(grid.values):
+                if np.isfinite(v):
+                    text = f"{v:.0%}" if is_prob else f"{v:.2g}"
+                    ax.text(c, r, text, ha="center", va="center", fontsize=7,
+                            color="white" if (is_prob and v < 0.5) else "black")
+            ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs], fontsize=7)
+            ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys], fontsize=7)
+            if i == 0 and facet is not None:
+                ax.set_title(f"{hm.facet} = {_fmt(facet)}", fontsize=8)
+            if i == nrow - 1:
+                ax.set_xlabel(hm.x, fontsize=8)
+            if j == 0:
+                ax.set_ylabel(f"P({outcome})\n{hm.y}" if is_prob else f"{outcome}\n{hm.y}",
+                              fontsize=8)
+        if image is not None:
+            fig.colorbar(image, ax=list(axes[i]), shrink=0.8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def plot_sobol(indices: pd.DataFrame, outcome: str) -> Figure:
+    """First-order (S1) and total (ST) indices per parameter with CI whiskers."""
+    sub = indices[indices["outcome"] == outcome].sort_values("ST", ascending=True)
+    y = np.arange(len(sub))
+    fig = Figure(figsize=(6, 0.35 * len(sub) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    ax.barh(y - 0.2, sub["S1"], height=0.4, xerr=sub["S1_conf"], label="S1 (first order)",
+            color="#4c72b0", capsize=2)
+    ax.barh(y + 0.2, sub["ST"], height=0.4, xerr=sub["ST_conf"], label="ST (total)",
+            color="#dd8452", capsize=2)
+    ax.set_yticks(y, sub["parameter"], fontsize=8)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_xlabel("Sobol index (whiskers: 95% confidence interval)")
+    ax.set_title(f"Sobol sensitivity of {outcome}", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def plot_s2(s2: pd.DataFrame, outcome: str, names: list[str]) -> Figure:
+    """Second-order indices as a heatmap (upper triangle)."""
+    sub = s2[s2["outcome"] == outcome]
+    mat = np.full((len(names), len(names)), np.nan)
+    idx = {n: i for i, n in enumerate(names)}
+    for row in sub.itertuples():
+        mat[idx[row.parameter_i], idx[row.parameter_j]] = row.S2
+    fig = Figure(figsize=(0.55 * len(names) + 2.5, 0.5 * len(names) + 1.5),
+                 layout="constrained")
+    ax = fig.subplots()
+    lim = np.nanmax(np.abs(mat)) if np.isfinite(mat).any() else 1.0
+    image = ax.imshow(mat, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    for (r, c), v in np.ndenumerate(mat):
+        if np.isfinite(v):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
+    fig.colorbar(image, ax=ax, label="S2")
+    ax.set_title(f"Second-order Sobol indices of {outcome}", fontsize=10)
+    return fig
+
+
+def plot_convergence(conv: pd.DataFrame, outcome: str) -> Figure:
+    """Total indices against the base sample size N: flat lines mean N was enough."""
+    sub = conv[conv["outcome"] == outcome]
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.subplots()
+    for name, g in sub.groupby("parameter"):
+        g = g.sort_values("N")
+        ax.errorbar(g["N"], g["ST"], yerr=g["ST_conf"], label=name, capsize=2, marker="o",
+                    ms=3)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("base sample size N")
+    ax.set_ylabel("ST")
+    ax.set_title(f"Convergence of total Sobol indices of {outcome}", fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
+    return fig
+
+
+def plot_morris(table: pd.DataFrame, outcome: str) -> Figure:
+    """Morris mu* against sigma: right = influential, up = non-linear or interacting."""
+    sub = table[table["outcome"] == outcome]
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.errorbar(sub["mu_star"], sub["sigma"], xerr=sub["mu_star_conf"], fmt="o", capsize=2)
+    for row in sub.itertuples():
+        ax.annotate(row.parameter, (row.mu_star, row.sigma), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    top = float(max(sub["mu_star"].max(), sub["sigma"].max(), 1e-12))
+    ax.plot([0, top], [0, top], color="grey", lw=0.5, ls="--")
+    ax.set_xlabel("mu* (mean absolute elementary effect)")
+    ax.set_ylabel("sigma (spread of elementary effects)")
+    ax.set_title(f"Morris screening of {outcome}", fontsize=10)
+    return fig
