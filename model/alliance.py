@@ -109,19 +109,31 @@ class AllianceModel(mesa.Model):
         self._outside = ~w.in_pilot
         self._national = w.district < 0
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
-        self._pilot_level = [(w.in_pilot & (w.level == lv)) for lv in range(3)]
-        self._kind_masks = [w.kind == k for k in range(len(KINDS))]
+        # group 0..2: the alliance districts' levels; 3: districts outside the alliance
+        self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._level_count = np.bincount(self._level_group, minlength=4).astype(float)
+            self._kind_count = np.bincount(w.kind, minlength=len(KINDS)).astype(float)
+        self._private_seat = (w.kind == KIND_INDEX["private_sector"])[w.edge_agent]
         self._scale_pop = self._outside if self._outside.any() else ~self.is_member
         self._was_idle = np.zeros(n_p, dtype=bool)
+        self._n_pilot = max(int(w.in_pilot.sum()), 1)
+        self._fit_index = np.where(w.district >= 0, w.district, len(w.district_names))
+        # the sparse link matrices are the structure; a small alliance multiplies
+        # faster with dense copies (scipy's per-call overhead dominates at 11 platforms)
+        dense = n_p <= 400
+        self._horizontal = w.horizontal.toarray() if dense else w.horizontal
+        self._vertical = w.vertical.toarray() if dense else w.vertical
         self._functioning_month: int | None = None
         self._scale_month: int | None = None
         self._policy_month: int | None = None
         self._donor_was_active = True
         self.metrics: dict[str, float] = {}
 
-        self.datacollector = DataCollector(
-            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in SERIES_FIELDS}
-        )
+        # one array-valued reporter: the DataCollector deep-copies every value it
+        # stores, and one array copy a month is far cheaper than forty float copies
+        self.metric_row = np.full(len(SERIES_FIELDS), np.nan)
+        self.datacollector = DataCollector(model_reporters={"metrics": "metric_row"})
         self.running = True
 
     # ------------------------------------------------------------------ helpers
@@ -161,7 +173,7 @@ class AllianceModel(mesa.Model):
         fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
         weight = att * w.influence[ea]
         pool = learning.platform_pool(self.knowledge, weight, ea, ep, n_p)
-        target = learning.mix_linked(pool, w.horizontal, met, p.exchange_rate)
+        target = learning.mix_linked(pool, self._horizontal, met, p.exchange_rate)
         self.knowledge = learning.horizontal_learning(
             self.knowledge, self.trust, w.capacity, target, att, ea, ep, fac, p.learning_rate
         )
@@ -187,7 +199,7 @@ class AllianceModel(mesa.Model):
         self.last_case_study[cases] = t
 
         # 5 vertical learning
-        vt = vertical.vertical_targets(pool, w.vertical, met)
+        vt = vertical.vertical_targets(pool, self._vertical, met)
         self.knowledge = vertical.vertical_learning(
             self.knowledge, w.capacity, vt, att, ea, ep, p.vertical_rate
         )
@@ -203,7 +215,7 @@ class AllianceModel(mesa.Model):
         active_member = self.is_member & (w.home_platform >= 0) & ~idle[home]
         promoting = adopted & (active_member | (self.stage == Stage.INSTITUTIONALISED))
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
-        pilot_adoption = adopted[w.in_pilot].mean()
+        pilot_adoption = (adopted & w.in_pilot).sum() / self._n_pilot
         extra = np.where(self._outside, p.outside_spillover * pilot_adoption, 0.0)
         if self.policy:
             extra = extra + p.policy_dissemination
@@ -211,8 +223,9 @@ class AllianceModel(mesa.Model):
             self.knowledge, self.support, w.capacity, self.is_member, w.district, exposure,
             p.spillover, extra,
         )
-        fit_here = np.where(w.district >= 0, self.fit[np.maximum(w.district, 0)],
-                            self.fit[w.district_pilot].mean())
+        # national organisations judge the fit by the pilots' average
+        fit_ext = np.append(self.fit, self.fit[w.district_pilot].mean())
+        fit_here = fit_ext[self._fit_index]
         mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
         ready = adoption.readiness(
             self.knowledge, fit_here, p.relative_advantage, w.threshold * (1.0 + self.abandoned),
@@ -243,7 +256,7 @@ class AllianceModel(mesa.Model):
         )
 
         # 9 membership
-        attractiveness = np.clip(0.5 * pool + 0.5 * home_trust, 0.0, 1.0)
+        attractiveness = 0.5 * pool + 0.5 * home_trust
         self.seat_active = membership.update_seats(
             self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
             idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
@@ -282,38 +295,36 @@ class AllianceModel(mesa.Model):
         adopted = self.stage >= Stage.ADOPTED
         ea, ep = w.edge_agent, w.edge_platform
         m = self.metrics
+        # one bincount per grouping instead of a mean per group: this runs every month
+        by_level = np.bincount(self._level_group, adopted, 4) / self._level_count
+        by_kind = np.bincount(w.kind, adopted, len(KINDS)) / self._kind_count
         for lv, name in enumerate(LEVELS):
-            mask = self._pilot_level[lv]
-            m[f"adoption_{name}"] = float(adopted[mask].mean()) if mask.any() else math.nan
-        m["adoption_outside"] = float(adopted[self._outside].mean()) if self._outside.any() else math.nan
-        m["adoption_all"] = float(adopted.mean())
-        m["adoption_members"] = float(adopted[self.is_member].mean()) if self.is_member.any() else 0.0
+            m[f"adoption_{name}"] = by_level[lv]
+        m["adoption_outside"] = by_level[3]
+        n_members = self.is_member.sum()
+        m["adoption_all"] = adopted.sum() / w.n
+        m["adoption_members"] = (adopted & self.is_member).sum() / n_members if n_members else 0.0
         for k, name in enumerate(KINDS):
-            mask = self._kind_masks[k]
-            m[f"adoption_{name}"] = float(adopted[mask].mean()) if mask.any() else math.nan
+            m[f"adoption_{name}"] = by_kind[k]
         reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
         m["communities_reached"] = float(reached.sum())
-        m["institutionalised_share"] = float((self.stage == Stage.INSTITUTIONALISED).mean())
-        m["mean_knowledge"] = float(self.knowledge.mean())
-        m["member_knowledge"] = float(self.knowledge[self.is_member].mean()) if self.is_member.any() else 0.0
-        m["mean_trust"] = float(self.trust[self.is_member].mean()) if self.is_member.any() else 0.0
-        m["alliance_size"] = float(self.is_member.sum())
-        n_att = float(att.sum())
+        m["institutionalised_share"] = (self.stage == Stage.INSTITUTIONALISED).sum() / w.n
+        m["mean_knowledge"] = self.knowledge.sum() / w.n
+        m["member_knowledge"] = (self.knowledge * self.is_member).sum() / n_members if n_members else 0.0
+        m["mean_trust"] = (self.trust * self.is_member).sum() / n_members if n_members else 0.0
+        m["alliance_size"] = n_members
+        n_att = att.sum()
         m["attendance"] = n_att
-        m["marginalised_attendance_share"] = float((att & w.marginalised[ea]).sum() / n_att) if n_att else math.nan
-        m["private_attendance_share"] = (
-            float((att & (w.kind[ea] == KIND_INDEX["private_sector"])).sum() / n_att) if n_att else math.nan
-        )
-        m["decision_maker_attendance_share"] = (
-            float((att & self.decision_maker[ea]).sum() / n_att) if n_att else math.nan
-        )
-        m["meetings"] = float(met.sum())
-        m["case_studies"] = float(cases.sum())
-        m["funding"] = float(funds.mean())
+        m["marginalised_attendance_share"] = (att & w.marginalised[ea]).sum() / n_att if n_att else math.nan
+        m["private_attendance_share"] = (att & self._private_seat).sum() / n_att if n_att else math.nan
+        m["decision_maker_attendance_share"] = (att & self.decision_maker[ea]).sum() / n_att if n_att else math.nan
+        m["meetings"] = met.sum()
+        m["case_studies"] = cases.sum()
+        m["funding"] = funds.sum() / w.n_platforms
         m["donor_funded"] = float(donor_on)
         m["in_funding_gap"] = float(p.funding_gap_start <= t < p.funding_gap_start + p.funding_gap_months)
-        m["mean_fit"] = float(self.fit.mean())
-        m["ownership"] = float(self.ownership.mean())
+        m["mean_fit"] = self.fit.sum() / self.fit.shape[0]
+        m["ownership"] = self.ownership.sum() / w.n_platforms
         m["policy"] = float(self.policy)
         m["cost"] = cost
         m["total_cost"] = self.total_cost
@@ -323,11 +334,15 @@ class AllianceModel(mesa.Model):
             np.bincount(ep, self.seat_active, w.n_platforms), 1
         )
         functioning = ~idle & (t - self.last_case_study <= 12) & (home_trust >= p.functioning_trust)
-        m["functioning_platforms"] = float(functioning.mean())
-        if self._functioning_month is None and functioning.mean() >= 2 / 3:
+        share_functioning = functioning.sum() / w.n_platforms
+        m["functioning_platforms"] = share_functioning
+        self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
+        if self._functioning_month is None and share_functioning >= 2 / 3:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
-        if self._scale_month is None and self._scale_pop.any() and adopted[self._scale_pop].mean() >= p.scale_share:
+        if self._scale_month is None and self._scale_pop.any() and (
+            (adopted & self._scale_pop).sum() / self._scale_pop.sum() >= p.scale_share
+        ):
             self._scale_month = t
             self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots")
 
@@ -358,9 +373,9 @@ class AllianceModel(mesa.Model):
 
     def series(self) -> pd.DataFrame:
         """The monthly series recorded so far (one row per month, months 1..)."""
-        df = self.datacollector.get_model_vars_dataframe()
-        df.index = pd.RangeIndex(1, len(df) + 1, name="month")
-        return df
+        rows = self.datacollector.model_vars.get("metrics", [])
+        data = np.vstack(rows) if rows else np.empty((0, len(SERIES_FIELDS)))
+        return pd.DataFrame(data, columns=list(SERIES_FIELDS), index=pd.RangeIndex(1, len(rows) + 1, name="month"))
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""

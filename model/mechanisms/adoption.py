@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ratio
+
 from ..kinds import Stage
 
 
@@ -22,10 +24,10 @@ def peer_support(
     w = influence[a] * attended
     num = np.bincount(edge_platform, w * adopted[a], n_platforms)
     den = np.bincount(edge_platform, w, n_platforms)
-    share = np.divide(num, den, out=np.zeros(n_platforms), where=den > 0)
+    share = ratio(num, den)
     seats = np.bincount(a, attended.astype(float), support.shape[0])
     heard = np.bincount(a, attended * share[edge_platform], support.shape[0])
-    return np.where(seats > 0, np.divide(heard, seats, out=np.zeros_like(support), where=seats > 0),
+    return np.where(seats > 0, ratio(heard, seats),
                     support * memory)
 
 
@@ -36,7 +38,7 @@ def district_exposure(
     ok = district >= 0
     num = np.bincount(district[ok], (influence * adopted)[ok], n_districts)
     den = np.bincount(district[ok], influence[ok], n_districts)
-    return np.divide(num, den, out=np.zeros(n_districts), where=den > 0)
+    return ratio(num, den)
 
 
 def outreach(

@@ -17,4 +17,4 @@ def update_ownership(
     """
     build = 0.1 * cost_sharing * met
     erode = distortion * donor_share * (1.0 - cost_sharing)
-    return np.clip(ownership + build * (1.0 - ownership) - erode * ownership, 0.0, 1.0)
+    return np.minimum(np.maximum(ownership + build * (1.0 - ownership) - erode * ownership, 0.0), 1.0)

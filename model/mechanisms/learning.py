@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ratio
+
 
 def platform_pool(
     knowledge: np.ndarray, weight: np.ndarray, edge_agent: np.ndarray,
@@ -12,7 +14,7 @@ def platform_pool(
     """Weighted mean knowledge of each platform's attendees (0 where nobody attended)."""
     num = np.bincount(edge_platform, weight * knowledge[edge_agent], n_platforms)
     den = np.bincount(edge_platform, weight, n_platforms)
-    return np.divide(num, den, out=np.zeros(n_platforms), where=den > 0)
+    return ratio(num, den)
 
 
 def mix_linked(pool: np.ndarray, links, met: np.ndarray, rate: float) -> np.ndarray:
@@ -21,11 +23,11 @@ def mix_linked(pool: np.ndarray, links, met: np.ndarray, rate: float) -> np.ndar
     ``links`` is a sparse platform x platform matrix (exchange visits, the
     electronic platform); only platforms that met this month have something to share.
     """
-    if links.nnz == 0 or rate == 0:
+    if rate == 0 or links.sum() == 0:
         return pool
     metf = met.astype(float)
     count = links @ metf
-    neighbour = np.divide(links @ (pool * metf), count, out=np.zeros_like(pool), where=count > 0)
+    neighbour = ratio(links @ (pool * metf), count)
     return pool + rate * np.maximum(neighbour - pool, 0.0)
 
 
@@ -53,7 +55,7 @@ def diversity(kind: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
         edge_platform * n_kinds + kind[edge_agent], attended.astype(float), n_platforms * n_kinds
     ).reshape(n_platforms, n_kinds)
     total = counts.sum(axis=1)
-    shares = np.divide(counts, total[:, None], out=np.zeros_like(counts), where=total[:, None] > 0)
+    shares = ratio(counts, total[:, None])
     return 1.0 - (shares**2).sum(axis=1)
 
 
@@ -67,9 +69,9 @@ def update_trust(
     allows: skilled facilitation mediates divergent interests (001), poor
     facilitation of a diverse platform lets conflicts erode trust.
     """
-    target = np.clip(0.2 + facilitation - conflict * platform_diversity * (1.0 - facilitation), 0.0, 1.0)
+    target = np.minimum(np.maximum(0.2 + facilitation - conflict * platform_diversity * (1.0 - facilitation), 0.0), 1.0)
     a = edge_agent
     pull = np.bincount(a, attended * (target[edge_platform] - trust[a]), trust.shape[0])
     seats = np.bincount(a, attended.astype(float), trust.shape[0])
-    step = np.divide(pull, seats, out=np.zeros_like(trust), where=seats > 0)
-    return np.clip(trust + rate * step, 0.0, 1.0)
+    step = ratio(pull, seats)
+    return np.minimum(np.maximum(trust + rate * step, 0.0), 1.0)

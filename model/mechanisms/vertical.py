@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ratio
+
 
 def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np.ndarray:
     """Knowledge linking members bring into each platform from the levels above and below.
@@ -14,7 +16,7 @@ def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np
     """
     carried = pool * platform_met
     weight = vertical @ platform_met.astype(float)
-    return np.divide(vertical @ carried, weight, out=np.zeros_like(pool), where=weight > 0)
+    return ratio(vertical @ carried, weight)
 
 
 def vertical_learning(
