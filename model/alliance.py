@@ -111,9 +111,11 @@ class AllianceModel(mesa.Model):
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self._level_count = np.bincount(self._level_group, minlength=4).astype(float)
-            self._kind_count = np.bincount(w.kind, minlength=len(KINDS)).astype(float)
+        # empty groups divide by NaN, so their shares come out NaN without a warning
+        self._level_count = np.bincount(self._level_group, minlength=4).astype(float)
+        self._kind_count = np.bincount(w.kind, minlength=len(KINDS)).astype(float)
+        self._level_count[self._level_count == 0] = np.nan
+        self._kind_count[self._kind_count == 0] = np.nan
         self._private_seat = (w.kind == KIND_INDEX["private_sector"])[w.edge_agent]
         self._scale_pop = self._outside if self._outside.any() else ~self.is_member
         self._was_idle = np.zeros(n_p, dtype=bool)
@@ -163,7 +165,7 @@ class AllianceModel(mesa.Model):
         gov_factor = np.where(self._gov, p.government_involvement * (t >= p.government_join_month), 1.0)
         prob = meetings.attendance_probability(
             w.engagement[ea], self.trust[ea], gov_factor[ea], self._hard_to_reach_seat,
-            w.platform_facilitation[ep], p.inclusion_barrier,
+            w.platform_facilitation[ep], p.inclusion_barrier, p.trust_attendance,
         )
         att = meetings.attend(prob, self.seat_active, met[ep], rng)
         self.last_meeting[met] = t

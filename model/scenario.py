@@ -53,6 +53,7 @@ class Parameters(BaseModel):
     conflict: float = _p(0.6, 0.0, 1.0, "0..1", "how strongly diverse interests erode trust under poor facilitation")
     trust_rate: float = _p(0.15, 0.0, 1.0, "per meeting", "how fast trust moves towards what facilitation allows")
     trust_decay: float = _p(0.04, 0.0, 1.0, "per month", "how fast trust erodes while a platform does not meet")
+    trust_attendance: float = _p(0.4, 0.0, 1.0, "0..1", "how much distrust of the alliance keeps members away from meetings")
     champion_boost: float = _p(0.1, 0.0, 0.5, "0..1", "extra effective facilitation when a champion attends")
     functioning_trust: float = _p(0.45, 0.0, 1.0, "0..1", "mean member trust a platform needs to count as functioning")
     # government
@@ -413,11 +414,21 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A shipped scenario by name, or a scenario TOML file by path.
 
+    A file may start from another scenario with ``base = "default"`` (a shipped
+    name or a path relative to the file) and change only what differs: its
+    ``parameters`` and ``traits`` tables update the base's, a ``structure``
+    table replaces it.
+
     Raises
     ------
     ScenarioError
         For an unknown name, an unreadable or malformed file or an invalid scenario.
     """
+    data, source = _read_scenario_data(name_or_path, ())
+    return scenario_from_dict(data, source)
+
+
+def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     text_source = str(name_or_path)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or "/" in text_source:
@@ -441,7 +452,26 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: malformed TOML ({exc})") from None
     data.setdefault("name", path.stem if source == text_source else text_source)
-    return scenario_from_dict(data, source)
+    base = data.pop("base", None)
+    if base is None:
+        return data, source
+    if not isinstance(base, str):
+        raise ScenarioError(f"{source}: base = {base!r}: must be a scenario name or a .toml path")
+    if source in seen:
+        raise ScenarioError(f"{source}: base scenarios form a cycle ({' -> '.join((*seen, source))})")
+    base_ref = base
+    if (base.endswith(".toml") or "/" in base) and source == text_source:
+        base_ref = str(path.parent / base)
+    base_data, _ = _read_scenario_data(base_ref, (*seen, source))
+    merged = dict(base_data)
+    for key, value in data.items():
+        if key in ("parameters", "traits") and isinstance(value, dict):
+            merged[key] = {**base_data.get(key, {}), **value}
+        else:
+            merged[key] = value
+    if "description" not in data:
+        merged["description"] = base_data.get("description", "")
+    return merged, source
 
 
 def scenario_to_toml(scenario: Scenario) -> str:

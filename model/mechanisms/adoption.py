@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ratio
-
 from ..kinds import Stage
+from . import ratio
 
 
 def peer_support(
@@ -78,13 +77,13 @@ def adopt(
 ) -> np.ndarray:
     """Adoption stages after one month.
 
-    Unaware organisations that learn something become aware; aware ones that
+    Unaware organisations that learn something (or are ready) become aware; aware ones that
     are ready start trialling; trialling ones adopt with the Bass hazard
     ``1 - exp(-(p + q * support))``; ready adopters where policy backs the
     practice (``institutional``) become institutionalised.
     """
     s = stage.copy()
-    s[(s == Stage.UNAWARE) & ((knowledge > 0.05) | (support > 0))] = Stage.AWARE
+    s[(s == Stage.UNAWARE) & ((knowledge > 0.05) | (support > 0) | ready)] = Stage.AWARE
     s[(s == Stage.AWARE) & ready] = Stage.TRIALLING
     s[(s == Stage.TRIALLING) & ~ready] = Stage.AWARE
     hazard = 1.0 - np.exp(-(external + imitation * support))

@@ -23,6 +23,7 @@ def platform_meets(
 def attendance_probability(
     engagement: np.ndarray, trust: np.ndarray, government_factor: np.ndarray,
     hard_to_reach: np.ndarray, facilitation: np.ndarray, inclusion_barrier: float,
+    trust_weight: float = 0.4,
 ) -> np.ndarray:
     """Chance that each seat's organisation attends a meeting of its platform.
 
@@ -30,7 +31,7 @@ def attendance_probability(
     unless facilitation is proactive (002); members who trust the alliance come more.
     """
     barrier = np.where(hard_to_reach, inclusion_barrier * (1.0 - facilitation), 0.0)
-    return engagement * (0.6 + 0.4 * trust) * government_factor * (1.0 - barrier)
+    return engagement * (1.0 - trust_weight * (1.0 - trust)) * government_factor * (1.0 - barrier)
 
 
 def attend(
