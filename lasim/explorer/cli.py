@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate the arguments, then serve until Ctrl+C."""
     from model.scenario import load_scenario
 
-    from .server import check_port, free_port, offline_assets_ready, serve
+    from .server import check_port, configure_environment, free_port, offline_assets_ready, serve
 
     scenario = args.scenario
     if scenario is not None:
@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
         if Path(scenario).exists():
             scenario = str(Path(scenario).resolve())
+    # before anything imports solara: it reads its settings (telemetry off) at import time
+    configure_environment(scenario)
     try:
         import solara  # noqa: F401
     except ImportError:

@@ -11,10 +11,12 @@ trainers on the same server do not move each other's sliders.
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from typing import Any
 
+import markdown
 import solara
 
 from model.errors import LasimInputError
@@ -31,7 +33,8 @@ MODES = ["Explore a scenario", "Compare two settings"]
 CSS = """
 .lasim-events { max-height: 280px; overflow-y: auto; font-size: 0.9em; }
 .lasim-events ul { margin-top: 0; }
-.lasim-help { color: #555; font-size: 0.85em; margin: -10px 0 8px 0; }
+.lasim-label { font-weight: 500; margin-top: 6px; }
+.lasim-help { color: #555; font-size: 0.8em; margin: -14px 0 4px 0; }
 .lasim-status { font-size: 1.1em; font-weight: 600; }
 """
 
@@ -42,6 +45,16 @@ def _first_label(choices: dict[str, str]) -> str:
         if target == given:
             return label
     return "default" if "default" in choices else next(iter(choices))
+
+
+@solara.component
+def Text(md_text: str, classes: list[str] | None = None) -> None:
+    """Markdown rendered on the server.
+
+    Not ``solara.Markdown``: it always fetches KaTeX (for maths) from the CDN
+    proxy, which solara-assets does not bundle, so offline it fails with 404s.
+    """
+    solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(md_text), classes=classes or [])
 
 
 class ExploreState:
@@ -71,12 +84,13 @@ def _fmt(c: Control, value: Any) -> str:
 @solara.component
 def ControlSlider(c: Control, value: Any, on_value: Any, disabled: bool = False) -> None:
     """One labelled slider; the label carries the current value and unit."""
-    label = f"{c.label}: {_fmt(c, value)}"
+    # the label sits above the slider: beside it, long labels squeeze the track to nothing
+    solara.Div(children=[f"{c.label}: {_fmt(c, value)}"], classes=["lasim-label"])
     if c.integer:
-        solara.SliderInt(label, value=int(value), min=int(c.low), max=int(c.high), step=int(c.step),
+        solara.SliderInt("", value=int(value), min=int(c.low), max=int(c.high), step=int(c.step),
                          on_value=on_value, disabled=disabled)
     else:
-        solara.SliderFloat(label, value=float(value), min=c.low, max=c.high, step=c.step,
+        solara.SliderFloat("", value=float(value), min=c.low, max=c.high, step=c.step,
                            on_value=on_value, disabled=disabled)
     solara.Div(children=[c.help], classes=["lasim-help"])
 
@@ -145,9 +159,9 @@ def ExploreTab() -> None:
         with solara.Column():
             with solara.Card("Scenario"):
                 solara.Select("Scenario", values=list(state.choices), value=state.label, on_value=choose)
-                solara.Markdown(session.scenario.description.strip().splitlines()[0])
+                Text(html.escape(session.scenario.description.strip().splitlines()[0]))
             with solara.Card("Settings"):
-                solara.Markdown("*Changing a setting restarts the run from month 0.*")
+                Text("*Changing a setting restarts the run from month 0.*")
                 for c in controls(horizon):
                     ControlSlider(c, session.current(c.name), set_parameter(c.name))
                 solara.InputInt("Seed (same seed, same run)", value=session.seed,
@@ -176,8 +190,8 @@ def ExploreTab() -> None:
                 solara.Image(f.adoption, classes=["lasim-adoption"], width="100%")
             solara.Image(f.dynamics, classes=["lasim-dynamics"], width="100%")
             with solara.Card("What happened"):
-                lines = "\n".join(f"- {e}" for e in f.events) or "*Nothing yet: press Play or Step.*"
-                solara.Div(children=[solara.Markdown(lines)], classes=["lasim-events"])
+                lines = "\n".join(f"- {html.escape(e)}" for e in f.events) or "*Nothing yet: press Play or Step.*"
+                Text(lines, classes=["lasim-events"])
 
 
 @solara.component
@@ -185,8 +199,8 @@ def Page() -> None:
     """The explorer: explore one scenario, or compare two settings."""
     solara.Title("lasim scenario explorer")
     solara.Style(CSS)
-    solara.Markdown("## lasim scenario explorer\nHow a learning alliance takes an innovation from "
-                    "pilot to scale: move a setting, press Play, and watch who adopts and why.")
+    Text("## lasim scenario explorer\nHow a learning alliance takes an innovation from "
+         "pilot to scale: move a setting, press Play, and watch who adopts and why.")
     # a toggle, not solara.lab.Tabs: Tabs needs an ipyvuetify newer than solara 1.58.2 ships with
     mode = solara.use_reactive(MODES[0])
     solara.ToggleButtonsSingle(value=mode, values=MODES, classes=["lasim-mode"])

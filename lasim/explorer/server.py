@@ -94,6 +94,11 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765) -> No
     configure_environment(scenario)
     import warnings
 
+    from solara.server import settings
+
+    if settings.telemetry.mixpanel_enable:
+        raise RuntimeError("solara was imported before configure_environment(): telemetry is on")
+
     import uvicorn
 
     # Solara warns on every plain-http page load about cross-site cookies; on a
