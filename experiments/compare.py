@@ -74,8 +74,25 @@ def make_designs(scenarios: Sequence[Scenario], sources: Sequence[str] | None = 
             for letter, s, src in zip(string.ascii_uppercase, scenarios, sources, strict=False)]
 
 
+def shipped_designs() -> dict[str, Path]:
+    """Name -> file of the example designs shipped in ``model/scenarios/designs``."""
+    from importlib import resources
+
+    folder = resources.files("model") / "scenarios" / "designs"
+    return {p.name[:-5]: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def resolve_design(name_or_path: str | Path) -> str:
+    """A design file path: an existing file, else a shipped design's file, else the name as given
+    (a shipped scenario name, or a missing file that :func:`load_scenario` reports)."""
+    text = str(name_or_path)
+    if Path(text).exists():
+        return text
+    return str(shipped_designs().get(text, text))
+
+
 def load_designs(paths: Sequence[str | Path]) -> list[Design]:
-    """Load design files (or shipped scenario names) as designs A, B, ...
+    """Load design files, shipped design names or shipped scenario names as designs A, B, ...
 
     Raises
     ------
@@ -83,7 +100,7 @@ def load_designs(paths: Sequence[str | Path]) -> list[Design]:
         For the first file that is missing, malformed or describes an impossible
         alliance (the message names the file and the field).
     """
-    scenarios = [load_scenario(p) for p in paths]
+    scenarios = [load_scenario(resolve_design(p)) for p in paths]
     return make_designs(scenarios, [str(p) for p in paths])
 
 

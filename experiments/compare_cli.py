@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("designs", nargs="+", metavar="DESIGN",
-                   help="scenario files (or shipped scenario names); the first is the baseline")
+                   help="scenario files, shipped designs (district_hubs, linked_layers) or shipped "
+                        "scenario names; the first is the baseline")
     p.add_argument("--replications", "-n", type=int, default=50, help="runs per design (default 50)")
     p.add_argument("--seed", type=int, default=0, help="root seed of the replications (default 0)")
     p.add_argument("--out", "-o", default="comparison", help="output directory (default ./comparison)")
