@@ -51,7 +51,7 @@ class Parameters(BaseModel):
     meeting_interval: int = _p(2, 1, 12, "months", "months between platform meetings")
     inclusion_barrier: float = _p(0.6, 0.0, 1.0, "0..1", "how much marginalised and private members stay away without proactive facilitation")
     conflict: float = _p(0.6, 0.0, 1.0, "0..1", "how strongly diverse interests erode trust under poor facilitation")
-    trust_rate: float = _p(0.15, 0.0, 1.0, "per meeting", "how fast trust moves towards what facilitation allows")
+    trust_rate: float = _p(0.12, 0.0, 1.0, "per meeting", "how fast trust moves towards what facilitation allows")
     trust_decay: float = _p(0.04, 0.0, 1.0, "per month", "how fast trust erodes while a platform does not meet")
     trust_attendance: float = _p(0.4, 0.0, 1.0, "0..1", "how much distrust of the alliance keeps members away from meetings")
     champion_boost: float = _p(0.1, 0.0, 0.5, "0..1", "extra effective facilitation when a champion attends")
@@ -82,7 +82,7 @@ class Parameters(BaseModel):
     support_memory: float = _p(0.8, 0.0, 1.0, "per month", "share of peer support remembered in a month without meetings")
     # turnover, membership, fade
     turnover_rate: float = _p(0.02, 0.0, 0.5, "per month", "chance an organisation's representative changes")
-    recruitment_rate: float = _p(0.15, 0.0, 1.0, "per month", "chance a meeting platform recruits an interested non-member")
+    recruitment_rate: float = _p(0.25, 0.0, 1.0, "per month", "chance a meeting platform recruits an interested non-member")
     dropout_rate: float = _p(0.01, 0.0, 1.0, "per month", "chance a member whose costs outweigh benefits leaves")
     fade_scale_months: float = _p(988.0, 1.0, 100000.0, "months", "Weibull scale of abandonment after funding ends (P11)")
     fade_shape: float = _p(0.41, 0.05, 3.0, "-", "Weibull shape of abandonment after funding ends (P11: <1, early failures)")
