@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario and write series, outcomes and plots",
                        description="Run a scenario (a shipped name or a .toml file) with replications; print the "
                                    "outcomes and write timeseries.parquet, summary.csv, run.json and PNG plots.")
-    p.add_argument("scenario", nargs="?", default="default", help="shipped scenario name or .toml file (default: default)")
-    p.add_argument("--seed", type=_nonneg_int, default=1, help="root seed (default 1); replication seeds derive from it")
+    p.add_argument("scenario", nargs="?", default="default",
+                   help="shipped scenario name or .toml file (default: default)")
+    p.add_argument("--seed", type=_nonneg_int, default=1,
+                   help="root seed (default 1); replication seeds derive from it")
     p.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter, e.g. --set facilitation_quality=0.4 (repeatable)")
     p.add_argument("--replications", type=_pos_int, default=1, help="number of runs (default 1)")
