@@ -42,12 +42,12 @@ def _finite(values: Any) -> list[float]:
     return [float(x) for x in a[np.isfinite(a)]]
 
 
-def _clean(x: Any) -> Any:
+def json_safe(x: Any) -> Any:
     """JSON-safe: NaN and infinity become None."""
     if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
+        return {k: json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
+        return [json_safe(v) for v in x]
     if isinstance(x, float | np.floating):
         return float(x) if math.isfinite(x) else None
     if isinstance(x, np.integer):
@@ -334,7 +334,7 @@ def write_report(comparison: Comparison, out: str | Path) -> dict[str, Path]:
     pngs = render_figures(data)
     for name, png in pngs.items():
         written[f"{name}.png"] = atomic_write(out / f"{name}.png", lambda p, b=png: p.write_bytes(b))
-    written["report.json"] = atomic_write_json(out / "report.json", _clean({**meta, "figures": data}))
+    written["report.json"] = atomic_write_json(out / "report.json", json_safe({**meta, "figures": data}))
     written["report.md"] = atomic_write_text(out / "report.md", markdown_report(data, meta))
     written["report.html"] = atomic_write_text(out / "report.html", html_report(data, meta, pngs))
     return written
