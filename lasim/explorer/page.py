@@ -34,7 +34,7 @@ CSS = """
 .lasim-events { max-height: 280px; overflow-y: auto; font-size: 0.9em; }
 .lasim-events ul { margin-top: 0; }
 .lasim-label { font-weight: 500; margin-top: 6px; }
-.lasim-help { color: #555; font-size: 0.8em; margin: -14px 0 4px 0; }
+.lasim-help { color: #555; font-size: 0.8em; margin: -4px 0 6px 0; }
 .lasim-status { font-size: 1.1em; font-weight: 600; }
 """
 
@@ -84,15 +84,16 @@ def _fmt(c: Control, value: Any) -> str:
 @solara.component
 def ControlSlider(c: Control, value: Any, on_value: Any, disabled: bool = False) -> None:
     """One labelled slider; the label carries the current value and unit."""
-    # the label sits above the slider: beside it, long labels squeeze the track to nothing
-    solara.Div(children=[f"{c.label}: {_fmt(c, value)}"], classes=["lasim-label"])
-    if c.integer:
-        solara.SliderInt("", value=int(value), min=int(c.low), max=int(c.high), step=int(c.step),
-                         on_value=on_value, disabled=disabled)
-    else:
-        solara.SliderFloat("", value=float(value), min=c.low, max=c.high, step=c.step,
-                           on_value=on_value, disabled=disabled)
-    solara.Div(children=[c.help], classes=["lasim-help"])
+    with solara.Div(classes=["lasim-control", f"lasim-control-{c.name}"]):
+        # the label sits above the slider: beside it, long labels squeeze the track to nothing
+        solara.Div(children=[f"{c.label}: {_fmt(c, value)}"], classes=["lasim-label"])
+        if c.integer:
+            solara.SliderInt("", value=int(value), min=int(c.low), max=int(c.high), step=int(c.step),
+                             on_value=on_value, disabled=disabled)
+        else:
+            solara.SliderFloat("", value=float(value), min=c.low, max=c.high, step=c.step,
+                               on_value=on_value, disabled=disabled)
+        solara.Div(children=[c.help], classes=["lasim-help"])
 
 
 @solara.component
@@ -177,7 +178,7 @@ def ExploreTab() -> None:
                               disabled=session.finished and not playing.value, classes=["lasim-play"])
                 solara.Button("Reset", on_click=reset, outlined=True, classes=["lasim-reset"])
                 solara.Text("months per frame:")
-                solara.ToggleButtonsSingle(value=speed, values=SPEEDS, dense=True)
+                solara.ToggleButtonsSingle(value=speed, values=SPEEDS, dense=True, classes=["lasim-speed"])
                 month = f.month if f else 0
                 status = "finished" if f and f.finished else ("playing" if playing.value else "paused")
                 solara.Div(children=[f"Month {month} of {horizon} ({status})"],
