@@ -19,18 +19,34 @@ from typing import Any, Protocol
 
 from model.errors import LasimInputError
 
+StopCheck = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
+
 
 class Executor(Protocol):
-    """Runs ``fn(item)`` for each item; yields the results as they complete."""
+    """Runs ``fn(item)`` for each item; yields the results as they complete.
+
+    ``should_stop`` is polled a few times a second; once it returns true, no new
+    item is started, pending ones are cancelled and the iteration ends. That is
+    how Ctrl-C stops a sweep: a flag, never an exception raised at a random
+    point inside the pool's locks (which can hang its shutdown).
+    """
 
     workers: int
     label: str
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      should_stop: StopCheck = _never) -> Iterator[Any]:
         ...
 
     def close(self) -> None:
         ...
+
+
+_END = object()
 
 
 class SerialExecutor:
@@ -39,8 +55,11 @@ class SerialExecutor:
     workers = 1
     label = "serial"
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      should_stop: StopCheck = _never) -> Iterator[Any]:
         for item in items:
+            if should_stop():
+                return
             yield fn(item)
 
     def close(self) -> None:
@@ -87,18 +106,22 @@ class ProcessExecutor:
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
                                          initializer=_ignore_sigint)
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      should_stop: StopCheck = _never) -> Iterator[Any]:
         pending: set[Future] = set()
         it = iter(items)
+        exhausted = False
         try:
-            for item in it:
-                pending.add(self._pool.submit(fn, item))
-                if len(pending) >= 2 * self.workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield fut.result()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while not should_stop():
+                while not exhausted and len(pending) < 2 * self.workers:
+                    item = next(it, _END)
+                    if item is _END:
+                        exhausted = True
+                    else:
+                        pending.add(self._pool.submit(fn, item))
+                if not pending:
+                    return
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
         finally:
@@ -154,16 +177,24 @@ class DaskExecutor:
         info = self._client.scheduler_info()
         self.workers = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      should_stop: StopCheck = _never) -> Iterator[Any]:
+        import time
+
         from dask.distributed import as_completed
 
         items = list(items)
         # pure=False: two chunks with equal content are still two tasks; Dask must
         # not deduplicate them by hashing the arguments.
         futures = self._client.map(fn, items, pure=False)
+        ac = as_completed(futures)
         try:
-            for fut in as_completed(futures):
-                yield fut.result()
+            while not ac.is_empty() and not should_stop():
+                batch = ac.next_batch(block=False)
+                if not batch:
+                    time.sleep(0.05)
+                for fut in batch:
+                    yield fut.result()
         finally:
             self._client.cancel(futures)
 

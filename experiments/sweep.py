@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -191,8 +194,20 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
         series_buf.clear()
         last_flush = time.monotonic()
 
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():  # a second Ctrl-C: stop waiting for running chunks
+            raise KeyboardInterrupt
+        stop.set()
+        if bar is None:
+            print("lasim: stopping after the runs in progress (Ctrl-C again to abort)",
+                  file=sys.stderr)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    old_handler = signal.signal(signal.SIGINT, on_sigint) if in_main else None
     try:
-        for outcomes in executor.map_unordered(execute_chunk, chunks):
+        for outcomes in executor.map_unordered(execute_chunk, chunks, stop.is_set):
             for o in outcomes:
                 attempted.add(int(o.row["run_id"]))
                 if o.error is None:
@@ -211,10 +226,12 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
                 bar.set_postfix(failed=report.failed, refresh=False)
             if len(buffer) >= flush_runs or time.monotonic() - last_flush >= flush_seconds:
                 flush()
-        report.status = "complete"
+        report.status = "interrupted" if stop.is_set() else "complete"
     except KeyboardInterrupt:
         report.status = "interrupted"
     finally:
+        if in_main:
+            signal.signal(signal.SIGINT, old_handler)
         if bar is not None:
             bar.close()
         flush()

@@ -1,0 +1,191 @@
+"""The store never loses or doubles a run: SIGKILL and resume, Ctrl-C, failures, foreign specs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from experiments.executors import SerialExecutor
+from experiments.spec import load_spec
+from experiments.store import load_results, read_parquet_meta
+from experiments.sweep import RUN_FUNCTION_ENV, run_sweep
+from lasim.cli import main
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+SPEC = """
+name = "store"
+scenario = "default"
+replications = 4
+seed = 99
+outcomes = ["scaled", "sustained", "peak_adoption", "scale_month"]
+[factors.facilitation_quality]
+levels = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+[factors.funding_gap_months]
+levels = [0, 6, 12, 24]
+[factors.government_involvement]
+levels = [0.0, 0.5, 1.0]
+"""  # 8 x 4 x 3 points x 4 replications = 384 runs
+
+
+def _env(**extra: str) -> dict[str, str]:
+    path = os.pathsep.join([str(REPO), str(HERE)])
+    return os.environ | {"PYTHONPATH": path} | extra
+
+
+def _all_shard_ids(out: Path) -> list[int]:
+    ids: list[int] = []
+    for shard in sorted((out / "runs").glob("summary-*.parquet")):
+        ids += pq.read_table(shard, columns=["run_id"]).column(0).to_pylist()
+    return ids
+
+
+@pytest.fixture
+def spec_path(tmp_path):
+    path = tmp_path / "store.toml"
+    path.write_text(SPEC)
+    return path
+
+
+KILLABLE = """
+import sys
+from experiments.executors import ProcessExecutor
+from experiments.spec import load_spec
+from experiments.sweep import run_sweep
+if __name__ == "__main__":
+    spec = load_spec(sys.argv[1])
+    with ProcessExecutor(2) as ex:
+        run_sweep(spec, sys.argv[2], executor=ex, progress=False,
+                  run_function="xp_fakes:toy_run", flush_seconds=0.05)
+"""
+
+
+def test_sigkill_mid_sweep_then_resume_gives_each_planned_run_once(spec_path, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(spec_path), str(out)],
+                            env=_env(LASIM_TOY_SLEEP="0.01"), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if len(list((out / "runs").glob("summary-*.parquet"))) >= 2:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        # The whole group: the sweep and its worker processes, mid-write or not.
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    spec = load_spec(spec_path)
+    before = _all_shard_ids(out)
+    assert 0 < len(before) < spec.n_runs, "the kill should land mid-sweep"
+
+    report = run_sweep(spec, out, executor=SerialExecutor(), progress=False,
+                       run_function="xp_fakes:toy_run")
+    assert report.status == "complete"
+    assert report.skipped == len(set(before))
+    ids = _all_shard_ids(out)
+    assert sorted(ids) == list(range(spec.n_runs))          # every planned run, each once
+    df = load_results(out)
+    assert list(df["run_id"]) == list(range(spec.n_runs))
+
+    clean = tmp_path / "clean"
+    run_sweep(spec, clean, executor=SerialExecutor(), progress=False,
+              run_function="xp_fakes:toy_run")
+    pd.testing.assert_frame_equal(df.drop(columns="run_seconds"),
+                                  load_results(clean).drop(columns="run_seconds"))
+    sessions = df.attrs["manifest"]["sessions"]
+    assert [s["status"] for s in sessions] == ["running", "complete"]  # the killed one never ended
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(spec_path, tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "lasim.cli", "sweep", str(spec_path), "--out", str(out),
+           "--processes", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=_env(**{RUN_FUNCTION_ENV: "xp_fakes:toy_run",
+                                             "LASIM_TOY_SLEEP": "0.05"}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (out / "manifest.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(4.0)  # worker start-up (~2 s) plus a few chunks of the ~10 s sweep
+    # Like a terminal's Ctrl-C: SIGINT to the whole process group, workers included.
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "to resume" in stderr and "Traceback" not in stderr
+    done = load_results(out)
+    assert 0 < len(done) < 384
+    assert done.attrs["manifest"]["status"] == "interrupted"
+
+
+def test_failures_recorded_rest_finished_nonzero_exit_and_retry(spec_path, tmp_path,
+                                                               monkeypatch, capsys):
+    out = tmp_path / "out"
+    monkeypatch.setenv(RUN_FUNCTION_ENV, "xp_fakes:flaky_run")
+    args = ["sweep", str(spec_path), "--out", str(out), "--processes", "2", "--no-progress"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "runs failed" in err and "failures.parquet" in err
+    fails = load_results(out, failures=True)
+    # facilitation_quality 0.8, 0.9, 1.0: 3 of 8 levels x 4 x 3 points x 4 replications
+    assert len(fails) == 3 * 4 * 3 * 4
+    assert (fails["facilitation_quality"] >= 0.8).all()
+    assert fails["traceback"].str.contains("injected failure").all()
+    assert {"run_id", "seed", "funding_gap_months", "error"} <= set(fails.columns)
+    done = load_results(out)
+    assert len(done) == 384 - len(fails)
+    assert not set(done["run_id"]) & set(fails["run_id"])
+    meta = read_parquet_meta(out / "failures.parquet")
+    assert meta["scenario"] == "default" and meta["git_commit"] and meta["lasim_version"]
+
+    # Rerun: failed runs are retried (and fail again), finished ones are not redone.
+    assert main(args) == 1
+    capsys.readouterr()
+    again = load_results(out, failures=True)
+    assert sorted(again["run_id"]) == sorted(fails["run_id"])
+    assert sorted(_all_shard_ids(out)) == sorted(done["run_id"])
+    assert load_results(out).attrs["manifest"]["sessions"][-1]["runs_done"] == 0
+
+
+def test_a_different_spec_is_refused_and_the_directory_untouched(spec_path, tmp_path,
+                                                                  monkeypatch, capsys):
+    out = tmp_path / "out"
+    monkeypatch.setenv(RUN_FUNCTION_ENV, "xp_fakes:toy_run")
+    assert main(["sweep", str(spec_path), "--out", str(out), "--processes", "1",
+                 "--no-progress"]) == 0
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    other = tmp_path / "other.toml"
+    other.write_text(SPEC.replace("seed = 99", "seed = 100"))
+    capsys.readouterr()
+    assert main(["sweep", str(other), "--out", str(out), "--processes", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "different spec" in err and len(err.splitlines()) == 1
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+def test_results_command_and_export(spec_path, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    monkeypatch.setenv(RUN_FUNCTION_ENV, "xp_fakes:toy_run")
+    assert main(["sweep", str(spec_path), "--out", str(out), "--processes", "1",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    export = tmp_path / "all.csv"
+    assert main(["results", str(out), "--export", str(export)]) == 0
+    text = capsys.readouterr().out
+    assert "384 finished runs" in text and "status complete" in text
+    table = pd.read_csv(export, comment="#")
+    assert len(table) == 384 and "facilitation_quality" in table.columns
+    assert export.read_text().startswith("# experiment=store scenario=default")
+    assert main(["results", str(tmp_path / "nowhere")]) == 2
