@@ -170,7 +170,7 @@ def run_command(args: argparse.Namespace) -> int:
     # validate everything before anything is written
     scenario = load_scenario(args.scenario)
     overrides = parse_assignments(args.assignments)
-    scenario = scenario.with_parameters(**overrides)
+    scenario = scenario.with_parameters("--set", **overrides)
     out: Path = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
     if out.exists() and not out.is_dir():
         raise LasimInputError(f"--out {out}: exists and is not a directory")

@@ -285,8 +285,8 @@ class Scenario(BaseModel):
         """Traits of every kind: the scenario's own, else the defaults."""
         return {k: self.traits.get(k, DEFAULT_TRAITS[k]) for k in KINDS}
 
-    def with_parameters(self, **values: Any) -> Scenario:
-        """A validated copy with some parameters changed.
+    def with_parameters(self, _source: str = "parameter override", **values: Any) -> Scenario:
+        """A validated copy with some parameters changed (``_source`` names them in errors).
 
         Raises
         ------
@@ -298,12 +298,12 @@ class Scenario(BaseModel):
         data = self.parameters.model_dump()
         for k in values:
             if k not in data:
-                raise ScenarioError(_unknown_parameter(k))
+                raise ScenarioError(f"{_source}: " + _unknown_parameter(k))
         data.update(values)
         try:
             params = Parameters.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc, "parameters", prefix="parameters")) from None
+            raise ScenarioError(format_validation_error(exc, _source, prefix="parameters")) from None
         return self.model_copy(update={"parameters": params})
 
 
@@ -388,6 +388,12 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         return f"{source}: missing field {loc!r}"
     value = err.get("input")
     shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
+    name = loc.rsplit(".", 1)[-1]
+    specs = parameter_specs()
+    if loc.startswith("parameters.") and name in specs and err["type"] != "extra_forbidden":
+        spec = specs[name]
+        kind = "a whole number" if spec.integer else "a number"
+        return f"{source}: {loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
     where = f"{loc}{shown}: " if loc else ""
     return f"{source}: {where}{msg}"
 
