@@ -1,8 +1,167 @@
-"""Comparison mode of the explorer (placeholder)."""
+"""Comparison mode: two settings of one scenario side by side, each run N times.
+
+Both settings run with the same replication seeds (common random numbers) and
+are summarised with the same code and figures as ``lasim compare``
+(:mod:`experiments.compare`, :mod:`experiments.report`), so the app and the
+report never disagree about what a difference means.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import solara
+
+from experiments.compare import make_designs, run_comparison
+from experiments.report import FIGURE_FUNCTIONS, figure_data, render_png
+from model.scenario import Scenario, load_scenario
+
+from .session import CONTROL_NAMES, controls, scenario_choices
+
+#: What setting B starts as, so pressing Run at once shows a contrast worth discussing.
+B_START = {"facilitation_quality": 0.4}
+
+
+def setting_name(scenario: Scenario, values: dict[str, Any]) -> str:
+    """Short name of a setting: the parameters it changes from the scenario, or 'as in <scenario>'."""
+    base = scenario.parameters
+    changed = [f"{k}={v:g}" for k, v in values.items() if getattr(base, k) != v]
+    return ", ".join(changed) if changed else f"as in {scenario.name}"
+
+
+@dataclass(frozen=True)
+class CompareOutcome:
+    """What the comparison shows: the verdict, the outcome table and the figures (PNG)."""
+
+    verdict: list[str]
+    table: list[dict[str, Any]]
+    figures: dict[str, bytes]
+    replications: int
+
+
+def compare_settings(
+    scenario: Scenario,
+    a: dict[str, Any],
+    b: dict[str, Any],
+    replications: int,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> CompareOutcome:
+    """Run two parameter settings of ``scenario`` ``replications`` times each (same seeds).
+
+    Raises
+    ------
+    model.errors.LasimInputError
+        For a value out of range or fewer than one replication.
+    """
+    sa, sb = scenario.with_parameters(**a), scenario.with_parameters(**b)
+    sa = sa.model_copy(update={"name": setting_name(scenario, a)})
+    sb = sb.model_copy(update={"name": setting_name(scenario, b)})
+    comparison = run_comparison(make_designs([sa, sb]), replications, seed, progress=progress)
+    data = figure_data(comparison.runs, comparison.series)
+    figures = {name: render_png(FIGURE_FUNCTIONS[name](data))
+               for name in ("probabilities", "adoption_by_level", "months_to_scale", "cost")}
+    return CompareOutcome(data["verdict"], data["table"], figures, replications)
+
+
+def _table_html(rows: list[dict[str, Any]]) -> str:
+    def share(r: dict[str, Any], o: str) -> str:
+        return f"{100 * r[f'p_{o}']:.0f}% [{100 * r[f'p_{o}_lo']:.0f}, {100 * r[f'p_{o}_hi']:.0f}]"
+
+    head = ["setting", "runs", "functions", "scales", "sustains", "median month of scale", "mean cost (k USD)"]
+    out = ["<table class='lasim-compare-table'><tr>", *[f"<th>{h}</th>" for h in head], "</tr>"]
+    for r in rows:
+        med = r["scale_month_median"]
+        cells = [r["design"], r["runs"], share(r, "functioning"), share(r, "scaled"), share(r, "sustained"),
+                 "never" if med != med else f"{med:.0f}", f"{r['total_cost_mean']:.0f}"]
+        out += ["<tr>", *[f"<td>{html.escape(str(c))}</td>" for c in cells], "</tr>"]
+    out.append("</table>")
+    return "".join(out)
+
+
+@solara.component
+def SettingColumn(title: str, values: solara.Reactive[dict[str, Any]], horizon: int) -> None:
+    """The sliders of one setting."""
+    from .page import ControlSlider
+
+    with solara.Card(title, classes=[f"lasim-setting-{title[-1].lower()}"]):
+        for c in controls(horizon):
+            ControlSlider(c, values.value[c.name],
+                          lambda v, name=c.name: values.set({**values.value, name: v}))
 
 
 @solara.component
 def CompareTab() -> None:
-    solara.Markdown("coming")
+    """Two settings side by side, N replications each, outcome distributions and a verdict."""
+    from .page import Text
+
+    choices = solara.use_memo(scenario_choices, [])
+    label = solara.use_reactive(next(iter(choices)) if "default" not in choices else "default")
+    scenario = solara.use_memo(lambda: load_scenario(choices[label.value]), [label.value])
+    start = {n: getattr(scenario.parameters, n) for n in CONTROL_NAMES}
+    a = solara.use_reactive(start)
+    b = solara.use_reactive({**start, **B_START})
+    replications = solara.use_reactive(10)
+    seed = solara.use_reactive(0)
+    done = solara.use_reactive(0.0)
+    outcome = solara.use_reactive(None)
+    error = solara.use_reactive("")
+
+    def choose(new: str) -> None:
+        label.set(new)
+        sc = load_scenario(choices[new])
+        values = {n: getattr(sc.parameters, n) for n in CONTROL_NAMES}
+        a.set(values)
+        b.set({**values, **B_START})
+        outcome.set(None)
+
+    def run() -> None:
+        error.set("")
+        done.set(0.0)
+        try:
+            outcome.set(compare_settings(
+                scenario, a.value, b.value, replications.value, seed.value,
+                progress=lambda k, n: done.set(100.0 * k / n),
+            ))
+        except Exception as exc:  # noqa: BLE001 -- shown to the trainer instead of a dead page
+            error.set(f"{exc.__class__.__name__}: {exc}")
+
+    task = solara.lab.use_task(run, dependencies=None, prefer_threaded=True)
+    horizon = scenario.parameters.horizon_months
+
+    Text("Run two settings of the same scenario many times with the same seeds, and compare how "
+         "often each functions, scales and sustains adoption. Each run is a possible history; "
+         "the spread is what a programme designer must plan for.")
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Select("Scenario", values=list(choices), value=label.value, on_value=choose)
+        with solara.Div(style={"min-width": "280px"}):
+            solara.Div(children=[f"Replications per setting: {replications.value}"], classes=["lasim-label"])
+            solara.SliderInt("", value=replications, min=2, max=50)
+        solara.InputInt("Root seed", value=seed)
+        solara.Button("Run comparison", color="primary", on_click=lambda: task(),
+                      disabled=task.pending, classes=["lasim-run-compare"])
+    if task.pending:
+        solara.ProgressLinear(done.value or True)
+    if error.value:
+        solara.Error(error.value)
+    with solara.Columns([1, 1, 3]):
+        SettingColumn("Setting A", a, horizon)
+        SettingColumn("Setting B", b, horizon)
+        with solara.Column():
+            result: CompareOutcome | None = outcome.value
+            if result is None:
+                Text("*Press Run comparison: the verdict, the outcome table and the distributions "
+                     "appear here.*")
+                return
+            with solara.Card("Verdict", classes=["lasim-verdict"]):
+                Text("\n".join(f"- {html.escape(line)}" for line in result.verdict))
+                solara.HTML(tag="div", unsafe_innerHTML=_table_html(result.table))
+            with solara.Columns([1, 1]):
+                solara.Image(result.figures["probabilities"], width="100%",
+                             classes=["lasim-compare-probabilities"])
+                solara.Image(result.figures["months_to_scale"], width="100%")
+            solara.Image(result.figures["adoption_by_level"], width="100%")
+            solara.Image(result.figures["cost"], width="100%")

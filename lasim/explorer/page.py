@@ -36,6 +36,8 @@ CSS = """
 .lasim-label { font-weight: 500; margin-top: 6px; }
 .lasim-help { color: #555; font-size: 0.8em; margin: -4px 0 6px 0; }
 .lasim-status { font-size: 1.1em; font-weight: 600; }
+.lasim-compare-table { border-collapse: collapse; margin-top: 8px; }
+.lasim-compare-table td, .lasim-compare-table th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 """
 
 
