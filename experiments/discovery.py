@@ -103,14 +103,21 @@ def describe(limits: dict[str, tuple[float | None, float | None]], density: floa
             f"(this box holds {coverage:.0%} of all runs where it happens)")
 
 
-def _restricted(box_lim: pd.DataFrame, box_init: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
-    """Limits of the factors a box restricts: a side equal to the full range is open."""
+def _restricted(box_lim: pd.DataFrame, box_init: pd.DataFrame,
+                x: pd.DataFrame) -> dict[str, tuple[Any, Any]]:
+    """Limits of the factors a box restricts: a side equal to the full range is open.
+
+    A limit is snapped to the nearest value actually run inside it: PRIM and CART
+    may cut half-way between two grid levels (0.55 between 0.5 and 0.6), and
+    ">= 0.6" is what a reader can use.
+    """
     out = {}
     for name in box_init.columns:
         lo, hi = box_lim[name].iloc[0], box_lim[name].iloc[1]
         lo0, hi0 = box_init[name].iloc[0], box_init[name].iloc[1]
-        lo_r = float(lo) if lo > lo0 else None
-        hi_r = float(hi) if hi < hi0 else None
+        inside = x[name][(x[name] >= lo) & (x[name] <= hi)]
+        lo_r = float(inside.min()) if lo > lo0 and not inside.empty else None
+        hi_r = float(inside.max()) if hi < hi0 and not inside.empty else None
         if lo_r is not None or hi_r is not None:
             out[name] = (lo_r, hi_r)
     return out
@@ -189,7 +196,11 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
     folder = Path(out) / "discovery" / result.outcome.replace(">=", "_ge_")
     figures: list[tuple[str, Any]] = []
     tables = []
-    prim = Prim(x, y, mass_min=mass_min, peel_alpha=0.05)
+    with warnings.catch_warnings():
+        # EMA Workbench 3.0 uses a pandas keyword that pandas now deprecates.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        prim = Prim(x, y, mass_min=mass_min, peel_alpha=0.05)
     box_init = prim.box_init
     for number in range(1, max_boxes + 1):
         box = prim.find_box()
@@ -201,7 +212,7 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
         stats = traj.loc[i]
         if stats["density"] <= result.base_rate:
             break  # no better than picking runs at random: not a region worth reporting
-        limits = _restricted(box.box_lims[i], box_init)
+        limits = _restricted(box.box_lims[i], box_init, x)
         result.boxes.append(Box("prim", number, float(stats["coverage"]),
                                 float(stats["density"]), float(stats["mass"]), limits,
                                 describe(limits, float(stats["density"]),
@@ -227,7 +238,7 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
                   if s["density"] >= min_density]
         leaves.sort(key=lambda bs: -bs[1]["coverage"])
         for k, (b, s) in enumerate(leaves[:max_boxes], start=1):
-            limits = _restricted(b, box_init)
+            limits = _restricted(b, box_init, x)
             result.cart_boxes.append(Box("cart", k, float(s["coverage"]), float(s["density"]),
                                          float(s["mass"]), limits,
                                          describe(limits, float(s["density"]),

@@ -1,0 +1,154 @@
+"""Sobol, Morris and PRIM/CART on a toy run function whose answer is known."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from experiments.discovery import describe, discover
+from experiments.executors import SerialExecutor
+from experiments.sensitivity import analyse
+from experiments.spec import load_spec
+from experiments.sweep import RUN_FUNCTION_ENV, run_sweep
+from lasim.cli import main
+from model.errors import LasimInputError
+
+TOY = "xp_fakes:toy_run"
+
+# toy peak_adoption = 0.6 f + 0.3 g - 0.01 gap + 0.05 d f + noise: facilitation first,
+# then government, then the gap; documentation only through its interaction with f.
+SENS = """
+name = "sens"
+scenario = "default"
+replications = 2
+seed = 3
+outcomes = ["scaled", "sustained", "peak_adoption", "scale_month"]
+[sampler]
+method = "{method}"
+n = {n}
+[factors.facilitation_quality]
+range = [0.0, 1.0]
+[factors.government_involvement]
+range = [0.0, 1.0]
+[factors.funding_gap_months]
+range = [0, 12]
+[factors.documentation]
+"""
+
+DISCOVER = """
+name = "disc"
+scenario = "default"
+replications = 4
+seed = 8
+outcomes = ["scaled", "sustained", "peak_adoption"]
+[factors.facilitation_quality]
+levels = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+[factors.funding_gap_months]
+levels = [0, 4, 8, 12, 16, 20, 24]
+[factors.government_involvement]
+levels = [0.0, 0.5, 1.0]
+"""
+
+
+def _sweep(text: str, tmp_path, name: str):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    out = tmp_path / name
+    report = run_sweep(spec, out, executor=SerialExecutor(), progress=False, run_function=TOY)
+    assert report.status == "complete"
+    return spec, out
+
+
+def test_sobol_ranks_known_drivers_with_ci_s2_and_convergence(tmp_path):
+    spec, out = _sweep(SENS.format(method="sobol", n=64), tmp_path, "sobol")
+    res = analyse(spec, out)
+    peak = res.indices[res.indices["outcome"] == "peak_adoption"].set_index("parameter")
+    assert peak["ST"].idxmax() == "facilitation_quality"
+    assert peak.loc["facilitation_quality", "ST"] > peak.loc["government_involvement", "ST"] \
+        > peak.loc["documentation", "ST"]
+    assert (peak[["S1_conf", "ST_conf"]] > 0).all().all()
+    assert set(res.s2.columns) >= {"parameter_i", "parameter_j", "S2", "S2_conf"}
+    assert len(res.s2[res.s2["outcome"] == "peak_adoption"]) == 6   # 4 choose 2
+    assert sorted(res.convergence["N"].unique()) == [4, 8, 16, 32, 64]
+    # scale_month is undefined where nothing scaled: left out with a note, not a crash
+    assert any(n.startswith("scale_month") for n in res.notes)
+    names = {p.name for p in res.files}
+    assert {"sobol_indices.csv", "sobol_s2.csv", "sobol_convergence.csv",
+            "sobol_peak_adoption.png", "sobol_s2_peak_adoption.png"} <= names
+    text = (out / "sensitivity" / "sobol_indices.csv").read_text()
+    assert text.startswith("# experiment=sens scenario=default root_seed=3")
+
+
+def test_morris_mu_star_and_plot(tmp_path):
+    spec, out = _sweep(SENS.format(method="morris", n=10), tmp_path, "morris")
+    res = analyse(spec, out)
+    peak = res.indices[res.indices["outcome"] == "peak_adoption"].set_index("parameter")
+    assert peak["mu_star"].idxmax() == "facilitation_quality"
+    assert {"mu", "mu_star", "mu_star_conf", "sigma"} <= set(peak.columns)
+    assert (out / "sensitivity" / "morris_peak_adoption.png").stat().st_size > 1000
+
+
+def test_sensitivity_command_refuses_a_factorial_spec(tmp_path, capsys):
+    path = tmp_path / "disc.toml"
+    path.write_text(DISCOVER)
+    assert main(["sensitivity", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "needs 'sobol' or 'morris'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_prim_finds_the_scaling_box_and_says_it_plainly(tmp_path):
+    _, out = _sweep(DISCOVER, tmp_path, "disc")
+    res = discover(out, "scaled", min_density=0.8)
+    box = res.boxes[0]
+    # the toy scales (95%) exactly when facilitation >= 0.6 and the gap <= 8
+    lo_f, hi_f = box.limits["facilitation_quality"]
+    lo_g, hi_g = box.limits["funding_gap_months"]
+    assert lo_f == 0.6 and hi_f is None
+    assert lo_g is None and hi_g == 8
+    assert "government_involvement" not in box.limits
+    assert box.density > 0.9 and box.coverage > 0.9
+    assert box.sentence.startswith(f"scales in {box.density:.0%} of runs when ")
+    assert "facilitation_quality >= 0.6" in box.sentence
+    assert "funding_gap_months <= 8" in box.sentence
+    assert res.cart_boxes and res.cart_boxes[0].density >= 0.8
+    folder = out / "discovery" / "scaled"
+    for name in ("boxes.csv", "summary.txt", "prim_trajectories.csv",
+                 "prim_tradeoff_box1.png", "prim_limits_box1.png"):
+        assert (folder / name).exists(), name
+    boxes = pd.read_csv(folder / "boxes.csv", comment="#")
+    assert {"coverage", "density", "factor", "min", "max"} <= set(boxes.columns)
+
+
+def test_discover_numeric_outcome_needs_above(tmp_path, capsys):
+    _, out = _sweep(DISCOVER, tmp_path, "disc")
+    with pytest.raises(LasimInputError, match="--above"):
+        discover(out, "peak_adoption")
+    res = discover(out, "peak_adoption", above=0.6, plot=False)
+    assert res.boxes and "facilitation_quality" in res.boxes[0].limits
+    assert main(["discover", str(out), "--outcome", "nope"]) == 2
+    assert "allowed" in capsys.readouterr().err
+
+
+def test_sentence_wording():
+    s = describe({"a": (0.6, None), "b": (None, 8.0), "c": (0.35, 0.7)}, 0.83, 0.71, "scales",
+                 {"b"})
+    assert s == ("scales in 83% of runs when a >= 0.6, b <= 8 and c between 0.35 and 0.7 "
+                 "(this box holds 71% of all runs where it happens)")
+
+
+def test_cli_end_to_end_on_toy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(RUN_FUNCTION_ENV, TOY)
+    path = tmp_path / "disc.toml"
+    path.write_text(DISCOVER + '[heatmap]\nx = "funding_gap_months"\n'
+                    'y = "facilitation_quality"\nfacet = "government_involvement"\n'
+                    'outcomes = ["scaled", "sustained"]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--processes", "1",
+                 "--no-progress"]) == 0
+    assert (out / "plots" / "heatmap.png").stat().st_size > 5000
+    table = pd.read_csv(out / "plots" / "heatmap.csv", comment="#")
+    assert len(table) == 10 * 7 * 3 and (table["runs"] == 4).all()
+    capsys.readouterr()
+    assert main(["discover", str(out), "--outcome", "scaled"]) == 0
+    assert "PRIM box 1: scales in" in capsys.readouterr().out
