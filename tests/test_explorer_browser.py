@@ -208,3 +208,57 @@ def test_page_plays_offline(browser, app_url):
         assert any(urlparse(u).hostname == "127.0.0.1" for u in watch.requests)
     finally:
         page.close()
+
+
+def test_comparison_mode(browser, app_url):
+    page = browser.new_page(viewport={"width": 1500, "height": 1900})
+    watch = PageWatch(page)
+    try:
+        page.goto(app_url)
+        page.wait_for_selector(".lasim-mode", timeout=90_000)
+        page.locator(".lasim-mode button", has_text="Compare").click()
+        page.wait_for_selector(".lasim-run-compare", timeout=30_000)
+        # setting B starts with weaker facilitation than A, so a first press already contrasts them
+        assert "0.4" in page.inner_text(".lasim-setting-b .lasim-control-facilitation_quality .lasim-label")
+        assert "0.7" in page.inner_text(".lasim-setting-a .lasim-control-facilitation_quality .lasim-label")
+        page.locator(".lasim-run-compare").click()
+        page.wait_for_selector(".lasim-verdict", timeout=180_000)
+        verdict = page.inner_text(".lasim-verdict")
+        assert re.search(r"scales in \d+% \[\d+, \d+\] of runs against \d+%", verdict), verdict
+        assert "10 paired runs" in verdict
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length >= 4",
+            timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explorer-compare.png"), full_page=True)
+        assert not watch.errors, watch.errors
+        assert not watch.outside(), f"requests left 127.0.0.1: {watch.outside()}"
+    finally:
+        page.close()
+
+
+def test_compare_report_opens_offline(browser, tmp_path):
+    """report.html of ``lasim compare`` is one self-contained file: it opens with no other request."""
+    from experiments.compare import shipped_designs
+    from lasim.cli import main
+
+    designs = shipped_designs()
+    out = tmp_path / "report"
+    assert main(["compare", str(designs["district_hubs"]), str(designs["linked_layers"]), "-n", "4",
+                 "--out", str(out), "--processes", "1", "-q"]) == 0
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    watch = PageWatch(page)
+    try:
+        report = (out / "report.html").resolve()
+        page.goto(report.as_uri())
+        page.wait_for_function(
+            "() => [...document.images].length === 4 && [...document.images].every(i => i.naturalWidth > 0)",
+            timeout=30_000)
+        assert "Verdict" in page.inner_text("body")
+        others = [u for u in watch.requests if u != report.as_uri() and not u.startswith("data:")]
+        assert not others, others
+        assert not watch.errors, watch.errors
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "compare-report.png"), full_page=True)
+    finally:
+        page.close()
