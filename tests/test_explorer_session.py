@@ -1,0 +1,125 @@
+"""The explorer without a browser: layout, session, frames, and ``lasim app``'s bad input."""
+
+from __future__ import annotations
+
+import io
+import socket
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from lasim.cli import main
+from lasim.drawing import compute_layout
+from lasim.explorer.figures import FrameRenderer
+from lasim.explorer.session import CONTROL_NAMES, ExplorerSession, controls
+from model.alliance import AllianceModel
+from model.errors import LasimInputError
+from model.scenario import parameter_specs
+
+
+def test_layout_is_fixed_by_structure_and_levels_are_stacked(default_scenario):
+    a = AllianceModel(default_scenario, rng=1)
+    b = AllianceModel(default_scenario, rng=1)
+    la, lb = compute_layout(a.world), compute_layout(b.world)
+    np.testing.assert_array_equal(la.xy, lb.xy)
+    w = a.world
+    y = la.platform_xy[:, 1]
+    # national above district above community
+    for parent_level, child_level in ((0, 1), (1, 2)):
+        assert y[w.platform_level == parent_level].min() > y[w.platform_level == child_level].max()
+    # every organisation has a distinct place
+    assert len({tuple(p) for p in np.round(la.xy, 6)}) == w.n
+    # every child platform is linked to its parent
+    assert len(la.parent_segments) == int((w.platform_parent >= 0).sum())
+
+
+def test_playing_does_not_recompute_the_layout():
+    s = ExplorerSession.open("default", seed=2)
+    layout = s.layout
+    s.step(5)
+    assert s.layout is layout and s.snapshot().month == 5
+    s.reset({"facilitation_quality": 0.3})
+    assert s.layout is not layout and s.snapshot().month == 0
+    assert s.current("facilitation_quality") == 0.3
+
+
+def test_session_matches_a_plain_model_run():
+    s = ExplorerSession.open("default", seed=4)
+    s.step(30)
+    m = AllianceModel("default", rng=4)
+    m.run(30)
+    np.testing.assert_array_equal(s.snapshot().stage, m.stage)
+    assert s.snapshot().series.equals(m.series())
+
+
+def test_session_stops_at_the_horizon():
+    s = ExplorerSession.open("default", seed=1)
+    horizon = s.current("horizon_months")
+    assert s.step(horizon + 50) == horizon
+    assert s.finished and s.snapshot().finished
+
+
+def test_out_of_range_setting_is_refused_and_the_old_model_kept():
+    s = ExplorerSession.open("default", seed=1)
+    model = s.model
+    with pytest.raises(LasimInputError, match="facilitation_quality"):
+        s.reset({"facilitation_quality": 1.5})
+    assert s.model is model
+
+
+def test_controls_stay_inside_the_models_ranges():
+    specs = parameter_specs()
+    assert set(CONTROL_NAMES) == {"facilitation_quality", "funding_gap_months", "funding_gap_start",
+                                  "government_involvement", "documentation", "turnover_rate", "cost_sharing"}
+    for c in controls(120):
+        assert specs[c.name].low <= c.low < c.high <= specs[c.name].high
+        assert c.label and c.unit
+
+
+def test_frames_change_as_the_model_plays():
+    s = ExplorerSession.open("default", seed=3)
+    r = FrameRenderer()
+    first = r.render(s)
+    s.step(40)
+    later = r.render(s)
+    assert later.month == 40 and first.month == 0
+    for name in ("alliance", "adoption", "dynamics"):
+        a = mpimg.imread(io.BytesIO(getattr(first, name)), format="png")
+        b = mpimg.imread(io.BytesIO(getattr(later, name)), format="png")
+        assert a.shape == b.shape and not np.array_equal(a, b), name
+
+
+def test_blitted_frame_equals_a_fresh_drawing():
+    """Redrawing only the changing artists must give the picture a full redraw gives."""
+    s = ExplorerSession.open("default", seed=3)
+    played = FrameRenderer()
+    played.render(s)
+    s.step(25)
+    fresh = FrameRenderer()
+    a, b = played.render(s), fresh.render(s)
+    for name in ("alliance", "adoption", "dynamics"):
+        pa = mpimg.imread(io.BytesIO(getattr(a, name)), format="png")
+        pb = mpimg.imread(io.BytesIO(getattr(b, name)), format="png")
+        np.testing.assert_array_equal(pa, pb, err_msg=name)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["app", "no_such_scenario"], "unknown scenario 'no_such_scenario'"),
+    (["app", "missing/file.toml"], "missing/file.toml: no such scenario file"),
+    (["app", "--port", "70000"], "--port 70000: must be between 1 and 65535"),
+])
+def test_app_bad_input_is_one_line_exit_2(argv, expected, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err
+
+
+def test_app_port_in_use_is_one_line_exit_2(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["app", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--port {port}" in err
