@@ -80,14 +80,26 @@ class TargetModel:
     fixed: Mapping[str, float] | None = None
 
     def run_arms(self, parameters: Mapping[str, Any]) -> dict[tuple, list[tuple[Mapping, Any]]]:
-        """Replicated runs of every arm the targets use."""
+        """Replicated runs of every arm the targets use.
+
+        Arms whose parameters end up equal (an override that repeats the base
+        scenario's value) share one set of runs.
+        """
         params = {**(self.fixed or {}), **{k: float(v) for k, v in parameters.items()}}
         seeds = replication_seeds(self.root_seed, params, self.targets.replications)
+        base_values = getattr(self.simulator, "base_values", None)
+        base = base_values() if base_values else {}
+        done: dict[tuple, tuple[bool, list[tuple[Mapping, Any]]]] = {}
         runs: dict[tuple, list[tuple[Mapping, Any]]] = {}
         for arm in self.targets.used_arms():
             want_series = self.targets.arm_needs_series(arm)
             values = {**params, **dict(arm)}
+            key = tuple(sorted((k, v) for k, v in values.items() if base.get(k) != v))
+            if key in done and (done[key][0] or not want_series):
+                runs[arm] = done[key][1]
+                continue
             runs[arm] = [self.simulator.run(values, s, series=want_series) for s in seeds]
+            done[key] = (want_series, runs[arm])
         return runs
 
     def statistics(self, parameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,10 @@ class ModelSimulator:
         """The loaded base :class:`model.scenario.Scenario`."""
         return self._base
 
+    def base_values(self) -> dict[str, float]:
+        """The base scenario's parameter values."""
+        return {k: float(v) for k, v in self._base.parameters.model_dump().items()}
+
     def parameter_specs(self) -> Mapping[str, ParamRange]:
         from model.scenario import parameter_specs
 

@@ -69,6 +69,8 @@ _TARGET_KEYS = {
         "source",
     },
     "compare": {
+        "versus_outcome",
+        "versus_statistic",
         "name",
         "kind",
         "description",
@@ -512,7 +514,8 @@ def _parse_target(path: Path, i: int, t: Any, sim: Simulator, names: set[str]) -
     names.add(name)
     kind = t.get("kind")
     if kind is None:
-        kind = "series" if "file" in t else ("compare" if "versus" in t else "range")
+        paired = {"versus", "versus_outcome", "versus_month", "versus_statistic"} & set(t)
+        kind = "series" if "file" in t else ("compare" if paired else "range")
     if kind not in KINDS:
         raise LasimInputError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
     extra = set(t) - _TARGET_KEYS[kind]
@@ -552,8 +555,15 @@ def _parse_target(path: Path, i: int, t: Any, sim: Simulator, names: set[str]) -
         if not isinstance(versus, dict):
             raise LasimInputError(f"{where}.versus: expected a table of parameter = value")
         vraw["set"] = versus
+        vraw.pop("month", None)
         if "versus_month" in t:
             vraw["month"] = t["versus_month"]
+        elif "month" in t and "versus_outcome" not in t:
+            vraw["month"] = t["month"]
+        if "versus_outcome" in t:
+            vraw["outcome"] = t["versus_outcome"]
+        if "versus_statistic" in t:
+            vraw["statistic"] = t["versus_statistic"]
         v = _quantity(where, vraw, sim)
         if v == q:
             raise LasimInputError(

@@ -1,0 +1,522 @@
+"""``lasim validate``: the validation suite.
+
+1. **Bass limit.** The ``bass`` scenario's mean adoption curve over replications
+   against the closed-form Bass curve for the same ``p`` and ``q``: passes when
+   the maximum absolute error over the months is below 0.02. The table also
+   reports how much of that error the monthly time step alone explains (the
+   mean-field recursion of :func:`calibration.bass.monthly_bass_share`).
+2. **Parameter recovery.** For several known ``(p, q)``, one adoption series is
+   simulated from the ``bass`` scenario, ``p`` and ``q`` are calibrated on it by
+   ABC-SMC, and each true value must lie inside its 90% posterior interval;
+   the coverage over all cases is reported.
+3. **Patterns under the posterior.** The default scenario calibrated on
+   ``seed_patterns.toml``; for posterior draws, the share in which each pattern
+   holds (fresh replications, not the ones ABC selected on). Passes when every
+   pattern holds in at least :data:`PATTERN_SHARE` of the draws.
+
+Every threshold is fixed here, before any result is seen; a check that fails
+is reported as failing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lasim.io import atomic_write, atomic_write_json, atomic_write_text
+from lasim.provenance import provenance
+
+from .bass import bass_share, monthly_bass_share
+
+#: Check 1: largest allowed absolute error between mean curve and closed form.
+BASS_TOLERANCE = 0.02
+#: Check 1: Bass parameters (per month), agents and replications. q = 0.05 keeps
+#: the one-month step's own bias (about 0.012) inside the tolerance with room for
+#: the sampling noise of 2,000 agents x 20 runs; see docs/calibration.md.
+BASS_P, BASS_Q = 0.01, 0.05
+BASS_AGENTS, BASS_REPLICATIONS = 2000, 20
+#: Check 2: true (p, q) values, priors and ABC settings.
+RECOVERY_TRUTHS = ((0.005, 0.04), (0.01, 0.06), (0.02, 0.03), (0.008, 0.09))
+RECOVERY_PRIORS = {"external_influence": (0.001, 0.04), "imitation": (0.0, 0.15)}
+RECOVERY_AGENTS = 500
+RECOVERY_MONTHS = 60
+RECOVERY_LEVEL = 0.90
+#: Check 3: a pattern must hold in at least this share of posterior draws.
+PATTERN_SHARE = 0.8
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Check:
+    """One row of the validation table."""
+
+    number: int
+    name: str
+    measured: str
+    criterion: str
+    passed: bool
+    figure: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationTable:
+    """The checks run, printable as a table."""
+
+    checks: list[Check]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def render(self) -> str:
+        head = f"{'check':<32} {'measured':<44} {'criterion':<30} {'result':<6} figure"
+        lines = [head, "-" * len(head)]
+        for c in self.checks:
+            lines.append(
+                f"{str(c.number) + ' ' + c.name:<32} {c.measured:<44} {c.criterion:<30} "
+                f"{'PASS' if c.passed else 'FAIL':<6} {c.figure}"
+            )
+            for sub in c.details.get("rows", []):
+                lines.append(f"    {sub}")
+        lines.append(f"overall: {'PASS' if self.passed else 'FAIL'}")
+        return "\n".join(lines)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _savefig(fig: Any, path: Path) -> None:
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
+    _plt().close(fig)
+
+
+def bass_scenario(agents: int, p: float, q: float, horizon: int | None = None) -> Any:
+    """The shipped ``bass`` scenario with ``agents`` members on its one platform and ``p``, ``q``."""
+    from model.scenario import load_scenario
+
+    base = load_scenario("bass")
+    platforms = base.structure.platforms
+    if len(platforms) != 1 or len(platforms[0].members) != 1:
+        raise RuntimeError("the bass scenario must have one platform with members of one kind")
+    kind = next(iter(platforms[0].members))
+    platform = platforms[0].model_copy(update={"members": {kind: int(agents)}})
+    structure = base.structure.model_copy(update={"platforms": [platform]})
+    values: dict[str, Any] = {"external_influence": p, "imitation": q}
+    if horizon is not None:
+        values.update(horizon_months=int(horizon), project_months=int(horizon))
+    return base.model_copy(update={"structure": structure}).with_parameters(**values)
+
+
+def _mean_curve(scenario: Any, seeds: Sequence[int], workers: int, column: str) -> np.ndarray:
+    from .posterior import _map
+
+    curves = _map(_curve_of, [(scenario, s, column) for s in seeds], workers)
+    return np.mean(curves, axis=0)
+
+
+def _curve_of(args: tuple[Any, int, str]) -> np.ndarray:
+    from model.runner import run_scenario
+
+    scenario, seed, column = args
+    return run_scenario(scenario, seed, series=True).series[column].to_numpy(dtype=float)
+
+
+def check_bass(
+    out: Path, *, agents: int, replications: int, seed: int, workers: int, say: Say
+) -> Check:
+    """Check 1: mean adoption curve of the bass scenario vs the closed-form Bass curve."""
+    from model.runner import replication_seeds
+
+    scenario = bass_scenario(agents, BASS_P, BASS_Q)
+    horizon = scenario.parameters.horizon_months
+    say(f"check 1: bass scenario, {agents} agents x {replications} runs, p={BASS_P}, q={BASS_Q}")
+    mean = _mean_curve(scenario, replication_seeds(seed, replications), workers, "adoption_all")
+    months = np.arange(1, len(mean) + 1)
+    closed = bass_share(months, BASS_P, BASS_Q)
+    meanfield = monthly_bass_share(len(mean), BASS_P, BASS_Q)[1:]
+    err = np.abs(mean - closed)
+    worst = int(np.argmax(err))
+    step_bias = float(np.max(np.abs(meanfield - closed)))
+    noise = float(np.max(np.abs(mean - meanfield)))
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a1.plot(months, mean, label=f"lasim bass, mean of {replications} runs")
+    a1.plot(months, closed, "--", label="closed-form Bass")
+    a1.plot(months, meanfield, ":", label="monthly mean field")
+    a1.set_xlabel("month")
+    a1.set_ylabel("share adopted")
+    a1.legend(fontsize=8)
+    a2.plot(months, mean - closed, label="model - closed form")
+    a2.plot(months, meanfield - closed, ":", label="one-month step alone")
+    a2.axhspan(-BASS_TOLERANCE, BASS_TOLERANCE, color="#55a868", alpha=0.15, label="tolerance")
+    a2.set_xlabel("month")
+    a2.set_ylabel("error")
+    a2.legend(fontsize=8)
+    fig.suptitle(f"Check 1: Bass limit (p = {BASS_P}/month, q = {BASS_Q}/month, {agents} agents)")
+    _savefig(fig, out / "check1_bass.png")
+    frame = pd.DataFrame(
+        {
+            "month": months,
+            "model_mean": mean,
+            "closed_form": closed,
+            "monthly_mean_field": meanfield,
+        }
+    )
+    atomic_write(out / "check1_bass.csv", lambda p: frame.to_csv(p, index=False))
+    maxerr = float(err.max())
+    return Check(
+        1,
+        "Bass limit",
+        f"max |error| {maxerr:.4f} at month {months[worst]}",
+        f"< {BASS_TOLERANCE}",
+        maxerr < BASS_TOLERANCE,
+        "check1_bass.png",
+        {
+            "max_abs_error": maxerr,
+            "month": int(months[worst]),
+            "time_step_bias": step_bias,
+            "model_vs_mean_field": noise,
+            "p": BASS_P,
+            "q": BASS_Q,
+            "agents": agents,
+            "replications": replications,
+            "horizon": horizon,
+            "rows": [
+                f"one-month step alone explains {step_bias:.4f}; model vs its mean field "
+                f"{noise:.4f}"
+            ],
+        },
+    )
+
+
+def _recovery_case(
+    out: Path,
+    k: int,
+    p: float,
+    q: float,
+    *,
+    agents: int,
+    population: int,
+    generations: int,
+    seed: int,
+    workers: int,
+    say: Say,
+) -> dict[str, Any]:
+    from model.runner import run_scenario
+
+    from .abc import calibrate
+    from .posterior import posterior_frame, weighted_quantile
+    from .simulator import ModelSimulator
+    from .targets import load_targets
+
+    case = out / f"case{k}"
+    case.mkdir(parents=True, exist_ok=True)
+    scenario = bass_scenario(agents, p, q, horizon=RECOVERY_MONTHS)
+    series = run_scenario(scenario, seed + 1000 + k, series=True).series["adoption_all"]
+    observed = pd.DataFrame(
+        {"month": series.index.to_numpy()[2::3], "share": series.to_numpy()[2::3]}
+    )
+    header = (
+        f"# simulated from the bass scenario with {agents} agents, p = {p}, q = {q}, seed "
+        f"{seed + 1000 + k} (a parameter-recovery case, not observed data)\n"
+    )
+    atomic_write_text(case / "observed.csv", header + observed.to_csv(index=False))
+    scen_path = case / "scenario.toml"
+    from model.scenario import scenario_to_toml
+
+    atomic_write_text(scen_path, scenario_to_toml(scenario))
+    priors = "\n".join(
+        f"{n} = {{low = {lo}, high = {hi}}}" for n, (lo, hi) in RECOVERY_PRIORS.items()
+    )
+    atomic_write_text(
+        case / "targets.toml",
+        f"""# parameter recovery case {k}
+scenario = "scenario.toml"
+replications = 1
+parameters = ["external_influence", "imitation"]
+[priors]
+{priors}
+[[targets]]
+name = "adoption"
+kind = "series"
+file = "observed.csv"
+outcome = "adoption_all"
+""",
+    )
+    targets = load_targets(case / "targets.toml")
+    calib = case / "calibration"
+    if (calib / "calibration.json").exists():
+        old = json.loads((calib / "calibration.json").read_text())["config"]
+        if old.get("population") != population:
+            raise RuntimeError(f"{calib} holds a calibration with another population; remove it")
+    history = calibrate(
+        targets,
+        calib,
+        simulator=ModelSimulator(str(scen_path)),
+        population=population,
+        generations=generations,
+        seed=seed + k,
+        workers=workers,
+    )
+    post = posterior_frame(history)
+    row: dict[str, Any] = {"case": k, "generations": int(history.n_populations)}
+    lo_q, hi_q = (1 - RECOVERY_LEVEL) / 2, 1 - (1 - RECOVERY_LEVEL) / 2
+    for name, truth in (("external_influence", p), ("imitation", q)):
+        x, w = post[name].to_numpy(), post["weight"].to_numpy()
+        lo, hi = weighted_quantile(x, w, lo_q), weighted_quantile(x, w, hi_q)
+        row |= {
+            f"{name}_true": truth,
+            f"{name}_low": lo,
+            f"{name}_high": hi,
+            f"{name}_mean": float(np.sum(w * x)),
+            f"{name}_inside": bool(lo <= truth <= hi),
+        }
+    say(
+        f"  case {k}: p={p} in [{row['external_influence_low']:.4f}, "
+        f"{row['external_influence_high']:.4f}], q={q} in [{row['imitation_low']:.4f}, "
+        f"{row['imitation_high']:.4f}]"
+    )
+    return row
+
+
+def check_recovery(
+    out: Path,
+    *,
+    agents: int,
+    population: int,
+    generations: int,
+    seed: int,
+    workers: int,
+    truths: Sequence[tuple[float, float]],
+    say: Say,
+) -> Check:
+    """Check 2: calibrate p and q on series simulated from known values."""
+    say(
+        f"check 2: parameter recovery, {len(truths)} cases, population {population}, "
+        f"{generations} generations, {agents} agents"
+    )
+    rows = [
+        _recovery_case(
+            out / "check2_recovery",
+            k,
+            p,
+            q,
+            agents=agents,
+            population=population,
+            generations=generations,
+            seed=seed,
+            workers=workers,
+            say=say,
+        )
+        for k, (p, q) in enumerate(truths)
+    ]
+    frame = pd.DataFrame(rows)
+    atomic_write(out / "check2_recovery.csv", lambda p: frame.to_csv(p, index=False))
+    inside = frame[["external_influence_inside", "imitation_inside"]].to_numpy()
+    coverage = float(inside.mean())
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, name in zip(axes, ("external_influence", "imitation"), strict=True):
+        y = np.arange(len(frame))
+        ax.hlines(
+            y,
+            frame[f"{name}_low"],
+            frame[f"{name}_high"],
+            lw=3,
+            color="#4c72b0",
+            label="90% posterior interval",
+        )
+        ax.plot(frame[f"{name}_true"], y, "o", color="#c44e52", label="true value")
+        ax.set_yticks(y, [f"case {k}" for k in frame["case"]])
+        ax.set_xlabel(name)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Check 2: parameter recovery (coverage {coverage:.0%})")
+    _savefig(fig, out / "check2_recovery.png")
+    n_in, n = int(inside.sum()), inside.size
+    return Check(
+        2,
+        "parameter recovery",
+        f"{n_in}/{n} true values inside (coverage {coverage:.0%})",
+        "every true value inside its 90% interval",
+        n_in == n,
+        "check2_recovery.png",
+        {"coverage": coverage, "cases": rows},
+    )
+
+
+def check_patterns(
+    out: Path,
+    *,
+    posterior: str | None,
+    population: int,
+    generations: int,
+    draws: int,
+    seed: int,
+    workers: int,
+    say: Say,
+) -> Check:
+    """Check 3: share of posterior draws of the default scenario in which each pattern holds."""
+    from .abc import calibrate, load_history
+    from .posterior import posterior_frame, predictive_check, resample
+    from .simulator import ModelSimulator
+    from .targets import load_targets
+
+    targets = load_targets("seed_patterns")
+    simulator = ModelSimulator(targets.scenario)
+    if posterior:
+        history = load_history(posterior)
+        source = posterior
+    else:
+        source = str(out / "check3_calibration")
+        say(
+            f"check 3: calibrating {targets.scenario} on seed_patterns.toml (population "
+            f"{population}, {generations} generations)"
+        )
+        history = calibrate(
+            targets,
+            source,
+            simulator=simulator,
+            population=population,
+            generations=generations,
+            seed=seed,
+            workers=workers,
+            progress=lambda r: say(f"  {r}"),
+        )
+    post = posterior_frame(history)
+    sample = resample(post, draws, seed + 11)
+    say(f"check 3: {draws} posterior draws x {targets.replications} fresh replications")
+    pred = predictive_check(targets, simulator, sample, seed=seed + 12, workers=workers)
+    shares = {
+        t.name: float(pred[f"{t.name}:holds"].mean())
+        for t in targets.targets
+        if f"{t.name}:holds" in pred
+    }
+    flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
+    atomic_write(out / "check3_patterns.csv", lambda p: flat.to_csv(p, index=False))
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    names = list(shares)
+    ax.bar(
+        names,
+        [shares[n] for n in names],
+        color=["#55a868" if shares[n] >= PATTERN_SHARE else "#c44e52" for n in names],
+    )
+    ax.axhline(PATTERN_SHARE, color="grey", ls="--")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of posterior draws")
+    ax.tick_params(axis="x", rotation=45)
+    fig.suptitle("Check 3: patterns under the calibrated posterior")
+    _savefig(fig, out / "check3_patterns.png")
+    worst = min(shares, key=shares.get)
+    return Check(
+        3,
+        "patterns P1-P10",
+        f"lowest: {worst} holds in {shares[worst]:.0%} of {draws} draws",
+        f">= {PATTERN_SHARE:.0%} of draws each",
+        all(v >= PATTERN_SHARE for v in shares.values()),
+        "check3_patterns.png",
+        {
+            "shares": shares,
+            "posterior": source,
+            "rows": [
+                f"{n:<6} {targets.targets[i].describe()[:70]:<72} {shares[n]:.0%}"
+                for i, n in enumerate(names)
+            ],
+        },
+    )
+
+
+def run_validation(
+    out: str | Path,
+    *,
+    checks: Sequence[int] = (1, 2, 3),
+    quick: bool = False,
+    posterior: str | None = None,
+    workers: int = 1,
+    seed: int = 20240601,
+    say: Say = print,
+) -> ValidationTable:
+    """Run the chosen checks, write figures and ``validation.json`` into ``out``.
+
+    ``quick`` shrinks every size (a smoke test of the machinery, not evidence:
+    its table says so).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[Check] = []
+    if 1 in checks:
+        rows.append(
+            check_bass(
+                out,
+                agents=400 if quick else BASS_AGENTS,
+                replications=4 if quick else BASS_REPLICATIONS,
+                seed=seed,
+                workers=workers,
+                say=say,
+            )
+        )
+    if 2 in checks:
+        rows.append(
+            check_recovery(
+                out,
+                agents=200 if quick else RECOVERY_AGENTS,
+                population=20 if quick else 100,
+                generations=2 if quick else 6,
+                seed=seed,
+                workers=workers,
+                truths=RECOVERY_TRUTHS[:1] if quick else RECOVERY_TRUTHS,
+                say=say,
+            )
+        )
+    if 3 in checks:
+        rows.append(
+            check_patterns(
+                out,
+                posterior=posterior,
+                population=16 if quick else 60,
+                generations=2 if quick else 4,
+                draws=8 if quick else 40,
+                seed=seed,
+                workers=workers,
+                say=say,
+            )
+        )
+    table = ValidationTable(rows)
+    atomic_write_json(
+        out / "validation.json",
+        {
+            "quick": quick,
+            "seed": seed,
+            "passed": table.passed,
+            "provenance": provenance(),
+            "checks": [
+                {
+                    "number": c.number,
+                    "name": c.name,
+                    "measured": c.measured,
+                    "criterion": c.criterion,
+                    "passed": c.passed,
+                    "figure": c.figure,
+                    "details": {k: v for k, v in c.details.items() if k != "rows"},
+                }
+                for c in rows
+            ],
+        },
+    )
+    if quick:
+        say("note: --quick uses small sizes; its verdicts are a smoke test, not the validation")
+    return table
