@@ -123,3 +123,17 @@ def test_app_port_in_use_is_one_line_exit_2(capsys):
         assert main(["app", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"--port {port}" in err
+
+
+def test_picker_offers_the_file_given_to_lasim_app_first(tmp_path, monkeypatch):
+    from lasim.explorer.server import SCENARIO_ENV
+    from lasim.explorer.session import scenario_choices
+    from model.scenario import list_scenarios
+
+    path = tmp_path / "my_alliance.toml"
+    path.write_text('base = "default"\nname = "my_alliance"\n[parameters]\nfacilitation_quality = 0.5\n')
+    monkeypatch.setenv(SCENARIO_ENV, str(path))
+    choices = scenario_choices()
+    assert next(iter(choices.items())) == ("my_alliance.toml", str(path))
+    assert {name for name, _ in list_scenarios()} <= set(choices)
+    assert ExplorerSession.open(choices["my_alliance.toml"]).current("facilitation_quality") == 0.5

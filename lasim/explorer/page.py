@@ -26,7 +26,7 @@ from .server import SCENARIO_ENV
 from .session import Control, ExplorerSession, controls, scenario_choices
 
 #: Seconds a frame stays on screen at least while playing, so the browser keeps up.
-FRAME_SECONDS = 0.25
+FRAME_SECONDS = 0.2
 SPEEDS = [1, 2, 4, 6]
 MODES = ["Explore a scenario", "Compare two settings"]
 
@@ -113,12 +113,15 @@ def ExploreTab() -> None:
     solara.use_effect(refresh, [])
 
     def play_loop() -> None:
-        while playing.value:
-            if state.session.finished:
+        session = state.session
+        model = session.model
+        # a slider or the picker replaces the model; this loop must not play the new one
+        while playing.value and state.session is session and session.model is model:
+            if session.finished:
                 playing.set(False)
                 break
             t0 = time.perf_counter()
-            state.session.step(speed.value)
+            session.step(speed.value)
             frame.set(state.frame())
             time.sleep(max(0.02, FRAME_SECONDS - (time.perf_counter() - t0)))
 
