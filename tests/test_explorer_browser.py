@@ -226,9 +226,11 @@ def test_comparison_mode(browser, app_url):
         verdict = page.inner_text(".lasim-verdict")
         assert re.search(r"scales in \d+% \[\d+, \d+\] of runs against \d+%", verdict), verdict
         assert "10 paired runs" in verdict
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('img')].filter(i => i.naturalWidth > 0).length >= 4",
-            timeout=30_000)
+        for name in ("probabilities", "months_to_scale", "adoption_by_level", "cost"):
+            page.wait_for_function(
+                f"() => {{ const i = document.querySelector('img.lasim-compare-{name}');"
+                " return i !== null && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+        page.wait_for_timeout(500)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explorer-compare.png"), full_page=True)
         assert not watch.errors, watch.errors

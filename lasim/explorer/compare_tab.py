@@ -160,8 +160,7 @@ def CompareTab() -> None:
                 Text("\n".join(f"- {html.escape(line)}" for line in result.verdict))
                 solara.HTML(tag="div", unsafe_innerHTML=_table_html(result.table))
             with solara.Columns([1, 1]):
-                solara.Image(result.figures["probabilities"], width="100%",
-                             classes=["lasim-compare-probabilities"])
-                solara.Image(result.figures["months_to_scale"], width="100%")
-            solara.Image(result.figures["adoption_by_level"], width="100%")
-            solara.Image(result.figures["cost"], width="100%")
+                for name in ("probabilities", "months_to_scale"):
+                    solara.Image(result.figures[name], width="100%", classes=[f"lasim-compare-{name}"])
+            for name in ("adoption_by_level", "cost"):
+                solara.Image(result.figures[name], width="100%", classes=[f"lasim-compare-{name}"])
