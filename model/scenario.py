@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
@@ -90,6 +90,14 @@ class Parameters(BaseModel):
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
     sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "final adoption relative to its peak that counts as sustained")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # pydantic's lax mode reads true/false as 1/0; in a scenario file that is a mistake, not a number
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
 
     @model_validator(mode="after")
     def _gap_inside_horizon(self) -> Parameters:
@@ -367,7 +375,7 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
         except ValueError:
             kind = "a whole number" if spec.integer else "a number"
             raise ScenarioError(
-                f"--set {name}={raw!r}: must be {kind} between {spec.low:g} and {spec.high:g} {spec.unit}"
+                f"--set {name}={raw!r}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
             ) from None
         out[name] = value
     return out
@@ -379,7 +387,7 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
 def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
     """The first error of a pydantic ValidationError as one line: source, field, value, rule."""
     err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after") and str(p) != "[key]")
     loc = ".".join(x for x in (prefix, loc) if x)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
@@ -466,8 +474,17 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
     if source in seen:
         raise ScenarioError(f"{source}: base scenarios form a cycle ({' -> '.join((*seen, source))})")
     base_ref = base
-    if (base.endswith(".toml") or "/" in base) and source == text_source:
+    is_path = base.endswith(".toml") or "/" in base
+    if not is_path and base not in scenario_names() and not Path(base).exists():
+        # name the file that asked for the base, not only the base it asked for
+        raise ScenarioError(
+            f"{source}: base = {base!r}: unknown scenario; shipped scenarios: {', '.join(scenario_names())} "
+            "(or a .toml path)"
+        )
+    if is_path and source == text_source:
         base_ref = str(path.parent / base)
+    if is_path and not Path(base_ref).exists():
+        raise ScenarioError(f"{source}: base = {base!r}: no such scenario file ({base_ref})")
     base_data, _ = _read_scenario_data(base_ref, (*seen, source))
     merged = dict(base_data)
     for key, value in data.items():
