@@ -9,11 +9,13 @@ the value and what is allowed (:class:`~model.errors.ScenarioError`).
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -344,8 +346,6 @@ def parameter_specs() -> dict[str, ParamSpec]:
 
 
 def _unknown_parameter(name: str) -> str:
-    import difflib
-
     names = list(Parameters.model_fields)
     close = difflib.get_close_matches(name, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -391,7 +391,13 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
     loc = ".".join(x for x in (prefix, loc) if x)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return f"{source}: unknown field {loc!r}"
+        parts = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
+        if prefix == "parameters" or (len(parts) == 2 and parts[0] == "parameters"):
+            return f"{source}: {_unknown_parameter(parts[-1])}"
+        allowed = _fields_at(parts[:-1])
+        close = difflib.get_close_matches(parts[-1], allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{source}: unknown field {loc!r}{hint}; allowed here: {', '.join(allowed)}"
     if err["type"] == "missing":
         return f"{source}: missing field {loc!r}"
     value = err.get("input")
@@ -404,6 +410,30 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         return f"{source}: {loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
     where = f"{loc}{shown}: " if loc else ""
     return f"{source}: {where}{msg}"
+
+
+def _fields_at(path: list[str]) -> list[str]:
+    """Field names allowed at ``path`` (a pydantic error location) inside a Scenario."""
+    t: Any = Scenario
+    for part in path:
+        while get_origin(t) is Annotated or (get_origin(t) in (Union, UnionType)):
+            args = [a for a in get_args(t) if a is not type(None)]
+            t = args[0]
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            if part not in t.model_fields:
+                return []
+            t = t.model_fields[part].annotation
+        elif get_origin(t) in (list, tuple):
+            t = get_args(t)[0]
+        elif get_origin(t) is dict:
+            t = get_args(t)[1]
+        else:
+            return []
+    while get_origin(t) is Annotated or (get_origin(t) in (Union, UnionType)):
+        t = [a for a in get_args(t) if a is not type(None)][0]
+    if get_origin(t) is dict and isinstance(get_args(t)[1], type) and issubclass(get_args(t)[1], BaseModel):
+        t = get_args(t)[1]
+    return list(t.model_fields) if isinstance(t, type) and issubclass(t, BaseModel) else []
 
 
 def scenario_names() -> list[str]:
