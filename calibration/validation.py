@@ -41,6 +41,7 @@ BASS_TOLERANCE = 0.02
 #: the sampling noise of 2,000 agents x 20 runs; see docs/calibration.md.
 BASS_P, BASS_Q = 0.01, 0.05
 BASS_AGENTS, BASS_REPLICATIONS = 2000, 20
+BASS_MONTHS = 120
 #: Check 2: true (p, q) values, priors and ABC settings.
 RECOVERY_TRUTHS = ((0.005, 0.04), (0.01, 0.06), (0.02, 0.03), (0.008, 0.09))
 RECOVERY_PRIORS = {"external_influence": (0.001, 0.04), "imitation": (0.0, 0.15)}
@@ -141,7 +142,7 @@ def check_bass(
     """Check 1: mean adoption curve of the bass scenario vs the closed-form Bass curve."""
     from model.runner import replication_seeds
 
-    scenario = bass_scenario(agents, BASS_P, BASS_Q)
+    scenario = bass_scenario(agents, BASS_P, BASS_Q, horizon=BASS_MONTHS)
     horizon = scenario.parameters.horizon_months
     say(f"check 1: bass scenario, {agents} agents x {replications} runs, p={BASS_P}, q={BASS_Q}")
     mean = _mean_curve(scenario, replication_seeds(seed, replications), workers, "adoption_all")
