@@ -87,7 +87,9 @@ def describe(limits: dict[str, tuple[float | None, float | None]], density: floa
     parts = []
     for name, (lo, hi) in limits.items():
         integer = name in integers
-        if lo is not None and hi is not None:
+        if lo is not None and lo == hi:
+            parts.append(f"{name} = {_num(lo, integer)}")
+        elif lo is not None and hi is not None:
             parts.append(f"{name} between {_num(lo, integer)} and {_num(hi, integer)}")
         elif lo is not None:
             parts.append(f"{name} >= {_num(lo, integer)}")

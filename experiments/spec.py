@@ -415,7 +415,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LasimInputError(f"{path}: not valid TOML: {exc}") from None
-    return _parse(data, str(path))
+    return _parse(data, str(p))
 
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"

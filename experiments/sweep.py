@@ -126,7 +126,8 @@ def chunk_size(n_runs: int, workers: int) -> int:
 
 def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | None = None,
               progress: bool = True, run_function: str | None = None,
-              flush_seconds: float = 5.0, flush_runs: int = 2000) -> SweepReport:
+              flush_seconds: float = 5.0, flush_runs: int = 2000,
+              limit: int | None = None) -> SweepReport:
     """Run (or resume) every planned run of ``spec`` into the directory ``out``.
 
     Parameters
@@ -144,11 +145,15 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
     flush_seconds, flush_runs : float, int
         Finished runs are written as a shard at least this often; a SIGKILL loses
         at most this much work, which a resume redoes.
+    limit : int, optional
+        Run at most this many of the remaining runs (lowest ids first), e.g. to
+        time a sample of a big design; the sweep then ends ``"partial"`` and a
+        later call resumes it.
 
     Returns
     -------
     SweepReport
-        ``status`` is ``"complete"``, ``"failures"`` or ``"interrupted"``.
+        ``status`` is ``"complete"``, ``"failures"``, ``"partial"`` or ``"interrupted"``.
     """
     executor = executor or SerialExecutor()
     run_function = run_function or os.environ.get(RUN_FUNCTION_ENV) or DEFAULT_RUN_FUNCTION
@@ -157,7 +162,10 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
     store = Store.open(out, spec, base, plan, raw, executor_label=executor.label)
     finished = store.finished_ids()
     todo = plan[~plan["run_id"].isin(finished)]
-    report = SweepReport(Path(out), planned=len(plan), skipped=len(plan) - len(todo),
+    partial = limit is not None and limit < len(todo)
+    if partial:
+        todo = todo.iloc[:limit]
+    report = SweepReport(Path(out), planned=len(plan), skipped=len(finished & set(plan["run_id"])),
                          executor=executor.label)
     # Failed runs are not finished, so they are retried; an earlier session's record
     # of a failure stays in failures.parquet until this session has retried that run.
@@ -226,7 +234,8 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
                 bar.set_postfix(failed=report.failed, refresh=False)
             if len(buffer) >= flush_runs or time.monotonic() - last_flush >= flush_seconds:
                 flush()
-        report.status = "interrupted" if stop.is_set() else "complete"
+        report.status = ("interrupted" if stop.is_set() else "partial" if partial
+                         else "complete")
     except KeyboardInterrupt:
         report.status = "interrupted"
     finally:
