@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run every design the same number of times with the same seeds (common random numbers) "
             "and write report.html (self-contained), report.md, PNG figures, runs.csv and "
-            "series.parquet: probability of scaling and of sustained adoption with 95%% intervals, "
+            "series.parquet: probability of scaling and of sustained adoption with 95% intervals, "
             "months to scale, adoption by level over time, cost, and a plain-language verdict."
         ),
     )

@@ -28,6 +28,7 @@ from model.kinds import LEVELS
 from model.scenario import scenario_to_toml
 
 from .compare import PROBABILITIES, Comparison, design_order, differences, outcome_table, verdict
+from .store import write_parquet
 
 LEVEL_NAMES = {**{f"adoption_{lv}": lab for lv, lab in zip(
     LEVELS, ("national", "district / city", "community"), strict=True)},
@@ -312,8 +313,6 @@ def write_report(comparison: Comparison, out: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     written["runs.csv"] = atomic_write(out / "runs.csv", lambda p: comparison.runs.to_csv(p, index=False))
-    written["series.parquet"] = atomic_write(
-        out / "series.parquet", lambda p: comparison.series.to_parquet(p, index=False))
     design_meta = []
     for d in comparison.designs:
         path = atomic_write_text(out / "designs" / f"{d.letter}_{d.name}.toml", scenario_to_toml(d.scenario))
@@ -328,6 +327,8 @@ def write_report(comparison: Comparison, out: str | Path) -> dict[str, Path]:
         "common_random_numbers": True,
         "provenance": provenance(),
     }
+    # the series carries its provenance inside (Parquet metadata), as sweep shards do
+    written["series.parquet"] = write_parquet(out / "series.parquet", comparison.series, meta)
     # figures come from the tables as stored, so the report cannot disagree with them
     runs, series = read_tables(out)
     data = figure_data(runs, series)
