@@ -347,7 +347,8 @@ def parameter_specs() -> dict[str, ParamSpec]:
 
 def _unknown_parameter(name: str) -> str:
     names = list(Parameters.model_fields)
-    close = difflib.get_close_matches(name, names, n=1)
+    # a name that is the start of a parameter ("facilitation") is a better hint than the closest spelling
+    close = [n for n in names if name and n.startswith(name)][:1] or difflib.get_close_matches(name, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown parameter {name!r}{hint}; run 'lasim show default' for the list"
 
