@@ -137,3 +137,20 @@ def test_picker_offers_the_file_given_to_lasim_app_first(tmp_path, monkeypatch):
     assert next(iter(choices.items())) == ("my_alliance.toml", str(path))
     assert {name for name, _ in list_scenarios()} <= set(choices)
     assert ExplorerSession.open(choices["my_alliance.toml"]).current("facilitation_quality") == 0.5
+
+
+def test_server_settings_keep_everything_on_this_machine():
+    """Telemetry off, and the asset proxy can only ever read its local cache."""
+    import subprocess
+    import sys
+
+    code = (
+        "from lasim.explorer.server import configure_environment, offline_assets_ready\n"
+        "configure_environment(None)\n"
+        "import solara.settings, solara.server.settings as ss\n"
+        "assert not ss.telemetry.mixpanel_enable\n"
+        "assert solara.settings.assets.cdn.startswith('http://127.0.0.1:')\n"
+        "assert offline_assets_ready()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -25,6 +25,10 @@ _OFFLINE_ENV = {
     # the bundled front end (solara-assets) is already in the CDN cache directory;
     # the proxy only serves it from there
     "SOLARA_ASSETS_PROXY": "true",
+    # and if a file were missing from that cache, the proxy would fetch it from a public
+    # CDN: point it nowhere instead, so the page behaves the same with or without internet
+    # and the server itself never reaches out (the browser test would see the failure)
+    "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/no-cdn-lasim-app-is-offline/",
     "SOLARA_THEME_SHOW_BANNER": "false",
     "SOLARA_THEME_TITLE": "lasim scenario explorer",
 }
