@@ -395,7 +395,7 @@ def check_patterns(
             generations=generations,
             seed=seed,
             workers=workers,
-            progress=lambda r: say(f"  {r}"),
+            progress=lambda r: say(_progress_line(r)),
         )
     post = posterior_frame(history)
     sample = resample(post, draws, seed + 11)
@@ -521,3 +521,12 @@ def run_validation(
     if quick:
         say("note: --quick uses small sizes; its verdicts are a smoke test, not the validation")
     return table
+
+
+def _progress_line(row: dict[str, Any]) -> str:
+    if "stopped" in row:
+        return f"  stopped after generation {row['generation']}: {row['stopped']}"
+    return (
+        f"  generation {row['generation']}: epsilon {row['epsilon']:.4g}, acceptance "
+        f"{row['accepted']}/{row['simulations']} = {row['acceptance_rate']:.1%}"
+    )

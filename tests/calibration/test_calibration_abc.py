@@ -159,3 +159,16 @@ def test_ensemble_roundtrip_gives_scenarios(tmp_path):
     scenarios = ens.scenarios()
     assert [s.parameters.imitation for s in scenarios] == [0.1, 0.2]
     assert scenarios[1].parameters.facilitation_quality == 0.9
+
+
+@pytest.mark.slow
+def test_dask_scheduler_sampler(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    folder = tmp_path / "t"
+    write_fake_targets(folder)
+    sim = FakeSimulator()
+    targets = load_targets(folder / "fake.toml", sim)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False) as cluster:
+        history = calibrate(targets, tmp_path / "d", simulator=sim, population=10, generations=2,
+                            seed=3, scheduler=cluster.scheduler_address)
+    assert history.n_populations == 2
