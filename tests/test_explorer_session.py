@@ -15,7 +15,7 @@ from lasim.explorer.figures import FrameRenderer
 from lasim.explorer.session import CONTROL_NAMES, ExplorerSession, controls
 from model.alliance import AllianceModel
 from model.errors import LasimInputError
-from model.scenario import parameter_specs
+from model.scenario import list_scenarios, parameter_specs
 
 
 def test_layout_is_fixed_by_structure_and_levels_are_stacked(default_scenario):
@@ -128,7 +128,6 @@ def test_app_port_in_use_is_one_line_exit_2(capsys):
 def test_picker_offers_the_file_given_to_lasim_app_first(tmp_path, monkeypatch):
     from lasim.explorer.server import SCENARIO_ENV
     from lasim.explorer.session import scenario_choices
-    from model.scenario import list_scenarios
 
     path = tmp_path / "my_alliance.toml"
     path.write_text('base = "default"\nname = "my_alliance"\n[parameters]\nfacilitation_quality = 0.5\n')
@@ -154,3 +153,13 @@ def test_server_settings_keep_everything_on_this_machine():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("name", [n for n, _ in list_scenarios()])
+def test_every_shipped_scenario_renders(name):
+    s = ExplorerSession.open(name, seed=1)
+    r = FrameRenderer()
+    r.render(s)
+    s.step(12)
+    frame = r.render(s)
+    assert frame.month == 12 and all(len(b) > 1000 for b in (frame.alliance, frame.adoption, frame.dynamics))
