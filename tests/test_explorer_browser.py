@@ -140,6 +140,12 @@ class PageWatch:
         return bad
 
 
+def _default(name: str) -> float:
+    from model.scenario import load_scenario
+
+    return float(getattr(load_scenario("default").parameters, name))
+
+
 def _month(page) -> int:
     text = page.inner_text(".lasim-month")
     m = re.search(r"Month (\d+) of", text)
@@ -167,14 +173,16 @@ def test_page_plays_offline(browser, app_url):
 
         # move the facilitation slider from 0.7 down to 0.4 with the keyboard, as a trainer could
         thumb = page.locator(".lasim-control-facilitation_quality [role=slider]")
-        assert thumb.get_attribute("aria-valuenow") == "0.7"
+        start = float(thumb.get_attribute("aria-valuenow"))
+        assert start == _default("facilitation_quality")
+        target = f"{round(start - 0.3, 2):.3g}"  # six steps of 0.05 down
         thumb.focus()
         for _ in range(6):
             page.keyboard.press("ArrowLeft")
         # the label is read back from the rebuilt model's parameters, so this proves the model changed
         page.wait_for_function(
-            "() => document.querySelector('.lasim-control-facilitation_quality .lasim-label')"
-            ".innerText.includes('0.4')", timeout=30_000)
+            "t => document.querySelector('.lasim-control-facilitation_quality .lasim-label')"
+            ".innerText.includes(`: ${t} (`)", arg=target, timeout=30_000)
         assert _month(page) == 0
 
         page.locator(".lasim-speed button", has_text="6").click()
@@ -219,8 +227,9 @@ def test_comparison_mode(browser, app_url):
         page.locator(".lasim-mode button", has_text="Compare").click()
         page.wait_for_selector(".lasim-run-compare", timeout=30_000)
         # setting B starts with weaker facilitation than A, so a first press already contrasts them
-        assert "0.4" in page.inner_text(".lasim-setting-b .lasim-control-facilitation_quality .lasim-label")
-        assert "0.7" in page.inner_text(".lasim-setting-a .lasim-control-facilitation_quality .lasim-label")
+        a_label = page.inner_text(".lasim-setting-a .lasim-control-facilitation_quality .lasim-label")
+        b_label = page.inner_text(".lasim-setting-b .lasim-control-facilitation_quality .lasim-label")
+        assert f": {_default('facilitation_quality'):.3g} (" in a_label and ": 0.4 (" in b_label
         page.locator(".lasim-run-compare").click()
         page.wait_for_selector(".lasim-verdict", timeout=180_000)
         verdict = page.inner_text(".lasim-verdict")
