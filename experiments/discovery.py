@@ -58,6 +58,7 @@ class DiscoveryResult:
     cart_boxes: list[Box] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     note: str = ""
+    cart_note: str = ""
 
     def text(self) -> str:
         verb = _verb(self.outcome)
@@ -68,6 +69,8 @@ class DiscoveryResult:
             lines.append(f"PRIM box {b.number}: {b.sentence}")
         for b in self.cart_boxes:
             lines.append(f"CART leaf {b.number}: {b.sentence}")
+        if self.cart_note:
+            lines.append(self.cart_note)
         return "\n".join(lines)
 
 
@@ -239,6 +242,10 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
         leaves = [(b, s) for b, s in zip(tree.boxes, tree.stats, strict=True)
                   if s["density"] >= min_density]
         leaves.sort(key=lambda bs: -bs[1]["coverage"])
+        if not leaves:
+            best = max(s["density"] for s in tree.stats)
+            result.cart_note = (f"CART: no leaf reaches density {min_density:.0%} "
+                                f"(densest leaf: {best:.0%}).")
         for k, (b, s) in enumerate(leaves[:max_boxes], start=1):
             limits = _restricted(b, box_init, x)
             result.cart_boxes.append(Box("cart", k, float(s["coverage"]), float(s["density"]),

@@ -94,3 +94,19 @@ def test_make_executor_choices():
         make_executor(processes=0)
     with pytest.raises(LasimInputError, match="choose one"):
         make_executor(processes=2, workers=2)
+
+
+def test_existing_dask_scheduler_by_address(spec, serial_results, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, make_executor(scheduler=cluster.scheduler_address) as ex:
+        assert ex.label.startswith("dask tcp://") or ex.label.startswith("dask inproc://")
+        run_sweep(spec, tmp_path / "out", executor=ex, progress=False)
+    summary, _ = _results(tmp_path / "out")
+    pd.testing.assert_frame_equal(summary, serial_results[0])
+
+
+def test_unreachable_scheduler_is_one_line_error():
+    with pytest.raises(LasimInputError, match="cannot connect"):
+        make_executor(scheduler="tcp://127.0.0.1:1")
