@@ -196,7 +196,11 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("EMA").setLevel(logging.WARNING)
-        from ema_workbench.analysis import CART, Prim
+        try:
+            from ema_workbench.analysis import CART, Prim
+        except ImportError:
+            raise LasimInputError("lasim discover needs EMA Workbench: "
+                                  "pip install 'lasim[discovery]'") from None
 
     folder = Path(out) / "discovery" / result.outcome.replace(">=", "_ge_")
     figures: list[tuple[str, Any]] = []

@@ -160,7 +160,7 @@ class DaskExecutor:
         if scheduler:
             try:
                 self._client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise LasimInputError(
                     f"--scheduler = {scheduler!r}: cannot connect to a Dask scheduler ({exc})"
                 ) from None
