@@ -197,6 +197,8 @@ def test_page_plays_offline(browser, app_url):
         page.wait_for_function(
             "() => document.querySelector('.lasim-month').innerText.includes('paused')"
             " || document.querySelector('.lasim-month').innerText.includes('finished')", timeout=30_000)
+        # a frame being drawn when Pause arrives is still shown; after that, nothing moves
+        page.wait_for_timeout(1000)
         month = _month(page)
         assert month >= 30
         after = page.locator(".lasim-adoption").screenshot()
