@@ -1,0 +1,277 @@
+"""Speed of the lasim model: prints one table of medians, measured in one run.
+
+Figures (targets from issue 2):
+
+(a) the default scenario, 120 months, one run including construction of the model
+    from its (already loaded) Scenario: <= 50 ms median on one core;
+(b) cost per agent-step at 10,000 stakeholders against Mesa's own
+    ``virus_on_network`` example at the same size, timed here in the same run:
+    lasim >= 10x cheaper;
+(c) 100,000 stakeholders x 120 months (construction + run) <= 5 s and <= 2 GiB
+    peak memory, with 1k and 10k rows so linear growth is visible. Each size
+    runs in its own subprocess so its peak resident memory is its own.
+
+Times are ``time.perf_counter`` medians over repeats; ``time.process_time``
+(CPU) medians are shown next to them because other processes may share the
+machine's cores. A figure passes on wall time; "PASS (cpu)" means only its
+CPU time meets the target (the machine was busy). Usage::
+
+    .venv/bin/python benchmarks/bench_model.py            # full table (about a minute)
+    .venv/bin/python benchmarks/bench_model.py --quick    # smoke run, few repeats
+"""
+
+from __future__ import annotations
+
+import os
+
+# one core: numpy/scipy must not spread work over threads (set before they are imported)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from scaled import scenario_with_about  # noqa: E402
+
+from model.alliance import AllianceModel  # noqa: E402
+from model.scenario import load_scenario  # noqa: E402
+
+GiB = 1024**3
+
+
+@dataclass
+class Timing:
+    """Medians of repeated measurements."""
+
+    wall: float
+    cpu: float
+    repeats: int
+
+
+def measure(fn: Callable[[int], object], repeats: int, warmup: int = 1) -> Timing:
+    """Median wall and CPU seconds of ``fn(seed)`` over ``repeats`` calls (after ``warmup`` calls)."""
+    for i in range(warmup):
+        fn(10_000 + i)
+    walls, cpus = [], []
+    for seed in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn(seed)
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return Timing(statistics.median(walls), statistics.median(cpus), repeats)
+
+
+# --------------------------------------------------------------------------- (b) Mesa's virus_on_network
+
+
+def virus_model_class():
+    """Mesa's ``VirusOnNetwork``, built fairly.
+
+    Its constructor (Mesa 3.5.1) does two things that are set-up, not model:
+    ``nx.erdos_renyi_graph(n, p)`` without a seed (two models with the same rng
+    differ; the O(n^2) generator takes seconds at 10,000 nodes), and
+    ``Network(graph, ...)`` whose default ``layout=nx.spring_layout`` lays the
+    graph out, unseeded, in O(n^2) (4 s at 1,000 nodes, minutes at 10,000). This
+    subclass hands the example's module, for the duration of the constructor
+    only, a networkx stand-in whose ``erdos_renyi_graph`` is
+    ``nx.fast_gnp_random_graph`` (the same G(n, p) distribution) seeded from the
+    model's own generator, and a ``Network`` with ``layout=None``. ``step()``,
+    the agents and the DataCollector are the example's own.
+    """
+    import types
+
+    import networkx as nx
+    from mesa.discrete_space import Network
+    from mesa.examples.basic.virus_on_network import model as virus
+
+    class SeededVirusOnNetwork(virus.VirusOnNetwork):
+        def __init__(self, *args, **kwargs) -> None:
+            me = self
+
+            def seeded_gnp(n: int, p: float):
+                # called inside VirusOnNetwork.__init__, after Model.__init__ has made me.rng
+                return nx.fast_gnp_random_graph(n, p, seed=int(me.rng.integers(2**31)))
+
+            def network_without_layout(graph, **kw):
+                return Network(graph, layout=None, **kw)
+
+            patched = {"nx": types.SimpleNamespace(erdos_renyi_graph=seeded_gnp), "Network": network_without_layout}
+            saved = {k: getattr(virus, k) for k in patched}
+            for k, v in patched.items():
+                setattr(virus, k, v)
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                for k, v in saved.items():
+                    setattr(virus, k, v)
+
+    return SeededVirusOnNetwork
+
+
+def per_agent_step_lasim(n_target: int, repeats: int) -> tuple[Timing, int, int]:
+    scenario = scenario_with_about(n_target)
+    months = scenario.parameters.horizon_months
+    models: dict[int, AllianceModel] = {}
+
+    def run(seed: int) -> None:
+        models[seed].run()
+
+    walls, cpus = [], []
+    for seed in range(repeats + 1):
+        models[seed] = AllianceModel(scenario, rng=seed)  # construction is not part of a step
+        w0, c0 = time.perf_counter(), time.process_time()
+        run(seed)
+        if seed > 0:  # the first is a warm-up
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.process_time() - c0)
+        n = models.pop(seed).world.n
+    return Timing(statistics.median(walls), statistics.median(cpus), repeats), n, months
+
+
+def per_agent_step_virus(n: int, steps: int, repeats: int) -> Timing:
+    cls = virus_model_class()
+    walls, cpus = [], []
+    for seed in range(repeats + 1):
+        m = cls(num_nodes=n, rng=seed)
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            m.step()
+        if seed > 0:
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.process_time() - c0)
+    return Timing(statistics.median(walls), statistics.median(cpus), repeats)
+
+
+# --------------------------------------------------------------------------- (c) one size per subprocess
+
+
+def child(n_target: int, repeats: int) -> None:
+    """Measure construction + 120 months at one size; print JSON (run in a subprocess)."""
+    scenario = scenario_with_about(n_target)
+    walls, cpus, builds = [], [], []
+    n = 0
+    for seed in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        m = AllianceModel(scenario, rng=seed)
+        builds.append(time.perf_counter() - w0)
+        m.run()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+        n = m.world.n
+        del m
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    print(json.dumps({"n": n, "months": scenario.parameters.horizon_months, "wall": statistics.median(walls),
+                      "cpu": statistics.median(cpus), "build": statistics.median(builds), "peak": peak,
+                      "repeats": repeats}))
+
+
+def run_child(n_target: int, repeats: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(n_target), "--repeats", str(repeats)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- table
+
+
+def status(value: float, cpu: float | None, target: float, at_most: bool) -> tuple[str, str]:
+    ok = value <= target if at_most else value >= target
+    ratio = value / target
+    if ok:
+        return f"{ratio:.2f}", "PASS"
+    if cpu is not None and (cpu <= target if at_most else cpu >= target):
+        return f"{ratio:.2f}", "PASS (cpu)"
+    return f"{ratio:.2f}", "FAIL"
+
+
+def fmt_time(s: float) -> str:
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    if s >= 1e-6:
+        return f"{s * 1e6:.2f} us"
+    return f"{s * 1e9:.0f} ns"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few repeats: a smoke run, not a measurement")
+    ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--repeats", type=int, default=None, help="repeats of the default run (a)")
+    args = ap.parse_args(argv)
+    if args.child is not None:
+        child(args.child, args.repeats or 1)
+        return 0
+
+    quick = args.quick
+    rep_a = args.repeats or (5 if quick else 31)
+    rep_b, rep_virus, virus_steps = (1, 1, 20) if quick else (5, 3, 120)
+    rep_c = {1_000: 3 if quick else 11, 10_000: 1 if quick else 5, 100_000: 1 if quick else 3}
+
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    default = load_scenario("default")
+
+    # (a)
+    a = measure(lambda seed: AllianceModel(default, rng=seed).run(), rep_a, warmup=2)
+    rows.append(("(a) default, 120 months, incl. construction", "<= 50 ms", fmt_time(a.wall), fmt_time(a.cpu),
+                 *status(a.wall, a.cpu, 0.050, at_most=True)))
+
+    # (b)
+    lb, n_b, months = per_agent_step_lasim(10_000, rep_b)
+    vb = per_agent_step_virus(n_b, virus_steps, rep_virus)
+    lasim_cost, lasim_cpu = lb.wall / (n_b * months), lb.cpu / (n_b * months)
+    virus_cost, virus_cpu = vb.wall / (n_b * virus_steps), vb.cpu / (n_b * virus_steps)
+    rows.append((f"(b) lasim, per agent-step, {n_b:,} agents", "", fmt_time(lasim_cost), fmt_time(lasim_cpu), "", ""))
+    rows.append((f"(b) virus_on_network, per agent-step, {n_b:,}", "", fmt_time(virus_cost), fmt_time(virus_cpu),
+                 "", ""))
+    rows.append(("(b) virus_on_network / lasim", ">= 10x", f"{virus_cost / lasim_cost:.0f}x",
+                 f"{virus_cpu / lasim_cpu:.0f}x", *status(virus_cost / lasim_cost, virus_cpu / lasim_cpu, 10.0,
+                                                           at_most=False)))
+
+    # (c)
+    sizes = {}
+    for n_target in (1_000, 10_000, 100_000):
+        r = run_child(n_target, rep_c[n_target])
+        sizes[n_target] = r
+        per = r["wall"] / (r["n"] * r["months"])
+        label = f"(c) {r['n']:,} x {r['months']} months ({fmt_time(per)}/agent-month)"
+        if n_target == 100_000:
+            rows.append((label, "<= 5 s", fmt_time(r["wall"]), fmt_time(r["cpu"]),
+                         *status(r["wall"], r["cpu"], 5.0, at_most=True)))
+            rows.append((f"(c) {r['n']:,}: peak memory (max RSS)", "<= 2 GiB", f"{r['peak'] / GiB:.2f} GiB", "",
+                         *status(r["peak"] / GiB, None, 2.0, at_most=True)))
+        else:
+            rows.append((label, "", fmt_time(r["wall"]), fmt_time(r["cpu"]), "", ""))
+
+    head = ("figure", "target", "measured", "cpu", "ratio", "result")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(f"lasim benchmark: Python {platform.python_version()}, {os.cpu_count()} cores, one thread; "
+          f"medians over repeats{' (QUICK: smoke run, too few repeats to trust)' if quick else ''}")
+    print(line.format(*head))
+    print(line.format(*("-" * w for w in widths)))
+    for r in rows:
+        print(line.format(*r))
+    big = sizes[100_000]
+    print(f"\nrepeats: (a) {a.repeats}; (b) lasim {lb.repeats} x {months} months, virus {vb.repeats} x "
+          f"{virus_steps} steps; (c) {', '.join(f'{k:,}: {v["repeats"]}' for k, v in sizes.items())}")
+    print(f"(c) construction of the {big['n']:,}-agent model: {fmt_time(big['build'])} of {fmt_time(big['wall'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
