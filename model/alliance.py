@@ -121,6 +121,17 @@ class AllianceModel(mesa.Model):
         self._was_idle = np.zeros(n_p, dtype=bool)
         self._n_pilot = max(int(w.in_pilot.sum()), 1)
         self._fit_index = np.where(w.district >= 0, w.district, len(w.district_names))
+        # per-seat copies of fixed traits: gathering them anew every month was a
+        # large share of a step at 10,000 organisations
+        ea, ep = w.edge_agent, w.edge_platform
+        self._engagement_seat = w.engagement[ea]
+        self._influence_seat = w.influence[ea]
+        self._facilitation_seat = w.platform_facilitation[ep]
+        self._champion_seat = w.champion[ea]
+        self._marginalised_seat = w.marginalised[ea]
+        self._gov_seat = self._gov[ea]
+        self._has_home = w.home_platform >= 0
+        self._home = np.maximum(w.home_platform, 0)
         # the sparse link matrices are the structure; a small alliance multiplies
         # faster with dense copies (scipy's per-call overhead dominates at 11 platforms)
         dense = n_p <= 400
@@ -162,18 +173,18 @@ class AllianceModel(mesa.Model):
 
         # 2 meetings
         met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
-        gov_factor = np.where(self._gov, p.government_involvement * (t >= p.government_join_month), 1.0)
+        gov_factor = np.where(self._gov_seat, p.government_involvement * (t >= p.government_join_month), 1.0)
         prob = meetings.attendance_probability(
-            w.engagement[ea], self.trust[ea], gov_factor[ea], self._hard_to_reach_seat,
-            w.platform_facilitation[ep], p.inclusion_barrier, p.trust_attendance,
+            self._engagement_seat, self.trust[ea], gov_factor, self._hard_to_reach_seat,
+            self._facilitation_seat, p.inclusion_barrier, p.trust_attendance,
         )
         att = meetings.attend(prob, self.seat_active, met[ep], rng)
         self.last_meeting[met] = t
 
         # 3 horizontal learning and trust
-        champions = np.bincount(ep, att & w.champion[ea], n_p) > 0
+        champions = np.bincount(ep, att & self._champion_seat, n_p) > 0
         fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
-        weight = att * w.influence[ea]
+        weight = att * self._influence_seat
         pool = learning.platform_pool(self.knowledge, weight, ea, ep, n_p)
         target = learning.mix_linked(pool, self._horizontal, met, p.exchange_rate)
         self.knowledge = learning.horizontal_learning(
@@ -213,8 +224,8 @@ class AllianceModel(mesa.Model):
         )
         # only adopters with resources behind them promote the practice: members of a
         # platform that still meets, or organisations whose practice policy has embedded
-        home = np.maximum(w.home_platform, 0)
-        active_member = self.is_member & (w.home_platform >= 0) & ~idle[home]
+        home = self._home
+        active_member = self.is_member & self._has_home & ~idle[home]
         promoting = adopted & (active_member | (self.stage == Stage.INSTITUTIONALISED))
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
         pilot_adoption = (adopted & w.in_pilot).sum() / self._n_pilot
@@ -268,8 +279,8 @@ class AllianceModel(mesa.Model):
         # 10 fade after funding ends
         hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
         if hazard > 0:
-            home = np.maximum(w.home_platform, 0)
-            owned = np.where(self.is_member & (w.home_platform >= 0) & ~idle[home], self.ownership[home], 0.0)
+            home = self._home
+            owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
             # a changed policy backs every adopter a little; a platform its members own
             # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
             protection = p.support_protection * np.maximum(0.5 * self.policy, owned)
@@ -298,30 +309,32 @@ class AllianceModel(mesa.Model):
         ea, ep = w.edge_agent, w.edge_platform
         m = self.metrics
         # one bincount per grouping instead of a mean per group: this runs every month
-        by_level = np.bincount(self._level_group, adopted, 4) / self._level_count
-        by_kind = np.bincount(w.kind, adopted, len(KINDS)) / self._kind_count
+        # counting the adopters' groups (integers) is cheaper than summing boolean weights, and exact
+        by_level = np.bincount(self._level_group[adopted], minlength=4) / self._level_count
+        by_kind = np.bincount(w.kind[adopted], minlength=len(KINDS)) / self._kind_count
         for lv, name in enumerate(LEVELS):
             m[f"adoption_{name}"] = by_level[lv]
         m["adoption_outside"] = by_level[3]
-        n_members = self.is_member.sum()
-        m["adoption_all"] = adopted.sum() / w.n
-        m["adoption_members"] = (adopted & self.is_member).sum() / n_members if n_members else 0.0
+        count = np.count_nonzero  # .sum() of a boolean array is several times slower
+        n_members = count(self.is_member)
+        m["adoption_all"] = count(adopted) / w.n
+        m["adoption_members"] = count(adopted & self.is_member) / n_members if n_members else 0.0
         for k, name in enumerate(KINDS):
             m[f"adoption_{name}"] = by_kind[k]
         reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
         m["communities_reached"] = float(reached.sum())
-        m["institutionalised_share"] = (self.stage == Stage.INSTITUTIONALISED).sum() / w.n
+        m["institutionalised_share"] = count(self.stage == Stage.INSTITUTIONALISED) / w.n
         m["mean_knowledge"] = self.knowledge.sum() / w.n
         m["member_knowledge"] = (self.knowledge * self.is_member).sum() / n_members if n_members else 0.0
         m["mean_trust"] = (self.trust * self.is_member).sum() / n_members if n_members else 0.0
         m["alliance_size"] = n_members
-        n_att = att.sum()
+        n_att = count(att)
         m["attendance"] = n_att
-        m["marginalised_attendance_share"] = (att & w.marginalised[ea]).sum() / n_att if n_att else math.nan
-        m["private_attendance_share"] = (att & self._private_seat).sum() / n_att if n_att else math.nan
-        m["decision_maker_attendance_share"] = (att & self.decision_maker[ea]).sum() / n_att if n_att else math.nan
-        m["meetings"] = met.sum()
-        m["case_studies"] = cases.sum()
+        m["marginalised_attendance_share"] = count(att & self._marginalised_seat) / n_att if n_att else math.nan
+        m["private_attendance_share"] = count(att & self._private_seat) / n_att if n_att else math.nan
+        m["decision_maker_attendance_share"] = count(att & self.decision_maker[ea]) / n_att if n_att else math.nan
+        m["meetings"] = count(met)
+        m["case_studies"] = count(cases)
         m["funding"] = funds.sum() / w.n_platforms
         m["donor_funded"] = float(donor_on)
         m["in_funding_gap"] = float(p.funding_gap_start <= t < p.funding_gap_start + p.funding_gap_months)
@@ -336,14 +349,14 @@ class AllianceModel(mesa.Model):
             np.bincount(ep, self.seat_active, w.n_platforms), 1
         )
         functioning = ~idle & (t - self.last_case_study <= 12) & (home_trust >= p.functioning_trust)
-        share_functioning = functioning.sum() / w.n_platforms
+        share_functioning = count(functioning) / w.n_platforms
         m["functioning_platforms"] = share_functioning
         self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
         if self._functioning_month is None and share_functioning >= 2 / 3:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
         if self._scale_month is None and self._scale_pop.any() and (
-            (adopted & self._scale_pop).sum() / self._scale_pop.sum() >= p.scale_share
+            count(adopted & self._scale_pop) / count(self._scale_pop) >= p.scale_share
         ):
             self._scale_month = t
             self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots")
@@ -358,11 +371,11 @@ class AllianceModel(mesa.Model):
                 self._event("funding", "donor funding resumes after the gap")
             self._donor_was_active = donor_on
         newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
-        for j in np.flatnonzero(newly_idle):
+        for j in np.flatnonzero(newly_idle).tolist():
             lvl = LEVELS[w.platform_level[j]]
             self._event("platform", f"{lvl} platform {w.platform_names[j]} has stopped meeting")
         revived = ~idle & self._was_idle
-        for j in np.flatnonzero(revived):
+        for j in np.flatnonzero(revived).tolist():
             self._event("platform", f"platform {w.platform_names[j]} meets again")
         self._was_idle = idle
 

@@ -34,9 +34,11 @@ def district_exposure(
     adopted: np.ndarray, influence: np.ndarray, district: np.ndarray, n_districts: int
 ) -> np.ndarray:
     """Influence-weighted share of ``adopted`` (those promoting it) among each district's organisations."""
-    ok = district >= 0
-    num = np.bincount(district[ok], (influence * adopted)[ok], n_districts)
-    den = np.bincount(district[ok], influence[ok], n_districts)
+    # national organisations (district -1) go to an extra first bin that is dropped:
+    # cheaper than masking them out, and every district's sum adds the same terms in the same order
+    d = district + 1
+    num = np.bincount(d, influence * adopted, n_districts + 1)[1:]
+    den = np.bincount(d, influence, n_districts + 1)[1:]
     return ratio(num, den)
 
 
@@ -97,6 +99,6 @@ def communities_reached(
     adopted: np.ndarray, reach: np.ndarray, district: np.ndarray, communities: np.ndarray
 ) -> np.ndarray:
     """Communities reached per district: adopters' reach, capped by the district's communities."""
-    ok = district >= 0
-    served = np.bincount(district[ok], (reach * adopted)[ok], communities.shape[0])
+    n = communities.shape[0]
+    served = np.bincount(district + 1, reach * adopted, n + 1)[1:]  # bin 0: national, no district
     return np.minimum(served, communities)
