@@ -43,6 +43,17 @@ class Event:
         return f"month {self.month}: {self.text}"
 
 
+def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
+    """Per row (organisation or platform): whether any of its seats is flagged.
+
+    Same as ``np.bincount(rows, flags, n) > 0``, without bincount's slow
+    conversion of boolean weights.
+    """
+    out = np.zeros(n, dtype=bool)
+    out[rows[flags]] = True
+    return out
+
+
 def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.isin(kind, [KIND_INDEX[k] for k in names])
 
@@ -153,7 +164,7 @@ class AllianceModel(mesa.Model):
 
     def _members(self) -> np.ndarray:
         w = self.world
-        return np.bincount(w.edge_agent, self.seat_active, w.n) > 0
+        return _any_per_row(w.edge_agent, self.seat_active, w.n)
 
     def _event(self, kind: str, text: str) -> None:
         self.events.append(Event(self.month, kind, text))
@@ -182,7 +193,7 @@ class AllianceModel(mesa.Model):
         self.last_meeting[met] = t
 
         # 3 horizontal learning and trust
-        champions = np.bincount(ep, att & self._champion_seat, n_p) > 0
+        champions = _any_per_row(ep, att & self._champion_seat, n_p)
         fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
         weight = att * self._influence_seat
         pool = learning.platform_pool(self.knowledge, weight, ea, ep, n_p)
@@ -193,7 +204,7 @@ class AllianceModel(mesa.Model):
         div = learning.diversity(w.kind, att, ea, ep, n_p, len(KINDS))
         self.trust = learning.update_trust(self.trust, att, ea, ep, fac, div, p.conflict, p.trust_rate)
         idle = (t - self.last_meeting) > 2 * p.meeting_interval
-        on_idle = np.bincount(ea, self.seat_active & idle[ep], w.n) > 0
+        on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
         self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
 
         # 4 action research
@@ -260,7 +271,7 @@ class AllianceModel(mesa.Model):
         # 8 turnover
         change = turnover.replaced(self.is_member, p.turnover_rate, rng)
         home_trust = np.bincount(ep, self.seat_active * self.trust[ea], n_p) / np.maximum(
-            np.bincount(ep, self.seat_active, n_p), 1
+            np.bincount(ep[self.seat_active], minlength=n_p), 1
         )
         reputation = np.where(w.home_platform >= 0, home_trust[np.maximum(w.home_platform, 0)], 0.0)
         self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
@@ -346,7 +357,7 @@ class AllianceModel(mesa.Model):
 
         # a platform functions when it meets regularly, runs action research and is trusted
         home_trust = np.bincount(ep, self.seat_active * self.trust[ea], w.n_platforms) / np.maximum(
-            np.bincount(ep, self.seat_active, w.n_platforms), 1
+            np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1
         )
         functioning = ~idle & (t - self.last_case_study <= 12) & (home_trust >= p.functioning_trust)
         share_functioning = count(functioning) / w.n_platforms
