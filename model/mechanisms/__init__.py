@@ -10,6 +10,17 @@ import numpy as np
 _TINY = 1e-12
 
 
+def attending(attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Organisation and platform of each seat whose organisation attended (``attended`` is boolean per seat).
+
+    About a fifth of seats attend in a month, so working on these alone is much
+    cheaper; the sums come out bit for bit the same, since the seats left out
+    would only have added zeros.
+    """
+    idx = np.flatnonzero(attended)
+    return edge_agent[idx], edge_platform[idx]
+
+
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den`` with 0 where ``den`` is 0 (callers guarantee ``num`` is 0 there too).
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import attending
+
 
 def run_case_studies(
     met: np.ndarray, funds: np.ndarray, facilitation: np.ndarray, intensity: float,
@@ -37,8 +39,8 @@ def action_research_learning(
     sustainability").
     """
     lesson = np.where(results >= 0, 1.0, documentation) * case_studies
-    a = edge_agent
-    g = gain * lesson[edge_platform] * attended * capacity[a] * (1.0 - knowledge[a])
+    a, p = attending(attended, edge_agent, edge_platform)
+    g = gain * lesson[p] * capacity[a] * (1.0 - knowledge[a])
     return np.minimum(1.0, knowledge + np.bincount(a, g, knowledge.shape[0]))
 
 

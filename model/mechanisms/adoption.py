@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kinds import Stage
-from . import ratio
+from . import attending, ratio
 
 
 def peer_support(
@@ -19,13 +19,13 @@ def peer_support(
     fully mixed platform with full attendance this is the share adopted, the
     imitation term of the Bass model.
     """
-    a = edge_agent
-    w = influence[a] * attended
-    num = np.bincount(edge_platform, w * adopted[a], n_platforms)
-    den = np.bincount(edge_platform, w, n_platforms)
+    a, p = attending(attended, edge_agent, edge_platform)
+    w = influence[a]
+    num = np.bincount(p, w * adopted[a], n_platforms)
+    den = np.bincount(p, w, n_platforms)
     share = ratio(num, den)
-    seats = np.bincount(a, attended.astype(float), support.shape[0])
-    heard = np.bincount(a, attended * share[edge_platform], support.shape[0])
+    seats = np.bincount(a, minlength=support.shape[0])
+    heard = np.bincount(a, share[p], support.shape[0])
     return np.where(seats > 0, ratio(heard, seats),
                     support * memory)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ratio
+from . import attending, ratio
 
 
 def platform_pool(
@@ -42,18 +42,17 @@ def horizontal_learning(
     with facilitation, its trust in the alliance and its absorptive capacity.
     Meetings do not unlearn: an attendee who knows more than the pool keeps it.
     """
-    a = edge_agent
-    gap = np.maximum(target[edge_platform] - knowledge[a], 0.0) * attended
-    gain = rate * facilitation[edge_platform] * (0.3 + 0.7 * trust[a]) * capacity[a] * gap
+    a, p = attending(attended, edge_agent, edge_platform)
+    gap = np.maximum(target[p] - knowledge[a], 0.0)
+    gain = rate * facilitation[p] * (0.3 + 0.7 * trust[a]) * capacity[a] * gap
     return np.minimum(1.0, knowledge + np.bincount(a, gain, knowledge.shape[0]))
 
 
 def diversity(kind: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
               edge_platform: np.ndarray, n_platforms: int, n_kinds: int) -> np.ndarray:
     """Simpson diversity (1 - sum of squared shares) of kinds among each platform's attendees."""
-    counts = np.bincount(
-        edge_platform * n_kinds + kind[edge_agent], attended.astype(float), n_platforms * n_kinds
-    ).reshape(n_platforms, n_kinds)
+    a, p = attending(attended, edge_agent, edge_platform)
+    counts = np.bincount(p * n_kinds + kind[a], minlength=n_platforms * n_kinds).reshape(n_platforms, n_kinds)
     total = counts.sum(axis=1)
     shares = ratio(counts, total[:, None])
     return 1.0 - (shares**2).sum(axis=1)
@@ -70,8 +69,8 @@ def update_trust(
     facilitation of a diverse platform lets conflicts erode trust.
     """
     target = np.minimum(np.maximum(0.2 + facilitation - conflict * platform_diversity * (1.0 - facilitation), 0.0), 1.0)
-    a = edge_agent
-    pull = np.bincount(a, attended * (target[edge_platform] - trust[a]), trust.shape[0])
-    seats = np.bincount(a, attended.astype(float), trust.shape[0])
+    a, p = attending(attended, edge_agent, edge_platform)
+    pull = np.bincount(a, target[p] - trust[a], trust.shape[0])
+    seats = np.bincount(a, minlength=trust.shape[0])
     step = ratio(pull, seats)
     return np.minimum(np.maximum(trust + rate * step, 0.0), 1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ratio
+from . import attending, ratio
 
 
 def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np.ndarray:
@@ -24,6 +24,6 @@ def vertical_learning(
     edge_agent: np.ndarray, edge_platform: np.ndarray, rate: float,
 ) -> np.ndarray:
     """Knowledge after attendees hear what linking members carried across levels."""
-    a = edge_agent
-    gap = np.maximum(target[edge_platform] - knowledge[a], 0.0) * attended
+    a, p = attending(attended, edge_agent, edge_platform)
+    gap = np.maximum(target[p] - knowledge[a], 0.0)
     return np.minimum(1.0, knowledge + np.bincount(a, rate * capacity[a] * gap, knowledge.shape[0]))
