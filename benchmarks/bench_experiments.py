@@ -9,7 +9,9 @@ Prints a table:
   otherwise extrapolated from the 2-process rate and labelled so;
 - the per-run overhead of the experiments layer (spec, chunks, Parquet shards,
   manifest) over bare ``run_scenario`` calls on the same parameter values and seeds,
-  in CPU time over three interleaved pairs of 100 runs (median).
+  in CPU time over three interleaved pairs of 100 runs (median); and, from one
+  serial session, the wall time spent outside the runs relative to inside them
+  (start-up, planning, writing shards), which other jobs on the machine barely move.
 
 Wall-clock times include worker start-up; one measurement each (``--repeat`` for
 medians). Run: ``.venv/bin/python benchmarks/bench_experiments.py [--runs 400] [--full]``.
@@ -44,8 +46,18 @@ def sobol_spec() -> ExperimentSpec:
     return ExperimentSpec.from_dict(data, source="bench_experiments")
 
 
+LAST_IN_RUNS: list[float] = []
+
+
 def timed_sweep(spec: ExperimentSpec, runs: int, make_executor) -> float:
-    """Wall time of ``runs`` runs through the full layer (store included), start-up included."""
+    """Wall time of ``runs`` runs through the full layer (store included), start-up included.
+
+    Also records in ``LAST_IN_RUNS`` the summed time spent inside the runs
+    themselves (``run_seconds``), so the layer's own share can be read off the
+    same session, immune to load that changes between sessions.
+    """
+    from experiments.store import load_results
+
     out = Path(tempfile.mkdtemp(prefix="lasim-bench-")) / "out"
     try:
         t0 = time.perf_counter()
@@ -53,6 +65,7 @@ def timed_sweep(spec: ExperimentSpec, runs: int, make_executor) -> float:
             report = run_sweep(spec, out, executor=ex, progress=False, limit=runs)
         seconds = time.perf_counter() - t0
         assert report.done == runs, report
+        LAST_IN_RUNS[:] = [float(load_results(out)["run_seconds"].sum())]
         return seconds
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
@@ -121,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     bare_runs(spec, 2)
     t_bare = median_of(args.repeat, lambda: bare_runs(spec, n))
     t_serial = median_of(args.repeat, lambda: timed_sweep(spec, n, SerialExecutor))
+    in_runs = LAST_IN_RUNS[0]
     t_proc = median_of(args.repeat, lambda: timed_sweep(spec, n, lambda: ProcessExecutor(2)))
     t_dask = median_of(args.repeat, lambda: timed_sweep(spec, n, lambda: DaskExecutor(workers=2)))
     overhead = cpu_overhead(spec, min(n, 100))
@@ -150,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'load average at end (other jobs share the cores)':<52}{os.getloadavg()[0]:>12.1f}")
     print(f"{'layer overhead per run (CPU, serial vs bare, median)':<52}{overhead:>11.1%}"
           f"  < 10%: {'meets' if overhead < 0.10 else 'misses'}")
+    print(f"{'layer time outside the runs (serial, same session)':<52}"
+          f"{t_serial / in_runs - 1:>11.1%}  < 10%: {'meets' if t_serial / in_runs < 1.1 else 'misses'}")
     print(f"{'2-process speed-up over serial layer':<52}{t_serial / t_proc:>11.2f}x")
     print(f"{'2-worker Dask speed-up over serial layer':<52}{t_serial / t_dask:>11.2f}x")
     return 0

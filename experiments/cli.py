@@ -95,7 +95,7 @@ def _sweep(args: argparse.Namespace) -> tuple[Any, Any]:
 def _finish(spec: Any, report: Any, command: str) -> int:
     out = report.out
     if report.status == "interrupted":
-        print(f"lasim: interrupted: {report.planned - report.remaining:,} of {report.planned:,} "
+        print(f"lasim: interrupted: {report.skipped + report.done:,} of {report.planned:,} "
               f"runs are stored; rerun `lasim {command} {spec.source} --out {out}` to resume",
               file=sys.stderr)
         return 130

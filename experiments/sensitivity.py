@@ -10,6 +10,7 @@ masquerade as interaction.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,13 @@ def sobol_indices(spec: ExperimentSpec, means: pd.DataFrame, *,
     for outcome in means.columns:
         y = means[outcome].to_numpy()
         for n in sizes:
-            res = sobol.analyze(problem, y[: n * per_point], calc_second_order=second,
-                                num_resamples=NUM_RESAMPLES, conf_level=CONF_LEVEL,
-                                seed=int(spec.seed) % 2**32)
+            with warnings.catch_warnings():
+                # Small convergence subsets of a rare yes/no outcome can be constant;
+                # SALib warns and returns NaN, which the table shows as it is.
+                warnings.filterwarnings("ignore", message="Constant values encountered")
+                res = sobol.analyze(problem, y[: n * per_point], calc_second_order=second,
+                                    num_resamples=NUM_RESAMPLES, conf_level=CONF_LEVEL,
+                                    seed=int(spec.seed) % 2**32)
             for k, name in enumerate(names):
                 entry = {"outcome": outcome, "parameter": name, "S1": res["S1"][k],
                          "S1_conf": res["S1_conf"][k], "ST": res["ST"][k],
