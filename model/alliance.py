@@ -184,10 +184,14 @@ class AllianceModel(mesa.Model):
 
         # 2 meetings
         met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
-        gov_factor = np.where(self._gov_seat, p.government_involvement * (t >= p.government_join_month), 1.0)
-        prob = meetings.attendance_probability(
-            self._engagement_seat, self.trust[ea], gov_factor, self._hard_to_reach_seat,
-            self._facilitation_seat, p.inclusion_barrier, p.trust_attendance,
+        # attendance chances only for filled seats of platforms that meet (the others cannot attend)
+        seated = self.seat_active & met[ep]
+        s_ = np.flatnonzero(seated)
+        gov_factor = np.where(self._gov_seat[s_], p.government_involvement * (t >= p.government_join_month), 1.0)
+        prob = np.zeros(ea.shape[0])
+        prob[s_] = meetings.attendance_probability(
+            self._engagement_seat[s_], self.trust[ea[s_]], gov_factor, self._hard_to_reach_seat[s_],
+            self._facilitation_seat[s_], p.inclusion_barrier, p.trust_attendance,
         )
         att = meetings.attend(prob, self.seat_active, met[ep], rng)
         self.last_meeting[met] = t

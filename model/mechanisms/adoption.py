@@ -52,11 +52,14 @@ def outreach(
     ``extra`` a per-organisation knowledge inflow from elsewhere (spill-over
     from the pilots and, after a policy change, government programmes).
     """
-    outside = ~is_member & (district >= 0)
-    e = np.where(district >= 0, exposure[np.maximum(district, 0)], 0.0)
-    gain = (spillover * e + extra) * capacity * (1.0 - knowledge)
-    new_k = np.where(outside, np.minimum(1.0, knowledge + gain), knowledge)
-    new_s = np.where(outside, np.maximum(support, e), support)
+    # only non-members of a district are reached: compute for those rows alone
+    i = np.flatnonzero(~is_member & (district >= 0))
+    e = exposure[district[i]]
+    x = np.asarray(extra, dtype=float)
+    gain = (spillover * e + (x[i] if x.ndim else x)) * capacity[i] * (1.0 - knowledge[i])
+    new_k, new_s = knowledge.copy(), support.copy()
+    new_k[i] = np.minimum(1.0, knowledge[i] + gain)
+    new_s[i] = np.maximum(support[i], e)
     return new_k, new_s
 
 

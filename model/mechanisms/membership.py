@@ -21,7 +21,11 @@ def update_seats(
     """
     a, p = edge_agent, edge_platform
     u = rng.random(seat_active.shape[0])
-    join = ~seat_active & platform_met[p] & (u < recruitment_rate * attractiveness[p] * engagement[a])
-    burden = (0.5 + cost_sharing) * (1.0 - trust[a]) * np.where(idle[p], 3.0, 1.0)
-    leave = seat_active & ~seat_linking & (u < dropout_rate * burden)
-    return (seat_active | join) & ~leave
+    # evaluate each rule only on the seats it can apply to (the same numbers, fewer of them)
+    out = seat_active.copy()
+    j = np.flatnonzero(~seat_active & platform_met[p])
+    out[j] = u[j] < recruitment_rate * attractiveness[p[j]] * engagement[a[j]]
+    i = np.flatnonzero(seat_active & ~seat_linking)
+    burden = (0.5 + cost_sharing) * (1.0 - trust[a[i]]) * np.where(idle[p[i]], 3.0, 1.0)
+    out[i] = ~(u[i] < dropout_rate * burden)
+    return out

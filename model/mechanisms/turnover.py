@@ -22,9 +22,12 @@ def turnover(
     more often when the alliance has a good name (004: participation moves from
     operational staff to decision makers).
     """
-    k = np.where(change, knowledge * documentation, knowledge)
-    t = np.where(change, 0.5 * trust, trust)
-    ten = np.where(change, 0, tenure + 1)
-    p_dm = decision_maker_base + (1.0 - decision_maker_base) * reputation
-    dm = np.where(change, rng.random(change.shape[0]) < p_dm, decision_maker)
+    # a few percent change a month: update those rows only (the same numbers as over all rows)
+    i = np.flatnonzero(change)
+    draw = rng.random(change.shape[0])
+    k, t, ten, dm = knowledge.copy(), trust.copy(), tenure + 1, decision_maker.copy()
+    k[i] = knowledge[i] * documentation
+    t[i] = 0.5 * trust[i]
+    ten[i] = 0
+    dm[i] = draw[i] < decision_maker_base[i] + (1.0 - decision_maker_base[i]) * reputation[i]
     return k, t, ten, dm
