@@ -131,6 +131,7 @@ class AllianceModel(mesa.Model):
         self._scale_pop = self._outside if self._outside.any() else ~self.is_member
         self._was_idle = np.zeros(n_p, dtype=bool)
         self._n_pilot = max(int(w.in_pilot.sum()), 1)
+        self._n_pilot_districts = int(w.district_pilot.sum())
         self._fit_index = np.where(w.district >= 0, w.district, len(w.district_names))
         # per-seat copies of fixed traits: gathering them anew every month was a
         # large share of a step at 10,000 organisations
@@ -243,7 +244,7 @@ class AllianceModel(mesa.Model):
         active_member = self.is_member & self._has_home & ~idle[home]
         promoting = adopted & (active_member | (self.stage == Stage.INSTITUTIONALISED))
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
-        pilot_adoption = (adopted & w.in_pilot).sum() / self._n_pilot
+        pilot_adoption = np.count_nonzero(adopted & w.in_pilot) / self._n_pilot
         extra = np.where(self._outside, p.outside_spillover * pilot_adoption, 0.0)
         if self.policy:
             extra = extra + p.policy_dissemination
@@ -252,7 +253,9 @@ class AllianceModel(mesa.Model):
             p.spillover, extra,
         )
         # national organisations judge the fit by the pilots' average
-        fit_ext = np.append(self.fit, self.fit[w.district_pilot].mean())
+        fit_ext = np.empty(self.fit.shape[0] + 1)  # np.append and .mean() cost more than the sums here
+        fit_ext[:-1] = self.fit
+        fit_ext[-1] = self.fit[w.district_pilot].sum() / self._n_pilot_districts
         fit_here = fit_ext[self._fit_index]
         mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
         ready = adoption.readiness(

@@ -69,6 +69,6 @@ def transfer_fit(
     """
     if pilot.all() or not pilot.any():
         return fit
-    best = fit[pilot].mean()
+    best = fit[pilot].sum() / np.count_nonzero(pilot)  # the mean, without np.mean's overhead
     gap = np.where(pilot, 0.0, np.maximum(best - fit, 0.0))
     return fit + rate * documentation * boost * gap

@@ -26,10 +26,13 @@ def platform_funds(
     return np.minimum(1.0, donor_share + cost_sharing * ownership + government_share)
 
 
+_LEVEL_FACTOR = np.array([2.0, 1.0, 0.5])  # national, intermediate, local meetings
+
+
 def monthly_cost(
     meets: np.ndarray, platform_level: np.ndarray, case_studies: np.ndarray,
     meeting_cost: float, case_study_cost: float,
 ) -> float:
     """Spending this month: meetings (national x2, community x0.5) and case studies."""
-    level_factor = np.array([2.0, 1.0, 0.5])[platform_level]
+    level_factor = _LEVEL_FACTOR[platform_level]
     return float(meeting_cost * (meets * level_factor).sum() + case_study_cost * case_studies.sum())
