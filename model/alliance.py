@@ -43,6 +43,11 @@ class Event:
         return f"month {self.month}: {self.text}"
 
 
+# series names built once, not every month
+_LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
+_KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
+
+
 def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
     """Per row (organisation or platform): whether any of its seats is flagged.
 
@@ -330,15 +335,13 @@ class AllianceModel(mesa.Model):
         # counting the adopters' groups (integers) is cheaper than summing boolean weights, and exact
         by_level = np.bincount(self._level_group[adopted], minlength=4) / self._level_count
         by_kind = np.bincount(w.kind[adopted], minlength=len(KINDS)) / self._kind_count
-        for lv, name in enumerate(LEVELS):
-            m[f"adoption_{name}"] = by_level[lv]
+        m.update(zip(_LEVEL_KEYS, by_level[:3].tolist(), strict=True))
         m["adoption_outside"] = by_level[3]
         count = np.count_nonzero  # .sum() of a boolean array is several times slower
         n_members = count(self.is_member)
         m["adoption_all"] = count(adopted) / w.n
         m["adoption_members"] = count(adopted & self.is_member) / n_members if n_members else 0.0
-        for k, name in enumerate(KINDS):
-            m[f"adoption_{name}"] = by_kind[k]
+        m.update(zip(_KIND_KEYS, by_kind.tolist(), strict=True))
         reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
         m["communities_reached"] = float(reached.sum())
         m["institutionalised_share"] = count(self.stage == Stage.INSTITUTIONALISED) / w.n
