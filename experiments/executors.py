@@ -146,7 +146,8 @@ class DaskExecutor:
 
     label = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 connect_timeout: float = 10.0):
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -159,7 +160,7 @@ class DaskExecutor:
         self._cluster = None
         if scheduler:
             try:
-                self._client = Client(scheduler, timeout="10s")
+                self._client = Client(scheduler, timeout=f"{connect_timeout}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise LasimInputError(
                     f"--scheduler = {scheduler!r}: cannot connect to a Dask scheduler ({exc})"

@@ -152,3 +152,19 @@ def test_cli_end_to_end_on_toy(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["discover", str(out), "--outcome", "scaled"]) == 0
     assert "PRIM box 1: scales in" in capsys.readouterr().out
+
+
+def test_sensitivity_command_end_to_end_on_toy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(RUN_FUNCTION_ENV, TOY)
+    path = tmp_path / "sobol.toml"
+    path.write_text(SENS.format(method="sobol", n=16))
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(path), "--out", str(out), "--processes", "1",
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "peak_adoption:" in printed and "ST" in printed
+    assert (out / "sensitivity" / "sobol_indices.csv").exists()
+    # rerun: nothing to run again, the analysis is simply redone
+    assert main(["sensitivity", str(path), "--out", str(out), "--processes", "1",
+                 "--no-progress"]) == 0
+    assert "already done" in capsys.readouterr().err

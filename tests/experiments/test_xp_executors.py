@@ -107,6 +107,8 @@ def test_existing_dask_scheduler_by_address(spec, serial_results, tmp_path):
     pd.testing.assert_frame_equal(summary, serial_results[0])
 
 
-def test_unreachable_scheduler_is_one_line_error():
+def test_unreachable_or_malformed_scheduler_is_one_line_error():
     with pytest.raises(LasimInputError, match="cannot connect"):
-        make_executor(scheduler="tcp://127.0.0.1:1")
+        DaskExecutor(scheduler="tcp://127.0.0.1:1", connect_timeout=1)
+    with pytest.raises(LasimInputError, match="--scheduler = 'nowhere'"):
+        make_executor(scheduler="nowhere")
