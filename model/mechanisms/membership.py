@@ -25,7 +25,10 @@ def update_seats(
     out = seat_active.copy()
     j = np.flatnonzero(~seat_active & platform_met[p])
     out[j] = u[j] < recruitment_rate * attractiveness[p[j]] * engagement[a[j]]
-    i = np.flatnonzero(seat_active & ~seat_linking)
+    # nobody can leave whose draw is above the largest possible leaving chance; dropping
+    # them first (by the same arithmetic, so rounding cannot differ) skips most seats
+    most = dropout_rate * ((0.5 + cost_sharing) * max(1.0, 1.0 - float(trust.min(initial=0.0))) * 3.0)
+    i = np.flatnonzero(seat_active & ~seat_linking & (u < most))
     burden = (0.5 + cost_sharing) * (1.0 - trust[a[i]]) * np.where(idle[p[i]], 3.0, 1.0)
     out[i] = ~(u[i] < dropout_rate * burden)
     return out
