@@ -212,12 +212,16 @@ class AllianceModel(mesa.Model):
         champions = _any_per_row(pa, self._champion_seat[ia], n_p)
         fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
         pool = learning.platform_pool(self.knowledge, self._influence_seat[ia], aa, pa, n_p)
-        target = learning.mix_linked(pool, self._horizontal, met, p.exchange_rate)
-        self.knowledge = learning.horizontal_learning(
-            self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
-        )
-        div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
-        self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
+        # in a month nobody attends (half the months of a default run) the learning kernels
+        # would return knowledge and trust unchanged: skip them
+        anyone = ia.shape[0] > 0
+        if anyone:
+            target = learning.mix_linked(pool, self._horizontal, met, p.exchange_rate)
+            self.knowledge = learning.horizontal_learning(
+                self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
+            )
+            div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
+            self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
         idle = (t - self.last_meeting) > 2 * p.meeting_interval
         on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
         self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
@@ -225,10 +229,11 @@ class AllianceModel(mesa.Model):
         # 4 action research
         cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
         results = action_research.case_study_results(cases, p.innovation_complexity, rng)
-        self.knowledge = action_research.action_research_learning(
-            self.knowledge, w.capacity, came, aa, pa, results, cases, p.documentation,
-            p.action_research_gain,
-        )
+        if anyone:
+            self.knowledge = action_research.action_research_learning(
+                self.knowledge, w.capacity, came, aa, pa, results, cases, p.documentation,
+                p.action_research_gain,
+            )
         self.fit = action_research.update_fit(
             self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
         )
@@ -238,10 +243,11 @@ class AllianceModel(mesa.Model):
         self.last_case_study[cases] = t
 
         # 5 vertical learning
-        vt = vertical.vertical_targets(pool, self._vertical, met)
-        self.knowledge = vertical.vertical_learning(
-            self.knowledge, w.capacity, vt, came, aa, pa, p.vertical_rate
-        )
+        if anyone:
+            vt = vertical.vertical_targets(pool, self._vertical, met)
+            self.knowledge = vertical.vertical_learning(
+                self.knowledge, w.capacity, vt, came, aa, pa, p.vertical_rate
+            )
 
         # 6 adoption, peer support and outreach
         adopted = self.stage >= Stage.ADOPTED
@@ -290,7 +296,7 @@ class AllianceModel(mesa.Model):
         home_trust = np.bincount(ep, self.seat_active * self.trust[ea], n_p) / np.maximum(
             np.bincount(ep[self.seat_active], minlength=n_p), 1
         )
-        reputation = np.where(w.home_platform >= 0, home_trust[np.maximum(w.home_platform, 0)], 0.0)
+        reputation = np.where(self._has_home, home_trust[self._home], 0.0)
         self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
             self.knowledge, self.trust, self.tenure, self.decision_maker, change, p.documentation,
             reputation, self._dm_base, rng,
