@@ -716,3 +716,39 @@ class TestDonor:
             for _ in range(200):
                 o = donor.update_ownership(o, np.full(3, met), d, c, dist)
                 assert in_unit(o)
+
+
+# ============================================================== the model's shortcut
+
+
+def test_seat_kernels_give_the_same_bits_for_all_seats_or_only_the_attending_ones():
+    """The model hands the learning kernels only the seats whose organisation attended;
+    that must be exactly what the kernels compute from all seats and the attendance flags."""
+    g = rng(13)
+    n, n_p, n_seats = 300, 12, 900
+    ea = g.integers(0, n, n_seats)
+    ep = g.integers(0, n_p, n_seats)
+    att = g.random(n_seats) < 0.2
+    ia = np.flatnonzero(att)
+    came = np.ones(ia.size, dtype=bool)
+    k, trust, cap = g.random(n), g.random(n), g.random(n)
+    infl, kind = g.random(n), g.integers(0, 10, n)
+    target, fac = g.random(n_p), g.random(n_p)
+    adopted = g.random(n) < 0.3
+    support = g.random(n)
+    results, cases = g.normal(0, 0.5, n_p), g.random(n_p) < 0.5
+
+    def both(fn, *args_before, tail=()):
+        full = fn(*args_before, att, ea, ep, *tail)
+        part = fn(*args_before, came, ea[ia], ep[ia], *tail)
+        np.testing.assert_array_equal(full, part)  # bit for bit, not approximately
+
+    both(learning.horizontal_learning, k, trust, cap, target, tail=(fac, 0.4))
+    both(learning.diversity, kind, tail=(n_p, 10))
+    div = learning.diversity(kind, att, ea, ep, n_p, 10)
+    both(learning.update_trust, trust, tail=(fac, div, 0.6, 0.12))
+    both(action_research.action_research_learning, k, cap, tail=(results, cases, 0.5, 0.3))
+    both(vertical.vertical_learning, k, cap, target, tail=(0.3,))
+    both(adoption.peer_support, support, adopted, infl, tail=(n_p, 0.8))
+    pool_full = learning.platform_pool(k, att * infl[ea], ea, ep, n_p)
+    np.testing.assert_array_equal(pool_full, learning.platform_pool(k, infl[ea[ia]], ea[ia], ep[ia], n_p))
