@@ -192,7 +192,7 @@ class AllianceModel(mesa.Model):
         met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
         # attendance chances only for filled seats of platforms that meet (the others cannot attend)
         seated = self.seat_active & met[ep]
-        s_ = np.flatnonzero(seated)
+        s_ = seated.nonzero()[0]  # np.flatnonzero costs more than the work here
         gov_factor = np.where(self._gov_seat[s_], p.government_involvement * (t >= p.government_join_month), 1.0)
         prob = np.zeros(ea.shape[0])
         prob[s_] = meetings.attendance_probability(
@@ -204,7 +204,7 @@ class AllianceModel(mesa.Model):
 
         # the learning kernels only use seats whose organisation attended (a fifth of them):
         # hand them those seats alone, once, instead of every kernel filtering all seats
-        ia = np.flatnonzero(att)
+        ia = att.nonzero()[0]
         aa, pa = ea[ia], ep[ia]
         came = np.ones(ia.shape[0], dtype=bool)
 
@@ -403,11 +403,11 @@ class AllianceModel(mesa.Model):
                 self._event("funding", "donor funding resumes after the gap")
             self._donor_was_active = donor_on
         newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
-        for j in np.flatnonzero(newly_idle).tolist():
+        for j in newly_idle.nonzero()[0].tolist():
             lvl = LEVELS[w.platform_level[j]]
             self._event("platform", f"{lvl} platform {w.platform_names[j]} has stopped meeting")
         revived = ~idle & self._was_idle
-        for j in np.flatnonzero(revived).tolist():
+        for j in revived.nonzero()[0].tolist():
             self._event("platform", f"platform {w.platform_names[j]} meets again")
         self._was_idle = idle
 

@@ -53,7 +53,7 @@ def outreach(
     from the pilots and, after a policy change, government programmes).
     """
     # only non-members of a district are reached: compute for those rows alone
-    i = np.flatnonzero(~is_member & (district >= 0))
+    i = (~is_member & (district >= 0)).nonzero()[0]
     e = exposure[district[i]]
     x = np.asarray(extra, dtype=float)
     gain = (spillover * e + (x[i] if x.ndim else x)) * capacity[i] * (1.0 - knowledge[i])

@@ -23,12 +23,12 @@ def update_seats(
     u = rng.random(seat_active.shape[0])
     # evaluate each rule only on the seats it can apply to (the same numbers, fewer of them)
     out = seat_active.copy()
-    j = np.flatnonzero(~seat_active & platform_met[p])
+    j = (~seat_active & platform_met[p]).nonzero()[0]
     out[j] = u[j] < recruitment_rate * attractiveness[p[j]] * engagement[a[j]]
     # nobody can leave whose draw is above the largest possible leaving chance; dropping
     # them first (by the same arithmetic, so rounding cannot differ) skips most seats
     most = dropout_rate * ((0.5 + cost_sharing) * max(1.0, 1.0 - float(trust.min(initial=0.0))) * 3.0)
-    i = np.flatnonzero(seat_active & ~seat_linking & (u < most))
+    i = (seat_active & ~seat_linking & (u < most)).nonzero()[0]
     burden = (0.5 + cost_sharing) * (1.0 - trust[a[i]]) * np.where(idle[p[i]], 3.0, 1.0)
     out[i] = ~(u[i] < dropout_rate * burden)
     return out

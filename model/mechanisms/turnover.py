@@ -23,7 +23,7 @@ def turnover(
     operational staff to decision makers).
     """
     # a few percent change a month: update those rows only (the same numbers as over all rows)
-    i = np.flatnonzero(change)
+    i = np.asarray(change).nonzero()[0]
     draw = rng.random(change.shape[0])
     k, t, ten, dm = knowledge.copy(), trust.copy(), tenure + 1, decision_maker.copy()
     k[i] = knowledge[i] * documentation
