@@ -349,16 +349,17 @@ class AllianceModel(mesa.Model):
         m.update(zip(_LEVEL_KEYS, by_level[:3].tolist(), strict=True))
         m["adoption_outside"] = by_level[3]
         count = np.count_nonzero  # .sum() of a boolean array is several times slower
+        total = np.add.reduce  # what .sum() calls, without its Python wrapper
         n_members = count(self.is_member)
         m["adoption_all"] = count(adopted) / w.n
         m["adoption_members"] = count(adopted & self.is_member) / n_members if n_members else 0.0
         m.update(zip(_KIND_KEYS, by_kind.tolist(), strict=True))
         reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
-        m["communities_reached"] = float(reached.sum())
+        m["communities_reached"] = float(total(reached))
         m["institutionalised_share"] = count(self.stage == Stage.INSTITUTIONALISED) / w.n
-        m["mean_knowledge"] = self.knowledge.sum() / w.n
-        m["member_knowledge"] = (self.knowledge * self.is_member).sum() / n_members if n_members else 0.0
-        m["mean_trust"] = (self.trust * self.is_member).sum() / n_members if n_members else 0.0
+        m["mean_knowledge"] = total(self.knowledge) / w.n
+        m["member_knowledge"] = total(self.knowledge * self.is_member) / n_members if n_members else 0.0
+        m["mean_trust"] = total(self.trust * self.is_member) / n_members if n_members else 0.0
         m["alliance_size"] = n_members
         n_att = count(att)
         m["attendance"] = n_att
@@ -367,11 +368,11 @@ class AllianceModel(mesa.Model):
         m["decision_maker_attendance_share"] = count(att & self.decision_maker[ea]) / n_att if n_att else math.nan
         m["meetings"] = count(met)
         m["case_studies"] = count(cases)
-        m["funding"] = funds.sum() / w.n_platforms
+        m["funding"] = total(funds) / w.n_platforms
         m["donor_funded"] = float(donor_on)
         m["in_funding_gap"] = float(p.funding_gap_start <= t < p.funding_gap_start + p.funding_gap_months)
-        m["mean_fit"] = self.fit.sum() / self.fit.shape[0]
-        m["ownership"] = self.ownership.sum() / w.n_platforms
+        m["mean_fit"] = total(self.fit) / self.fit.shape[0]
+        m["ownership"] = total(self.ownership) / w.n_platforms
         m["policy"] = float(self.policy)
         m["cost"] = cost
         m["total_cost"] = self.total_cost
