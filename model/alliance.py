@@ -229,14 +229,15 @@ class AllianceModel(mesa.Model):
         # 4 action research
         cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
         results = action_research.case_study_results(cases, p.innovation_complexity, rng)
-        if anyone:
-            self.knowledge = action_research.action_research_learning(
-                self.knowledge, w.capacity, came, aa, pa, results, cases, p.documentation,
-                p.action_research_gain,
+        if cases.any():  # without a case study neither knowledge nor fit can change
+            if anyone:
+                self.knowledge = action_research.action_research_learning(
+                    self.knowledge, w.capacity, came, aa, pa, results, cases, p.documentation,
+                    p.action_research_gain,
+                )
+            self.fit = action_research.update_fit(
+                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
             )
-        self.fit = action_research.update_fit(
-            self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
-        )
         self.fit = action_research.transfer_fit(
             self.fit, w.district_pilot, p.documentation, p.fit_transfer, 5.0 if self.policy else 1.0
         )
