@@ -150,17 +150,33 @@ def main(argv: list[str] | None = None) -> int:
     for name, rate, ms, _ in rows:
         print(f"{name:<38}{rate:>9.1f}{ms:>9.1f}")
     print()
-    best_2 = max(n / t_proc, n / t_dask)
+    # Worker start-up (forkserver importing the model, or a Dask cluster) is paid once
+    # per sweep; timing a 2-run sweep separates it from the steady rate.
+    start_proc = timed_sweep(spec, 2, lambda: ProcessExecutor(2))
+    start_dask = timed_sweep(spec, 2, lambda: DaskExecutor(workers=2))
+    steady_proc = (n - 2) / max(t_proc - start_proc, 1e-9)
+    steady_dask = (n - 2) / max(t_dask - start_dask, 1e-9)
+    print(f"{'start-up, 2 local processes (2-run sweep)':<38}{start_proc:>9.1f} s; steady "
+          f"{steady_proc:.1f} runs/s")
+    print(f"{'start-up, Dask LocalCluster(2)':<38}{start_dask:>9.1f} s; steady "
+          f"{steady_dask:.1f} runs/s")
+    print()
+    if steady_proc >= steady_dask:
+        best_start, best_rate, best_name = start_proc, steady_proc, "2 processes"
+    else:
+        best_start, best_rate, best_name = start_dask, steady_dask, "Dask(2)"
     if args.full:
         t_full = timed_sweep(spec, TARGET_RUNS, lambda: ProcessExecutor(2))
         label, t_10k = "measured", t_full
     else:
-        label, t_10k = f"extrapolated from {n} runs at {best_2:.1f} runs/s", TARGET_RUNS / best_2
+        label = (f"extrapolated: {best_start:.1f} s start-up + 10,000 runs at the steady "
+                 f"{best_rate:.1f} runs/s of {best_name}, measured on {n} runs")
+        t_10k = best_start + TARGET_RUNS / best_rate
     verdict = "meets" if t_10k <= TARGET_SECONDS else "misses"
     print(f"{'figure':<52}{'value':>12}  target")
     print(f"{'10,000-run Sobol sample on 2 cores (' + label.split(' ')[0] + ')':<52}"
           f"{t_10k:>10.0f} s  <= {TARGET_SECONDS:.0f} s: {verdict}")
-    print(f"{'  how':<52}{label:>12}")
+    print(f"  ({label})")
     print(f"{'load average at end (other jobs share the cores)':<52}{os.getloadavg()[0]:>12.1f}")
     print(f"{'layer overhead per run (CPU, serial vs bare, median)':<52}{overhead:>11.1%}"
           f"  < 10%: {'meets' if overhead < 0.10 else 'misses'}")

@@ -625,8 +625,8 @@ def _parse_factors(raw: Any, sampler: SamplerSpec, pspecs: Mapping[str, Any],
         if dist == "loguniform" and low <= 0:
             raise _fail(source, f"{where}.range", [low, high],
                         "a loguniform factor needs low > 0")
-        for key in ("peak", "mean", "sd"):
-            if key in body and dist != {"peak": "triangular"}.get(key, "normal"):
+        for key, used_by in (("peak", "triangular"), ("mean", "normal"), ("sd", "normal")):
+            if key in body and dist != used_by:
                 raise _fail(source, f"{where}.{key}", body[key],
                             f"not used by a {dist} distribution")
         factors.append(Factor(name, low=float(low), high=float(high), distribution=dist,

@@ -207,3 +207,31 @@ def test_cli_bad_spec_exit_2_one_line_and_out_dir_untouched(case, tmp_path, caps
         assert "Traceback" not in stderr
     assert not new_out.exists()
     assert _snapshot(existing) == before
+
+
+def test_distributions_stay_in_range_and_misplaced_options_are_refused(tmp_path):
+    text = BASE + """
+[sampler]
+method = "lhs"
+n = 200
+[factors.facilitation_quality]
+range = [0.2, 0.9]
+distribution = "triangular"
+peak = 0.7
+[factors.turnover_rate]
+range = [0.0, 0.1]
+distribution = "normal"
+mean = 0.02
+sd = 0.02
+[factors.meeting_cost]
+range = [0.5, 20.0]
+distribution = "loguniform"
+"""
+    _, plan = spec_from(text, tmp_path).plan()
+    assert plan["facilitation_quality"].between(0.2, 0.9).all()
+    assert plan["turnover_rate"].between(0.0, 0.1).all()
+    assert plan["turnover_rate"].median() < 0.04          # mass near the mean, not uniform
+    assert plan["meeting_cost"].between(0.5, 20.0).all()
+    assert plan["meeting_cost"].median() < 5              # log-uniform median ~ 3.2
+    with pytest.raises(LasimInputError, match="peak.*not used by a uniform"):
+        spec_from(text.replace('distribution = "triangular"\n', ""), tmp_path, "b.toml")
