@@ -43,6 +43,8 @@ class Event:
         return f"month {self.month}: {self.text}"
 
 
+# plain ints: numpy compares an array with them about twice as fast as with IntEnum members
+_ADOPTED, _INSTITUTIONALISED = int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED)
 # series names built once, not every month
 _LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
 _KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
@@ -251,7 +253,7 @@ class AllianceModel(mesa.Model):
             )
 
         # 6 adoption, peer support and outreach
-        adopted = self.stage >= Stage.ADOPTED
+        adopted = self.stage >= _ADOPTED
         self.support = adoption.peer_support(
             self.support, adopted, w.influence, came, aa, pa, n_p, p.support_memory
         )
@@ -259,7 +261,7 @@ class AllianceModel(mesa.Model):
         # platform that still meets, or organisations whose practice policy has embedded
         home = self._home
         active_member = self.is_member & self._has_home & ~idle[home]
-        promoting = adopted & (active_member | (self.stage == Stage.INSTITUTIONALISED))
+        promoting = adopted & (active_member | (self.stage == _INSTITUTIONALISED))
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
         pilot_adoption = np.count_nonzero(adopted & w.in_pilot) / self._n_pilot
         extra = np.where(self._outside, p.outside_spillover * pilot_adoption, 0.0)
@@ -285,7 +287,7 @@ class AllianceModel(mesa.Model):
         )
 
         # 7 institutionalisation
-        adopted = self.stage >= Stage.ADOPTED
+        adopted = self.stage >= _ADOPTED
         pressure = institutions.policy_pressure(adopted, w.influence, self._policy_maker)
         if not self.policy and institutions.policy_changes(pressure, p.policy_threshold, False):
             self.policy = True
@@ -340,7 +342,7 @@ class AllianceModel(mesa.Model):
 
     def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
         w, p = self.world, self.params
-        adopted = self.stage >= Stage.ADOPTED
+        adopted = self.stage >= _ADOPTED
         ea, ep = w.edge_agent, w.edge_platform
         m = self.metrics
         # one bincount per grouping instead of a mean per group: this runs every month
@@ -357,7 +359,7 @@ class AllianceModel(mesa.Model):
         m.update(zip(_KIND_KEYS, by_kind.tolist(), strict=True))
         reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
         m["communities_reached"] = float(total(reached))
-        m["institutionalised_share"] = count(self.stage == Stage.INSTITUTIONALISED) / w.n
+        m["institutionalised_share"] = count(self.stage == _INSTITUTIONALISED) / w.n
         m["mean_knowledge"] = total(self.knowledge) / w.n
         m["member_knowledge"] = total(self.knowledge * self.is_member) / n_members if n_members else 0.0
         m["mean_trust"] = total(self.trust * self.is_member) / n_members if n_members else 0.0

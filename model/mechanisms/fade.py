@@ -32,7 +32,7 @@ def fade(
     "aware" with half their know-how and are marked: a broken scheme makes an
     organisation slow to try again (the model doubles its threshold).
     """
-    at_risk = stage == Stage.ADOPTED
+    at_risk = stage == int(Stage.ADOPTED)  # a plain int compares faster than the IntEnum member
     drop = at_risk & (rng.random(stage.shape[0]) < hazard * (1.0 - protection))
     new_stage = np.where(drop, Stage.AWARE, stage).astype(stage.dtype)
     return new_stage, np.where(drop, 0.5 * knowledge, knowledge), abandoned | drop
