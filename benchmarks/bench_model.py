@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     quick = args.quick
+    load_before = os.getloadavg()[0]
     rep_a = args.repeats or (5 if quick else 31)
     rep_b, rep_virus, virus_steps = (1, 1, 20) if quick else (5, 3, 120)
     rep_c = {1_000: 3 if quick else 11, 10_000: 1 if quick else 5, 100_000: 1 if quick else 3}
@@ -262,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     print(f"lasim benchmark: Python {platform.python_version()}, {os.cpu_count()} cores, one thread; "
           f"medians over repeats{' (QUICK: smoke run, too few repeats to trust)' if quick else ''}")
+    # other jobs on the machine inflate wall and CPU times alike: say how busy it was
+    print(f"1-minute load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(line.format(*head))
     print(line.format(*("-" * w for w in widths)))
     for r in rows:
