@@ -347,14 +347,15 @@ class AllianceModel(mesa.Model):
         m = self.metrics
         # one bincount per grouping instead of a mean per group: this runs every month
         # counting the adopters' groups (integers) is cheaper than summing boolean weights, and exact
-        by_level = np.bincount(self._level_group[adopted], minlength=4) / self._level_count
-        by_kind = np.bincount(w.kind[adopted], minlength=len(KINDS)) / self._kind_count
+        who = adopted.nonzero()[0]  # one pass over the organisations for all the group counts
+        by_level = np.bincount(self._level_group[who], minlength=4) / self._level_count
+        by_kind = np.bincount(w.kind[who], minlength=len(KINDS)) / self._kind_count
         m.update(zip(_LEVEL_KEYS, by_level[:3].tolist(), strict=True))
         m["adoption_outside"] = by_level[3]
         count = np.count_nonzero  # .sum() of a boolean array is several times slower
         total = np.add.reduce  # what .sum() calls, without its Python wrapper
         n_members = count(self.is_member)
-        m["adoption_all"] = count(adopted) / w.n
+        m["adoption_all"] = who.shape[0] / w.n
         m["adoption_members"] = count(adopted & self.is_member) / n_members if n_members else 0.0
         m.update(zip(_KIND_KEYS, by_kind.tolist(), strict=True))
         reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)

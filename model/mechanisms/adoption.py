@@ -39,9 +39,9 @@ def district_exposure(
     """Influence-weighted share of ``adopted`` (those promoting it) among each district's organisations."""
     # national organisations (district -1) go to an extra first bin that is dropped:
     # cheaper than masking them out, and every district's sum adds the same terms in the same order
-    d = district + 1
-    num = np.bincount(d, influence * adopted, n_districts + 1)[1:]
-    den = np.bincount(d, influence, n_districts + 1)[1:]
+    i = np.asarray(adopted).nonzero()[0]  # only adopters add to the numerator
+    num = np.bincount(district[i] + 1, influence[i], n_districts + 1)[1:]
+    den = np.bincount(district + 1, influence, n_districts + 1)[1:]
     return ratio(num, den)
 
 
@@ -106,5 +106,6 @@ def communities_reached(
 ) -> np.ndarray:
     """Communities reached per district: adopters' reach, capped by the district's communities."""
     n = communities.shape[0]
-    served = np.bincount(district + 1, reach * adopted, n + 1)[1:]  # bin 0: national, no district
+    i = np.asarray(adopted).nonzero()[0]  # only adopters serve communities
+    served = np.bincount(district[i] + 1, reach[i], n + 1)[1:]  # bin 0: national, no district
     return np.minimum(served, communities)
