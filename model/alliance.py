@@ -61,6 +61,10 @@ def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+#: How a trainer names the levels in the event feed.
+_LEVEL_WORDS = ("national", "district", "community")
+
+
 def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.isin(kind, [KIND_INDEX[k] for k in names])
 
@@ -409,11 +413,12 @@ class AllianceModel(mesa.Model):
             self._donor_was_active = donor_on
         newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
         for j in newly_idle.nonzero()[0].tolist():
-            lvl = LEVELS[w.platform_level[j]]
-            self._event("platform", f"{lvl} platform {w.platform_names[j]} has stopped meeting")
+            lvl = _LEVEL_WORDS[w.platform_level[j]]
+            self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting")
         revived = ~idle & self._was_idle
         for j in revived.nonzero()[0].tolist():
-            self._event("platform", f"platform {w.platform_names[j]} meets again")
+            lvl = _LEVEL_WORDS[w.platform_level[j]]
+            self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again")
         self._was_idle = idle
 
     def run(self, months: int | None = None) -> AllianceModel:

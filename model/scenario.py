@@ -91,6 +91,7 @@ class Parameters(BaseModel):
     support_protection: float = _p(0.7, 0.0, 1.0, "share", "how much district government adoption and ownership protect adopters from fading")
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
+    sustain_min_peak: float = _p(0.2, 0.0, 1.0, "share", "peak adoption below which nothing counts as sustained")
     sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "final adoption relative to its peak that counts as sustained")
 
     @field_validator("*", mode="before")
