@@ -41,10 +41,8 @@ equally likely. :func:`load_ensemble` reads and validates such a file.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +50,12 @@ import numpy as np
 import pandas as pd
 
 from lasim.io import atomic_write, atomic_write_text
-from model.errors import LasimInputError
+from model.ensemble import ENSEMBLE_FORMAT, ENSEMBLE_VERSION  # noqa: E402
 
 from .evaluate import TargetModel
 from .priors import UniformPrior
 from .simulator import Simulator
 from .targets import Target, TargetSet, discrepancy
-
-ENSEMBLE_FORMAT = "lasim-ensemble"
-ENSEMBLE_VERSION = 1
-
 
 # --- weighted statistics -------------------------------------------------------------------
 
@@ -378,64 +372,6 @@ def write_ensemble(
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-@dataclass
-class Ensemble:
-    """A scenario ensemble: a base scenario and equally likely parameter sets."""
-
-    path: Path
-    scenario: str
-    parameters: list[str]
-    members: pd.DataFrame
-    description: str = ""
-
-    def scenarios(self) -> list[Any]:
-        """Each member as a validated :class:`model.scenario.Scenario`."""
-        from model.scenario import load_scenario
-
-        base = load_scenario(self.scenario)
-        out = []
-        for i, rec in enumerate(self.members.to_dict(orient="records")):
-            s = base.with_parameters(**{k: rec[k] for k in self.parameters})
-            out.append(s.model_copy(update={"name": f"{base.name}#{i}"}))
-        return out
-
-
-def load_ensemble(path: str | Path) -> Ensemble:
-    """Read a ``lasim-ensemble`` file.
-
-    Raises
-    ------
-    LasimInputError
-        Not an ensemble, a member missing a parameter, or an unknown parameter.
-    """
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise LasimInputError(f"{path}: cannot read ensemble ({exc})") from None
-    if raw.get("format") != ENSEMBLE_FORMAT:
-        raise LasimInputError(f"{path}: format must be {ENSEMBLE_FORMAT!r} (not an ensemble file)")
-    if raw.get("version") != ENSEMBLE_VERSION:
-        raise LasimInputError(f"{path}: version {raw.get('version')!r} unsupported (need 1)")
-    params = raw.get("parameters")
-    members = raw.get("members")
-    if not isinstance(params, list) or not params:
-        raise LasimInputError(f"{path}: parameters must list the parameter names")
-    if not isinstance(members, list) or not members:
-        raise LasimInputError(f"{path}: no [[members]]")
-    from model.scenario import parameter_specs
-
-    specs = parameter_specs()
-    for p in params:
-        if p not in specs:
-            raise LasimInputError(f"{path}: parameters: unknown parameter {p!r}")
-    for i, m in enumerate(members):
-        missing = [p for p in params if p not in m]
-        if missing:
-            raise LasimInputError(f"{path}: members[{i}]: missing {missing[0]}")
-    scenario = str(raw.get("scenario", "default"))
-    local = path.parent / scenario
-    if scenario.endswith(".toml") and local.exists():
-        scenario = str(local)
-    frame = pd.DataFrame([{p: m[p] for p in params} for m in members])
-    return Ensemble(path, scenario, list(params), frame, str(raw.get("description", "")))
+# The reader lives in the model layer so that `lasim run` and `lasim sweep` can
+# accept an ensemble without importing calibration.
+from model.ensemble import Ensemble, load_ensemble  # noqa: E402, F401

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from model.alliance import AllianceModel
+from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
 from model.outcomes import SUMMARY_FIELDS
 from model.runner import replication_seeds
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run a scenario (a shipped name or a .toml file) with replications; print the "
                                    "outcomes and write timeseries.parquet, summary.csv, run.json and PNG plots.")
     p.add_argument("scenario", nargs="?", default="default",
-                   help="shipped scenario name or .toml file (default: default)")
+                   help="shipped scenario name, scenario .toml file, or a calibrated ensemble "
+                        "(posterior_ensemble.toml from lasim calibrate) (default: default)")
     p.add_argument("--seed", type=_nonneg_int, default=1,
                    help="root seed (default 1); replication seeds derive from it")
     p.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
@@ -168,9 +170,16 @@ def format_table(table: pd.DataFrame, replications: int) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     # validate everything before anything is written
-    scenario = load_scenario(args.scenario)
     overrides = parse_assignments(args.assignments)
-    scenario = scenario.with_parameters("--set", **overrides)
+    if is_ensemble_file(args.scenario):
+        # a calibrated posterior: every member runs the same replication seeds
+        ensemble = load_ensemble(args.scenario)
+        members = [(i, s.with_parameters("--set", **overrides)) for i, s in zip(ensemble.ids, ensemble.scenarios(),
+                                                                              strict=True)]
+        scenario = members[0][1].model_copy(update={"name": Path(args.scenario).stem})
+    else:
+        scenario = load_scenario(args.scenario).with_parameters("--set", **overrides)
+        members = [(None, scenario)]
     out: Path = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
     if out.exists() and not out.is_dir():
         raise LasimInputError(f"--out {out}: exists and is not a directory")
@@ -180,10 +189,23 @@ def run_command(args: argparse.Namespace) -> int:
     seeds = replication_seeds(args.seed, args.replications)
     p = scenario.parameters
     snap_months = [p.project_months] if 0 < p.project_months < p.horizon_months else []
-    summary, series, snapshots, world = run_replications(scenario, seeds, snapshot_months=snap_months)
+    summaries, all_series = [], []
+    for k, (member, member_scenario) in enumerate(members):
+        summary, series, snaps, world_k = run_replications(member_scenario, seeds, snapshot_months=snap_months)
+        if k == 0:
+            snapshots, world = snaps, world_k
+        if member is not None:
+            summary.insert(0, "member", member)
+            series.insert(0, "member", member)
+            series.insert(0, "run", series["replication"] + k * len(seeds))
+        summaries.append(summary)
+        all_series.append(series)
+    summary, series = pd.concat(summaries, ignore_index=True), pd.concat(all_series, ignore_index=True)
+    n_runs = len(summary)
     table = outcome_table(summary)
-    print(f"\n{scenario.name}: {args.replications} run(s), {p.horizon_months} months, root seed {args.seed}")
-    print(format_table(table, args.replications))
+    what = f"{len(members)} ensemble members x {args.replications}" if len(members) > 1 else f"{args.replications}"
+    print(f"\n{scenario.name}: {what} run(s), {p.horizon_months} months, root seed {args.seed}")
+    print(format_table(table, n_runs))
 
     # write into a fresh sibling directory and move it into place at the end, so an
     # interrupted run leaves either the old results or the new ones, never a mix
@@ -193,6 +215,7 @@ def run_command(args: argparse.Namespace) -> int:
         meta = {
             "scenario_name": scenario.name, "scenario_source": str(args.scenario), "root_seed": args.seed,
             "seeds": seeds, "replications": args.replications, "overrides": overrides,
+            "ensemble_members": [m for m, _ in members] if members[0][0] is not None else None,
             **provenance(), "scenario": scenario.model_dump(mode="json"),
         }
         atomic_write_json(tmp / "run.json", meta)

@@ -37,6 +37,8 @@ def adoption_figure(series: pd.DataFrame, params: Any, title: str) -> plt.Figure
 
     ``series`` is long: one row per (replication, month).
     """
+    run_col = "run" if "run" in series.columns else "replication"
+    n = series[run_col].nunique()
     fig, ax = plt.subplots(figsize=(9, 4.8), constrained_layout=True)
     shade_funding(ax, params)
     grouped = series.groupby("month")
@@ -45,7 +47,7 @@ def adoption_figure(series: pd.DataFrame, params: Any, title: str) -> plt.Figure
             continue
         med = grouped[col].median()
         ax.plot(med.index, med.to_numpy(), color=colour, lw=2, label=label)
-        if series["replication"].nunique() > 1:
+        if n > 1:
             lo, hi = grouped[col].quantile(0.05), grouped[col].quantile(0.95)
             ax.fill_between(med.index, lo.to_numpy(), hi.to_numpy(), color=colour, alpha=0.15, lw=0)
     ax.axhline(params.scale_share, color="#e6550d", ls=":", lw=1)
@@ -54,7 +56,6 @@ def adoption_figure(series: pd.DataFrame, params: Any, title: str) -> plt.Figure
     ax.set_ylim(0, 1)
     ax.set_xlabel("month")
     ax.set_ylabel("share of organisations that adopted")
-    n = series["replication"].nunique()
     ax.set_title(f"{title}: adoption by level" + (f" (median and 5-95% of {n} runs)" if n > 1 else ""))
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
