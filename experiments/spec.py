@@ -220,11 +220,21 @@ class ExperimentSpec:
 
     # ----------------------------------------------------------------- scenarios
     def base_scenario(self) -> Any:
-        """The scenario every run starts from: the named scenario plus ``fixed``."""
+        """The scenario every run starts from: the named scenario plus ``fixed``.
+
+        For a scenario ensemble (a calibrated posterior, ``model.ensemble``) a tuple
+        of member scenarios: replication ``r`` runs member ``r mod M``, so the
+        replications carry parameter uncertainty as well as chance.
+        """
+        from model.ensemble import is_ensemble_file, load_ensemble
         from model.scenario import load_scenario
 
-        base = load_scenario(_resolve_scenario(self.scenario, self.source))
-        return base.with_parameters(**dict(self.fixed)) if self.fixed else base
+        path = _resolve_scenario(self.scenario, self.source)
+        fixed = dict(self.fixed)
+        if is_ensemble_file(path):
+            return tuple(m.with_parameters(**fixed) if fixed else m for m in load_ensemble(path).scenarios())
+        base = load_scenario(path)
+        return base.with_parameters(**fixed) if fixed else base
 
     # ------------------------------------------------------------------ sampling
     def salib_problem_dict(self) -> dict[str, Any]:
@@ -724,7 +734,7 @@ def _check_scenario(spec: ExperimentSpec) -> None:
     for row in (samples.iloc[0], samples.iloc[-1]):
         values = {f.name: _py(row[f.name]) for f in spec.factors}
         try:
-            base.with_parameters(**values)
+            (base[0] if isinstance(base, tuple) else base).with_parameters(**values)
         except _Err as exc:
             raise LasimInputError(f"{spec.source}: factors: {exc}") from None
 

@@ -61,7 +61,8 @@ def scenario_fingerprint(scenario: Any) -> str:
 
     from model.scenario import scenario_to_toml
 
-    return hashlib.sha256(scenario_to_toml(scenario).encode()).hexdigest()[:16]
+    members = scenario if isinstance(scenario, tuple) else (scenario,)
+    return hashlib.sha256("\n".join(scenario_to_toml(m) for m in members).encode()).hexdigest()[:16]
 
 
 class Store:

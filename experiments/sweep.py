@@ -75,11 +75,18 @@ def execute_chunk(chunk: Chunk) -> list[Outcome]:
         params = {name: _plain(row[name]) for name in chunk.factors}
         t0 = time.perf_counter()
         try:
-            scenario = chunk.scenario.with_parameters(**params) if params else chunk.scenario
+            scenario, member = chunk.scenario, None
+            if isinstance(scenario, tuple):  # an ensemble: replication r runs member r mod M
+                member = int(row["replication"]) % len(scenario)
+                scenario = scenario[member]
+            scenario = scenario.with_parameters(**params) if params else scenario
             result = fn(scenario, int(row["seed"]), series=chunk.series)
             summary = dict(result.summary)
+            if member is not None:
+                summary["ensemble_member"] = member
             if chunk.outcomes is not None:
-                summary = {k: summary.get(k) for k in chunk.outcomes}
+                summary = {k: summary.get(k) for k in (*chunk.outcomes, "ensemble_member") if k in summary
+                           or k in chunk.outcomes}
             record = dict(row) | {k: _plain(v) for k, v in summary.items()}
             record["run_seconds"] = time.perf_counter() - t0
             ser = None
