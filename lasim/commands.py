@@ -57,24 +57,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.set_defaults(func=lambda args: print(scenario_to_toml(load_scenario(args.scenario))) or 0)
 
 
-def _pos_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (need 1 or more)") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is too small (need 1 or more)")
-    return value
+def _int_at_least(minimum: int):
+    """An argparse type: a whole number no smaller than ``minimum``, else a one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (need {minimum} or more)") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small (need {minimum} or more)")
+        return value
+
+    return parse
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (need 0 or more)") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative (need 0 or more)")
-    return value
+_pos_int = _int_at_least(1)
+_nonneg_int = _int_at_least(0)
 
 
 def _list() -> int:

@@ -173,7 +173,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], list[str]]] = {
     # ---------------------------------------------------------------- other options and names
     "--replications 0": ({}, ["--replications", "0"], ["--replications", "0 is too small", "1 or more"]),
     "--replications not a number": ({}, ["--replications", "many"], ["--replications", "'many'", "1 or more"]),
-    "--seed -1": ({}, ["--seed", "-1"], ["--seed", "-1 is negative", "0 or more"]),
+    "--seed -1": ({}, ["--seed", "-1"], ["--seed", "-1 is too small", "0 or more"]),
     "--seed not a number": ({}, ["--seed", "1.5"], ["--seed", "'1.5'", "0 or more"]),
     "unknown scenario name": ({}, ["defualt"], ["unknown scenario 'defualt'", "default", "weak_facilitation"]),
     "missing scenario file": ({}, ["nowhere.toml"], ["nowhere.toml", "no such scenario file"]),
