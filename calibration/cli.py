@@ -11,7 +11,7 @@ from typing import Any
 from model.errors import LasimInputError
 
 
-def _positive(kind: str):
+def _positive(kind: str, minimum: int = 1):
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -19,8 +19,8 @@ def _positive(kind: str):
             raise argparse.ArgumentTypeError(
                 f"{kind} must be a whole number, got {text!r}"
             ) from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{kind} must be at least 1, got {v}")
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"{kind} must be at least {minimum}, got {v}")
         return v
 
     return parse
@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
         default=5,
         help="generations in all, counting those already done (default 5)",
     )
-    p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    p.add_argument("--seed", type=_positive("--seed", 0), default=1, help="root seed (default 1)")
     p.add_argument(
         "--workers",
         type=_positive("--workers"),
@@ -107,7 +107,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="processes (default: all cores)",
     )
-    v.add_argument("--seed", type=int, default=20240601, help="root seed")
+    v.add_argument("--seed", type=_positive("--seed", 0), default=20240601, help="root seed")
     v.set_defaults(func=run_validate)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .alliance import AllianceModel, Event
+from .errors import LasimInputError
 from .outcomes import SERIES_FIELDS, SUMMARY_FIELDS
 from .scenario import Scenario
 
@@ -51,4 +52,6 @@ def replication_seeds(root: int, n: int) -> list[int]:
     does not depend on ``n``: replication 3 is the same run whether 5 or 50
     were asked for.
     """
+    if isinstance(root, bool) or int(root) != root or root < 0:
+        raise LasimInputError(f"seed = {root!r}: must be a whole number, 0 or more")
     return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(int(root)).spawn(n)]

@@ -129,3 +129,10 @@ def test_show_round_trips_every_scenario(tmp_path):
         path = tmp_path / f"{name}.toml"
         path.write_text(scenario_to_toml(s))
         assert load_scenario(path) == s
+
+
+def test_a_negative_root_seed_is_a_user_error_not_a_crash():
+    from model.errors import LasimInputError
+
+    with pytest.raises(LasimInputError, match="seed = -1"):
+        replication_seeds(-1, 3)
