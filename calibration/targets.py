@@ -53,51 +53,13 @@ KINDS = ("range", "compare", "series")
 MAX_DISCREPANCY = 10.0
 
 _TOP_KEYS = {"scenario", "replications", "description", "parameters", "priors", "targets"}
+# keys every kind of target accepts; each kind adds its own
+_COMMON_KEYS = {"name", "kind", "description", "outcome", "set", "weight", "source"}
 _TARGET_KEYS = {
-    "range": {
-        "name",
-        "kind",
-        "description",
-        "outcome",
-        "statistic",
-        "month",
-        "set",
-        "low",
-        "high",
-        "weight",
-        "scale",
-        "source",
-    },
-    "compare": {
-        "versus_outcome",
-        "versus_statistic",
-        "name",
-        "kind",
-        "description",
-        "outcome",
-        "statistic",
-        "month",
-        "set",
-        "versus",
-        "versus_month",
-        "ratio",
-        "difference",
-        "weight",
-        "scale",
-        "source",
-    },
-    "series": {
-        "name",
-        "kind",
-        "description",
-        "outcome",
-        "file",
-        "level",
-        "population",
-        "set",
-        "weight",
-        "source",
-    },
+    "range": _COMMON_KEYS | {"statistic", "month", "low", "high", "scale"},
+    "compare": _COMMON_KEYS | {"statistic", "month", "versus", "versus_outcome", "versus_statistic",
+                               "versus_month", "ratio", "difference", "scale"},
+    "series": _COMMON_KEYS | {"file", "level", "population"},
 }
 
 
