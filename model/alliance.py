@@ -178,6 +178,13 @@ class AllianceModel(mesa.Model):
         w = self.world
         return _any_per_row(w.edge_agent, self.seat_active, w.n)
 
+    def _platform_trust(self) -> np.ndarray:
+        """Mean trust of each platform's current members (0 for an empty platform)."""
+        w = self.world
+        ep = w.edge_platform
+        total = np.bincount(ep, self.seat_active * self.trust[w.edge_agent], w.n_platforms)
+        return total / np.maximum(np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1)
+
     def _event(self, kind: str, text: str) -> None:
         self.events.append(Event(self.month, kind, text))
 
@@ -300,9 +307,7 @@ class AllianceModel(mesa.Model):
 
         # 8 turnover
         change = turnover.replaced(self.is_member, p.turnover_rate, rng)
-        home_trust = np.bincount(ep, self.seat_active * self.trust[ea], n_p) / np.maximum(
-            np.bincount(ep[self.seat_active], minlength=n_p), 1
-        )
+        home_trust = self._platform_trust()
         reputation = np.where(self._has_home, home_trust[self._home], 0.0)
         self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
             self.knowledge, self.trust, self.tenure, self.decision_maker, change, p.documentation,
@@ -347,7 +352,7 @@ class AllianceModel(mesa.Model):
     def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
         w, p = self.world, self.params
         adopted = self.stage >= _ADOPTED
-        ea, ep = w.edge_agent, w.edge_platform
+        ea = w.edge_agent
         m = self.metrics
         # one bincount per grouping instead of a mean per group: this runs every month
         # counting the adopters' groups (integers) is cheaper than summing boolean weights, and exact
@@ -386,9 +391,8 @@ class AllianceModel(mesa.Model):
         m["total_cost"] = self.total_cost
 
         # a platform functions when it meets regularly, runs action research and is trusted
-        home_trust = np.bincount(ep, self.seat_active * self.trust[ea], w.n_platforms) / np.maximum(
-            np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1
-        )
+        # measured again at the month's end: turnover and membership have moved it
+        home_trust = self._platform_trust()
         functioning = ~idle & (t - self.last_case_study <= 12) & (home_trust >= p.functioning_trust)
         share_functioning = count(functioning) / w.n_platforms
         m["functioning_platforms"] = share_functioning
