@@ -1,25 +1,49 @@
-"""Where runs execute: in this process, in local processes, or on a Dask cluster.
+"""Where runs execute: in this process, in local worker processes, or on a Dask cluster.
 
-An executor only maps a picklable function over chunks of work and yields the
-results as they complete, in any order. It knows nothing about specs, seeds or
-stores, so sampling and analysis never change when the executor does. Every
-run is seeded from its own stored seed, which is why the results do not depend
-on the executor, the worker count or the completion order.
+Every executor has one method, :meth:`Executor.execute`: run these tasks with
+this run function and hand each finished :class:`~experiments.tasks.Run` to
+``emit``, in any order. Executors know nothing of specs, stores or seeds' meaning;
+each run is seeded from its own task, so results never depend on the executor,
+the worker count, the batching or the completion order.
+
+A worker that dies (``os._exit``, the out-of-memory killer, a segfault) is a
+failure of the run it held, not of the session: the run is retried once in a
+fresh worker and, if it kills that one too, emitted as failed with the cause;
+every other run goes on. The local pool knows exactly which run a dead worker
+held because workers report run by run; on Dask a lost batch is split and its
+runs retried one by one, so the culprit is the one that dies twice.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import multiprocessing as mp
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_ready
 from typing import Any, Protocol
 
 from model.errors import LasimInputError
 
+from .tasks import Run, RunFunction, Task, execute, execute_batch, resolve_run_function
+
+Emit = Callable[[Run], None]
 StopCheck = Callable[[], bool]
+
+#: Work per batch the executors aim for: enough that scheduling costs little
+#: (a Dask task costs a few ms of scheduler time), little enough that a lost
+#: batch or a Ctrl-C throws little away.
+TARGET_BATCH_SECONDS = {"processes": 0.25, "dask": 0.5}
+#: Attempts a run gets when it kills its worker: the first and one retry.
+ATTEMPTS = 2
 
 
 def _never() -> bool:
@@ -27,40 +51,103 @@ def _never() -> bool:
 
 
 class Executor(Protocol):
-    """Runs ``fn(item)`` for each item; yields the results as they complete.
+    """Runs tasks and emits one :class:`Run` per task, in any order.
 
-    ``should_stop`` is polled a few times a second; once it returns true, no new
-    item is started, pending ones are cancelled and the iteration ends. That is
-    how Ctrl-C stops a sweep: a flag, never an exception raised at a random
-    point inside the pool's locks (which can hang its shutdown).
+    ``should_stop`` is polled a few times a second; once true, no new batch
+    starts, runs already in a worker are finished and emitted, and ``execute``
+    returns. That is how Ctrl-C stops a session: a flag, never an exception
+    raised inside a pool's locks.
     """
 
     workers: int
     label: str
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
-                      should_stop: StopCheck = _never) -> Iterator[Any]:
-        ...
+    def execute(self, tasks: Sequence[Task], run_fn: str | RunFunction, series: bool,
+                emit: Emit, should_stop: StopCheck = _never) -> None: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
-_END = object()
+def death_cause(exitcode: int | None) -> str:
+    """A dead worker's exit status in words (``killed by SIGKILL`` for the OOM killer)."""
+    if exitcode is None:
+        return "worker died (exit status unknown)"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (the out-of-memory killer sends SIGKILL)" if name == "SIGKILL" else ""
+        return f"worker died: killed by {name}{hint}"
+    return f"worker died: exit code {exitcode}"
+
+
+def worker_died(task: Task, cause: str) -> Run:
+    """The failed run of a task whose worker died on every attempt."""
+    return Run(task.index, task.scenario_index, task.replication, task.seed,
+               error=f"WorkerDied: {cause} (twice: first attempt and one retry in a fresh worker)")
+
+
+@dataclass
+class Batcher:
+    """Cuts tasks into batches of about ``target`` seconds of work.
+
+    The first batches are small (run times are unknown); once runs have been
+    timed the size follows the measured mean, never so large that fewer than
+    two batches per worker remain (the tail would then run on one core).
+    Batching changes no result: every task carries its own seed.
+    """
+
+    tasks: deque[Task]
+    workers: int
+    target: float
+    retry: deque[Task] = field(default_factory=deque)
+    _seconds: float = 0.0
+    _timed: int = 0
+
+    def observe(self, run: Run) -> None:
+        self._seconds += run.seconds
+        self._timed += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks or self.retry)
+
+    def size(self) -> int:
+        remaining = len(self.tasks)
+        balance = max(1, math.ceil(remaining / (2 * self.workers)))
+        if not self._timed:
+            return min(balance, 4)
+        per_run = max(self._seconds / self._timed, 1e-4)
+        return max(1, min(balance, math.ceil(self.target / per_run), 512))
+
+    def next(self) -> list[Task]:
+        if self.retry:  # a suspect runs alone, so a second death names it
+            return [self.retry.popleft()]
+        n = self.size()
+        return [self.tasks.popleft() for _ in range(min(n, len(self.tasks)))]
 
 
 class SerialExecutor:
-    """Runs everything in this process, in order. The reference the others must match."""
+    """Runs everything in this process, in order: the reference the others must match.
+
+    A run that kills the process (``os._exit``) kills the session too; use
+    local processes to survive such runs.
+    """
 
     workers = 1
     label = "serial"
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
-                      should_stop: StopCheck = _never) -> Iterator[Any]:
-        for item in items:
+    def execute(self, tasks: Sequence[Task], run_fn: str | RunFunction, series: bool,
+                emit: Emit, should_stop: StopCheck = _never) -> None:
+        fn = resolve_run_function(run_fn)
+        for task in tasks:
             if should_stop():
                 return
-            yield fn(item)
+            emit(execute(task, fn, series))
 
     def close(self) -> None:
         pass
@@ -72,64 +159,158 @@ class SerialExecutor:
         self.close()
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C goes to the whole process group; only the parent should react, so it
-    # can flush finished runs and shut the pool down in order.
+# ------------------------------------------------------------------ local processes
+
+
+def _worker_main(conn: Any) -> None:
+    """A worker's loop: receive a batch, send back each run as it finishes."""
+    # Ctrl-C reaches the whole process group; only the parent reacts, so it can
+    # record finished runs and stop the workers in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        tasks, run_fn, series = msg
+        fn = resolve_run_function(run_fn)
+        for task in tasks:
+            conn.send(execute(task, fn, series))
 
 
 def _start_method() -> str:
     """forkserver on POSIX: cheap worker starts without forking a parent that has threads.
 
-    Plain fork is unsafe once the parent runs threads (the progress bar, Dask's
-    client); spawn re-imports everything per worker. forkserver forks workers
-    from a clean server process that has imported the model once.
+    Plain fork is unsafe once the parent runs threads (a progress bar, Dask);
+    spawn re-imports everything per worker. forkserver forks workers from a
+    clean server process that has imported the model once.
     """
     methods = mp.get_all_start_methods()
     return "forkserver" if "forkserver" in methods and sys.platform != "darwin" else "spawn"
 
 
+class _Worker:
+    """One worker process, its pipe, and the tasks it holds, in the order it runs them."""
+
+    def __init__(self, ctx: Any) -> None:
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+        self.conn = parent
+        self.held: deque[Task] = deque()
+
+    def send(self, batch: list[Task], run_fn: str | RunFunction, series: bool) -> bool:
+        """Hand ``batch`` to the worker; False if it is already dead."""
+        try:
+            self.conn.send((batch, run_fn, series))
+        except (OSError, ValueError):
+            return False
+        self.held.extend(batch)
+        return True
+
+    def stop(self, timeout: float = 2.0) -> None:
+        with suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(1.0)
+        self.conn.close()
+
+
 class ProcessExecutor:
     """A pool of local worker processes (default: one per core).
 
-    Keeps at most ``2 * workers`` chunks in flight, so a 10,000-run sweep does
-    not pickle every task up front and Ctrl-C has little to cancel.
+    Each worker holds at most two batches, so a sweep of 10,000 runs does not
+    pickle every task up front and Ctrl-C has little to wait for. A dead worker
+    is replaced by a fresh one (see the module docstring).
     """
 
     label = "processes"
 
-    def __init__(self, workers: int | None = None, preload: Iterable[str] = ("model.runner",)):
+    def __init__(self, workers: int | None = None, preload: Sequence[str] = ("model.runner",)):
         self.workers = workers or os.cpu_count() or 1
-        ctx = mp.get_context(_start_method())
-        if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(list(preload))
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                         initializer=_ignore_sigint)
+        self._ctx = mp.get_context(_start_method())
+        if self._ctx.get_start_method() == "forkserver":
+            self._ctx.set_forkserver_preload(list(preload))
+        self._pool: list[_Worker] = []
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
-                      should_stop: StopCheck = _never) -> Iterator[Any]:
-        pending: set[Future] = set()
-        it = iter(items)
-        exhausted = False
+    def _ensure_pool(self) -> None:
+        while len(self._pool) < self.workers:
+            self._pool.append(_Worker(self._ctx))
+
+    def _replace_dead(self, emit: Emit, batcher: Batcher, deaths: dict[int, int],
+                      stopping: bool) -> None:
+        """Collect what dead workers sent, charge the run each was in, start fresh ones."""
+        alive = []
+        for w in self._pool:
+            if w.proc.is_alive():  # one check per worker: it may die between two checks
+                alive.append(w)
+                continue
+            self._collect(w, emit, batcher)
+            if w.held:
+                self._bury(w, emit, batcher, deaths, stopping)
+        self._pool = alive
+        self._ensure_pool()
+
+    def execute(self, tasks: Sequence[Task], run_fn: str | RunFunction, series: bool,
+                emit: Emit, should_stop: StopCheck = _never) -> None:
+        batcher = Batcher(deque(tasks), self.workers, TARGET_BATCH_SECONDS["processes"])
+        deaths: dict[int, int] = {}
+        self._ensure_pool()
+        while True:
+            stopping = should_stop()
+            if not stopping:
+                for w in self._pool:
+                    while batcher and len(w.held) < 2 * batcher.size():
+                        batch = batcher.next()
+                        if not w.send(batch, run_fn, series):
+                            batcher.tasks.extendleft(reversed(batch))
+                            break
+            busy = [w for w in self._pool if w.held]
+            if not busy:
+                return
+            ready = wait_ready([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.2)
+            for w in busy:
+                if w.conn in ready or w.proc.sentinel in ready:
+                    self._collect(w, emit, batcher)
+            self._replace_dead(emit, batcher, deaths, stopping)
+
+    def _collect(self, w: _Worker, emit: Emit, batcher: Batcher) -> None:
         try:
-            while not should_stop():
-                while not exhausted and len(pending) < 2 * self.workers:
-                    item = next(it, _END)
-                    if item is _END:
-                        exhausted = True
-                    else:
-                        pending.add(self._pool.submit(fn, item))
-                if not pending:
-                    return
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        finally:
-            for fut in pending:
-                fut.cancel()
+            while w.conn.poll():
+                run: Run = w.conn.recv()
+                task = w.held.popleft()
+                if task.index != run.index:  # a protocol error, never expected
+                    raise RuntimeError(f"worker returned run {run.index} for task {task.index}")
+                batcher.observe(run)
+                emit(run)
+        except (EOFError, OSError):  # the worker died; its held runs are buried next
+            pass
+
+    def _bury(self, w: _Worker, emit: Emit, batcher: Batcher, deaths: dict[int, int],
+              stopping: bool) -> None:
+        w.proc.join(0.5)
+        cause = death_cause(w.proc.exitcode)
+        culprit = w.held.popleft()
+        rest = list(w.held)
+        w.held.clear()
+        w.conn.close()
+        # the runs queued behind the culprit never started: back to the front, innocent
+        batcher.tasks.extendleft(reversed(rest))
+        deaths[culprit.index] = deaths.get(culprit.index, 0) + 1
+        if deaths[culprit.index] >= ATTEMPTS:
+            emit(worker_died(culprit, cause))
+        elif not stopping:  # when stopping it stays unrecorded, and a resume retries it
+            batcher.retry.append(culprit)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for w in self._pool:
+            w.stop()
+        self._pool = []
 
     def __enter__(self) -> ProcessExecutor:
         return self
@@ -138,10 +319,31 @@ class ProcessExecutor:
         self.close()
 
 
+# ------------------------------------------------------------------ Dask
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while starting processes, so they inherit the ignoring.
+
+    Python leaves SIGINT ignored in a child started while it is ignored, so a
+    LocalCluster's nannies and workers do not print tracebacks on Ctrl-C; the
+    parent alone handles it.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+    try:
+        yield
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, old)
+
+
 class DaskExecutor:
     """Dask distributed: an existing cluster (``scheduler``) or a LocalCluster of ``workers``.
 
-    Dask is an optional extra (``pip install lasim[cluster]``), imported only here.
+    Dask is an optional extra (``pip install lasim[cluster]``); it is imported
+    when this executor is made, not when lasim starts.
     """
 
     label = "dask"
@@ -149,15 +351,15 @@ class DaskExecutor:
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
                  connect_timeout: float = 10.0):
         try:
+            import dask
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise LasimInputError(
                 "--scheduler/--workers: Dask is not installed; install it with "
                 "pip install 'lasim[cluster]'"
             ) from None
-        import logging
-
         self._cluster = None
+        self._client = None
         if scheduler:
             try:
                 self._client = Client(scheduler, timeout=f"{connect_timeout}s")
@@ -170,37 +372,79 @@ class DaskExecutor:
             n = workers or os.cpu_count() or 1
             # One single-threaded process per worker: the model holds the GIL, so
             # threads would not run in parallel. No dashboard: it needs a free port
-            # and bokeh, and a laptop sweep does not need it.
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
-            self._client = Client(self._cluster)
+            # and bokeh. allowed-failures 0: a batch whose worker dies comes back
+            # at once as KilledWorker, and the batch's runs are retried one by one.
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}), _sigint_ignored():
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.CRITICAL)
+                self._client = Client(self._cluster)
             self.label = f"dask LocalCluster({n})"
         info = self._client.scheduler_info()
         self.workers = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
-                      should_stop: StopCheck = _never) -> Iterator[Any]:
-        import time
-
+    def execute(self, tasks: Sequence[Task], run_fn: str | RunFunction, series: bool,
+                emit: Emit, should_stop: StopCheck = _never) -> None:
         from dask.distributed import as_completed
 
-        items = list(items)
-        # pure=False: two chunks with equal content are still two tasks; Dask must
-        # not deduplicate them by hashing the arguments.
-        futures = self._client.map(fn, items, pure=False)
-        ac = as_completed(futures)
+        batcher = Batcher(deque(tasks), self.workers, TARGET_BATCH_SECONDS["dask"])
+        deaths: dict[int, int] = {}
+        ac = as_completed()
+        batches: dict[Any, list[Task]] = {}
+
+        def submit() -> None:
+            while batcher and len(batches) < 2 * self.workers and not should_stop():
+                if batcher.retry and batches:
+                    # a suspect runs alone on the cluster: a worker's death also kills the
+                    # batches queued behind the running one, so only a lone death is evidence
+                    return
+                batch = batcher.next()
+                # pure=False: two equal batches are still two tasks, never deduplicated
+                fut = self._client.submit(execute_batch, batch, run_fn, series, pure=False)
+                batches[fut] = batch
+                ac.add(fut)
+                if len(batch) == 1 and deaths.get(batch[0].index):
+                    return
+
         try:
-            while not ac.is_empty() and not should_stop():
-                batch = ac.next_batch(block=False)
-                if not batch:
+            submit()
+            while batches:
+                got = ac.next_batch(block=False)
+                if not got:
                     time.sleep(0.05)
-                for fut in batch:
-                    yield fut.result()
+                for fut in got:
+                    batch = batches.pop(fut)
+                    if fut.status == "finished":
+                        for run in fut.result():
+                            batcher.observe(run)
+                            emit(run)
+                    else:
+                        self._lost(batch, fut, emit, batcher, deaths)
+                submit()
         finally:
-            self._client.cancel(futures)
+            if batches:
+                self._client.cancel(list(batches))
+
+    @staticmethod
+    def _lost(batch: list[Task], fut: Any, emit: Emit, batcher: Batcher,
+              deaths: dict[int, int]) -> None:
+        exc = fut.exception()
+        cause = f"{type(exc).__name__}: {exc}"
+        alone = len(batch) == 1 and deaths.get(batch[0].index, 0) > 0
+        if not alone:  # which run killed the worker is unknown: each is retried alone
+            for task in batch:
+                deaths[task.index] = 1
+                batcher.retry.append(task)
+            return
+        task = batch[0]
+        deaths[task.index] += 1
+        if deaths[task.index] >= ATTEMPTS:
+            emit(worker_died(task, cause))
+        else:
+            batcher.retry.append(task)
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()
 
@@ -213,7 +457,7 @@ class DaskExecutor:
 
 def make_executor(*, processes: int | None = None, workers: int | None = None,
                   scheduler: str | None = None) -> Executor:
-    """Pick an executor from CLI-style options.
+    """Pick an executor from command-line options.
 
     Parameters
     ----------

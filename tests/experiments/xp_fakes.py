@@ -46,3 +46,13 @@ def flaky_run(scenario, seed, *, series=False):
     if scenario.parameters.facilitation_quality >= 0.8:
         raise RuntimeError("injected failure: facilitation_quality too high for this test")
     return toy_run(scenario, seed, series=series)
+
+
+def dying_run(scenario, seed, *, series=False):
+    """Like :func:`toy_run`, but kills its own process whenever facilitation_quality >= 0.8.
+
+    ``os._exit`` skips every handler, as the out-of-memory killer or a segfault would.
+    """
+    if scenario.parameters.facilitation_quality >= 0.8:
+        os._exit(3)
+    return toy_run(scenario, seed, series=series)
