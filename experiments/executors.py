@@ -260,7 +260,17 @@ class ProcessExecutor:
                 emit: Emit, should_stop: StopCheck = _never) -> None:
         batcher = Batcher(deque(tasks), self.workers, TARGET_BATCH_SECONDS["processes"])
         deaths: dict[int, int] = {}
-        self._ensure_pool()
+        try:
+            self._ensure_pool()
+            self._loop(batcher, run_fn, series, emit, should_stop, deaths)
+        except BaseException:
+            # a second Ctrl-C (or an error in emit): leave at once, the runs in the
+            # workers are abandoned and redone by a resume
+            self.kill()
+            raise
+
+    def _loop(self, batcher: Batcher, run_fn: str | RunFunction, series: bool, emit: Emit,
+              should_stop: StopCheck, deaths: dict[int, int]) -> None:
         while True:
             stopping = should_stop()
             if not stopping:
@@ -306,6 +316,15 @@ class ProcessExecutor:
             emit(worker_died(culprit, cause))
         elif not stopping:  # when stopping it stays unrecorded, and a resume retries it
             batcher.retry.append(culprit)
+
+    def kill(self) -> None:
+        """Stop every worker now, whatever it is running."""
+        for w in self._pool:
+            w.proc.kill()
+        for w in self._pool:
+            w.proc.join(1.0)
+            w.conn.close()
+        self._pool = []
 
     def close(self) -> None:
         for w in self._pool:

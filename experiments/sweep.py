@@ -1,23 +1,18 @@
-"""The sweep loop: plan the runs, skip finished ones, execute the rest, store as they finish.
+"""The sweep loop: plan the runs, skip finished ones, run the rest with run_many, store as they finish.
 
-:func:`execute_chunk` is what workers run. It depends only on the chunk it is
-given (base scenario, parameter values, seeds), never on worker state, so any
-executor produces the same rows.
+Each planned run becomes one :class:`~experiments.tasks.Task`: the base scenario
+(or, for an ensemble, the member replication ``r`` runs, ``r mod M``) with the
+point's parameter values, and the run's stored seed. It depends on nothing
+else, so any executor produces the same rows.
 """
 
 from __future__ import annotations
 
-import importlib
-import math
-import os
 import signal
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,81 +20,51 @@ import numpy as np
 import pandas as pd
 
 from .executors import Executor, SerialExecutor
+from .runs import RUN_FUNCTION_ENV, Run, Task, Variant, run_function_name, run_tasks
 from .spec import ExperimentSpec
 from .store import Store
 
-DEFAULT_RUN_FUNCTION = "model.runner:run_scenario"
-# Test-only hook: a "module:function" with run_scenario's signature to use instead
-# of the model (e.g. one that raises for some parameter values). Read by the CLI.
-RUN_FUNCTION_ENV = "LASIM_RUN_FUNCTION"
-
-
-@lru_cache(maxsize=8)
-def resolve_run_function(path: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"``; cached so a worker imports it once."""
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A batch of runs sent to one worker in one message (amortises pickling and IPC)."""
-
-    scenario: Any
-    rows: list[dict[str, Any]]          # run_id, sample_id, replication, seed, factor values
-    factors: tuple[str, ...]
-    outcomes: tuple[str, ...] | None
-    series: bool
-    run_function: str = DEFAULT_RUN_FUNCTION
-
-
-@dataclass
-class Outcome:
-    """What a worker sends back for one run: a summary row, or a failure."""
-
-    row: dict[str, Any]
-    series: pd.DataFrame | None = None
-    error: str | None = None
-    traceback: str | None = None
+__all__ = ["RUN_FUNCTION_ENV", "SweepReport", "run_sweep", "sweep_tasks"]
 
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def execute_chunk(chunk: Chunk) -> list[Outcome]:
-    """Run every run of ``chunk``; a run that raises becomes a failure, not a crash."""
-    fn = resolve_run_function(chunk.run_function)
-    out = []
-    for row in chunk.rows:
-        params = {name: _plain(row[name]) for name in chunk.factors}
-        t0 = time.perf_counter()
-        try:
-            scenario, member = chunk.scenario, None
-            if isinstance(scenario, tuple):  # an ensemble: replication r runs member r mod M
-                member = int(row["replication"]) % len(scenario)
-                scenario = scenario[member]
-            scenario = scenario.with_parameters(**params) if params else scenario
-            result = fn(scenario, int(row["seed"]), series=chunk.series)
-            summary = dict(result.summary)
-            if member is not None:
-                summary["ensemble_member"] = member
-            if chunk.outcomes is not None:
-                summary = {k: summary.get(k) for k in (*chunk.outcomes, "ensemble_member") if k in summary
-                           or k in chunk.outcomes}
-            record = dict(row) | {k: _plain(v) for k, v in summary.items()}
-            record["run_seconds"] = time.perf_counter() - t0
-            ser = None
-            if chunk.series and result.series is not None:
-                ser = result.series.reset_index()
-                if "index" in ser.columns and "month" not in ser.columns:
-                    ser = ser.rename(columns={"index": "month"})
-                ser.insert(0, "run_id", row["run_id"])
-            out.append(Outcome(record, ser))
-        except Exception as exc:  # noqa: BLE001 -- any model error is recorded, not fatal
-            out.append(Outcome(dict(row), error=f"{type(exc).__name__}: {exc}",
-                               traceback=traceback.format_exc()))
-    return out
+def sweep_tasks(base: Any, todo: pd.DataFrame, factors: tuple[str, ...]) -> list[Task]:
+    """One task per planned run; ``Task.index`` is the run's position in ``todo``."""
+    tasks = []
+    members = base if isinstance(base, tuple) else None
+    for i, row in enumerate(todo.itertuples(index=False)):
+        rec = row._asdict()
+        scenario = members[int(rec["replication"]) % len(members)] if members else base
+        values = {name: _plain(rec[name]) for name in factors}
+        tasks.append(Task(i, int(rec["sample_id"]), int(rec["replication"]), int(rec["seed"]),
+                          Variant(scenario, values)))
+    return tasks
+
+
+def _record(run: Run, row: dict[str, Any], outcomes: tuple[str, ...] | None,
+            ensemble: int | None) -> dict[str, Any]:
+    summary = dict(run.summary or {})
+    if ensemble is not None:
+        summary["ensemble_member"] = ensemble
+    if outcomes is not None:
+        summary = {k: summary.get(k) for k in (*outcomes, "ensemble_member")
+                   if k in summary or k in outcomes}
+    record = dict(row) | summary
+    record["run_seconds"] = run.seconds
+    return record
+
+
+def _series(run: Run, run_id: int) -> pd.DataFrame | None:
+    if run.series is None:
+        return None
+    ser = run.series.reset_index()
+    if "index" in ser.columns and "month" not in ser.columns:
+        ser = ser.rename(columns={"index": "month"})
+    ser.insert(0, "run_id", run_id)
+    return ser
 
 
 @dataclass
@@ -119,16 +84,6 @@ class SweepReport:
     @property
     def remaining(self) -> int:
         return self.planned - self.skipped - self.done - self.failed
-
-
-def chunk_size(n_runs: int, workers: int) -> int:
-    """Runs per chunk: large enough to amortise overhead, small enough to balance load.
-
-    Eight chunks per worker keeps the tail short when runs differ in length;
-    32 runs (about 1.5 s of the default scenario) caps how much a killed worker
-    or Ctrl-C throws away.
-    """
-    return max(1, min(32, math.ceil(n_runs / (workers * 8))))
 
 
 def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | None = None,
@@ -163,7 +118,7 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
         ``status`` is ``"complete"``, ``"failures"``, ``"partial"`` or ``"interrupted"``.
     """
     executor = executor or SerialExecutor()
-    run_function = run_function or os.environ.get(RUN_FUNCTION_ENV) or DEFAULT_RUN_FUNCTION
+    run_function = run_function_name(run_function)
     base = spec.base_scenario()
     raw, plan = spec.plan()
     store = Store.open(out, spec, base, plan, raw, executor_label=executor.label)
@@ -180,13 +135,9 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
     attempted: set[int] = set()
     new_failures: list[dict[str, Any]] = []
 
-    size = chunk_size(len(todo), executor.workers)
     records = todo.to_dict("records")
-    chunks = [
-        Chunk(base, records[i:i + size], tuple(spec.factor_names), spec.outcomes, spec.series,
-              run_function)
-        for i in range(0, len(records), size)
-    ]
+    tasks = sweep_tasks(base, todo, tuple(spec.factor_names))
+    n_members = len(base) if isinstance(base, tuple) else None
 
     bar = _progress_bar(report, enabled=progress)
     buffer: list[dict[str, Any]] = []
@@ -222,25 +173,30 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
     in_main = threading.current_thread() is threading.main_thread()
     old_handler = signal.signal(signal.SIGINT, on_sigint) if in_main else None
     try:
-        for outcomes in executor.map_unordered(execute_chunk, chunks, stop.is_set):
-            for o in outcomes:
-                attempted.add(int(o.row["run_id"]))
-                if o.error is None:
-                    buffer.append(o.row)
-                    if o.series is not None:
-                        series_buf.append(o.series)
-                    report.done += 1
-                else:
-                    new_failures.append(o.row | {"error": o.error, "traceback": o.traceback,
+        def on_result(run: Run) -> None:
+            row = records[run.index]
+            attempted.add(int(row["run_id"]))
+            if run.ok:
+                member = int(row["replication"]) % n_members if n_members else None
+                buffer.append(_record(run, row, spec.outcomes, member))
+                ser = _series(run, int(row["run_id"])) if spec.series else None
+                if ser is not None:
+                    series_buf.append(ser)
+                report.done += 1
+            else:
+                new_failures.append(dict(row) | {"error": run.error, "traceback": run.traceback,
                                                  "session": store._session})
-                    report.failed += 1
-                    if len(report.failure_examples) < 3:
-                        report.failure_examples.append(f"run {o.row['run_id']}: {o.error}")
+                report.failed += 1
+                if len(report.failure_examples) < 3:
+                    report.failure_examples.append(f"run {row['run_id']}: {run.error}")
             if bar is not None:
-                bar.update(len(outcomes))
+                bar.update(1)
                 bar.set_postfix(failed=report.failed, refresh=False)
             if len(buffer) >= flush_runs or time.monotonic() - last_flush >= flush_seconds:
                 flush()
+
+        run_tasks(tasks, executor=executor, series=spec.series, run_fn=run_function,
+                  on_result=on_result, should_stop=stop.is_set, keep=False)
         report.status = ("interrupted" if stop.is_set() else "partial" if partial
                          else "complete")
     except KeyboardInterrupt:

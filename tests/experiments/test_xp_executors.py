@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,9 @@ import pytest
 from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.spec import load_spec
 from experiments.store import load_results
-from experiments.sweep import chunk_size, run_sweep
+from experiments.executors import Batcher
+from experiments.sweep import run_sweep
+from experiments.tasks import Run
 from model.errors import LasimInputError
 
 # The real model, on a short horizon so the whole comparison takes seconds.
@@ -82,10 +85,20 @@ def test_results_do_not_depend_on_sharding(spec, serial_results, tmp_path):
     assert len(list((out / "runs").glob("summary-*.parquet"))) > 1
 
 
-def test_chunk_size_bounds():
-    assert chunk_size(1, 8) == 1
-    assert chunk_size(10_000, 2) == 32
-    assert chunk_size(40, 2) == 3
+def test_batches_hold_about_the_target_work_and_leave_two_per_worker():
+    def batcher(n: int) -> Batcher:
+        return Batcher(deque(range(n)), workers=2, target=0.25)
+
+    b = batcher(10_000)
+    assert b.size() == 4  # unknown run time: small first batches
+    b.observe(Run(0, 0, 0, 1, seconds=0.05))
+    assert b.size() == 5  # 0.25 s of 50 ms runs
+    b.observe(Run(1, 0, 0, 1, seconds=0.0))  # mean 25 ms
+    assert b.size() == 10
+    fast = batcher(40)
+    fast.observe(Run(0, 0, 0, 1, seconds=0.001))
+    assert fast.size() == 10  # 250 would leave one worker idle: 40 / (2 workers x 2)
+    assert len(fast.next()) == 10 and len(fast.tasks) == 30
 
 
 def test_make_executor_choices():
