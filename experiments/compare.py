@@ -25,8 +25,13 @@ import pandas as pd
 
 from model.errors import LasimInputError
 from model.kinds import LEVELS
-from model.runner import replication_seeds, run_scenario
+from model.runner import replication_seeds
 from model.scenario import Scenario, load_scenario
+
+from .executors import Executor
+from .runs import Run, failed, run_many
+from .statistics import paired_difference, wilson
+from .tasks import RunFunction
 
 #: Monthly series kept per run for the report (adoption by level over time, reach, cost).
 SERIES_KEPT: tuple[str, ...] = (
@@ -39,7 +44,6 @@ PROBABILITIES: dict[str, str] = {
     "sustained": "sustains adoption",
     "functioning": "functions",
 }
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -128,16 +132,14 @@ class Comparison:
     series: pd.DataFrame
 
 
-def _run_one(item: tuple[int, str, Scenario, int, int]) -> tuple[dict[str, Any], pd.DataFrame]:
-    """One replication of one design (module level so process pools can pickle it)."""
-    d_index, label, scenario, replication, seed = item
-    result = run_scenario(scenario, seed, series=True)
-    row = {"design": label, "design_index": d_index, "replication": replication, "seed": seed,
-           **result.summary}
-    series = result.series
+def _run_row(design: Design, d_index: int, run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A finished run as its row of the run table and its kept series."""
+    row = {"design": design.label, "design_index": d_index, "replication": run.replication,
+           "seed": run.seed, **(run.summary or {})}
+    series = run.series
     ser = series[[c for c in SERIES_KEPT if c in series]].reset_index()
-    ser.insert(0, "replication", replication)
-    ser.insert(0, "design", label)
+    ser.insert(0, "replication", run.replication)
+    ser.insert(0, "design", design.label)
     return row, ser
 
 
@@ -146,8 +148,9 @@ def run_comparison(
     replications: int,
     root_seed: int = 0,
     *,
-    executor: Any = None,
+    executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    run_fn: str | RunFunction | None = None,
 ) -> Comparison:
     """Run every design ``replications`` times with the same seeds (common random numbers).
 
@@ -164,6 +167,8 @@ def run_comparison(
         An ``experiments.executors`` executor (``None``: in this process).
     progress
         Called with (runs done, runs in all) after each run.
+    run_fn
+        Replaces the model (tests); see :func:`experiments.runs.run_many`.
 
     Returns
     -------
@@ -172,18 +177,22 @@ def run_comparison(
     """
     check_replications(replications)
     seeds = replication_seeds(root_seed, replications)
-    items = [(i, d.label, d.scenario, r, s) for i, d in enumerate(designs) for r, s in enumerate(seeds)]
-    rows: list[dict[str, Any]] = []
-    series: list[pd.DataFrame] = []
-    if executor is None:
-        from experiments.executors import SerialExecutor
-
-        executor = SerialExecutor()
-    for done, (row, ser) in enumerate(executor.map_unordered(_run_one, items), start=1):
+    total = len(designs) * len(seeds)
+    counter = iter(range(1, total + 1))
+    done = run_many([d.scenario for d in designs], seeds, executor=executor, series=True,
+                    run_fn=run_fn,
+                    on_result=(lambda run: progress(next(counter), total)) if progress else None)
+    bad = failed(done)
+    if bad:
+        r = bad[0]
+        raise LasimInputError(
+            f"{len(bad)} of {total} runs failed; first: design {designs[r.scenario_index].label}, "
+            f"replication {r.replication} (seed {r.seed}): {r.error}")
+    rows, series = [], []
+    for run in done:
+        row, ser = _run_row(designs[run.scenario_index], run.scenario_index, run)
         rows.append(row)
         series.append(ser)
-        if progress:
-            progress(done, len(items))
     runs = pd.DataFrame(rows).sort_values(["design_index", "replication"], kind="stable").reset_index(drop=True)
     ser_all = pd.concat(series, ignore_index=True)
     ser_all["design_index"] = ser_all["design"].map({d.label: i for i, d in enumerate(designs)})
@@ -192,36 +201,7 @@ def run_comparison(
     return Comparison(list(designs), seeds, int(root_seed), runs, ser_all)
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-def wilson(successes: int, n: int) -> tuple[float, float, float]:
-    """Share and Wilson 95% interval of ``successes`` out of ``n`` (honest near 0% and 100%)."""
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    p = successes / n
-    denom = 1 + Z95**2 / n
-    centre = (p + Z95**2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
-    # rounding can put a bound a hair past p at 0% or 100%
-    return p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
-
-
-def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``b - a`` over paired runs with a normal 95% interval.
-
-    With common random numbers the runs are paired by replication, and the
-    interval of the paired difference is what says whether designs differ.
-    """
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    n = d.size
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(d.mean())
-    if n == 1:
-        return mean, math.nan, math.nan
-    half = Z95 * float(d.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half
+# --------------------------------------------------------------------------- tables
 
 
 def design_order(runs: pd.DataFrame) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import sys
@@ -13,7 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from experiments import statistics
+from experiments.executors import Executor
+from experiments.runs import failed, run_many
 from model.alliance import AllianceModel
 from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
@@ -87,72 +90,52 @@ def _list() -> int:
 # --------------------------------------------------------------------------- run
 
 
-def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = True, snapshot_months=()) -> tuple:
-    """Run one model per seed; return (summaries, long series, first model's snapshots, first world)."""
-    from tqdm import tqdm
+def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = True, snapshot_months=(),
+                     executor: Executor | None = None) -> tuple:
+    """Run one model per seed; return (summaries, long series, first model's snapshots, first world).
 
-    summaries, series = [], []
-    snapshots: list[tuple[str, dict[str, np.ndarray]]] = []
-    world = None
+    The runs go through :func:`experiments.runs.run_many`; the snapshots of the
+    alliance for the figure come from replaying replication 0 step by step here
+    (the same seed gives the same run).
+    """
     bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run", disable=not progress, file=sys.stderr)
-    for rep, seed in enumerate(seeds):
-        model = AllianceModel(scenario, rng=seed)
-        if rep == 0:
-            world = model.world
-            for month in sorted(m for m in snapshot_months if 0 < m < scenario.parameters.horizon_months):
-                model.run(month - model.month)
-                snapshots.append((f"month {month}", _snapshot(model)))
-        model.run(scenario.parameters.horizon_months - model.month)
-        if rep == 0:
-            snapshots.append((f"month {model.month} (end)", _snapshot(model)))
-        summaries.append({"replication": rep, "seed": seed, **model.summary()})
-        s = model.series().reset_index()
-        s.insert(0, "seed", seed)
-        s.insert(0, "replication", rep)
+    try:
+        runs = run_many([scenario], seeds, executor=executor, series=True, on_result=lambda r: bar.update())
+    finally:
+        bar.close()
+    bad = failed(runs)
+    if bad:
+        raise LasimInputError(f"{len(bad)} of {len(runs)} runs of {scenario.name} failed; first: replication "
+                              f"{bad[0].replication} (seed {bad[0].seed}): {bad[0].error}")
+    summaries, series = [], []
+    for run in runs:
+        summaries.append({"replication": run.replication, "seed": run.seed, **run.summary})
+        s = run.series.reset_index()
+        s.insert(0, "seed", run.seed)
+        s.insert(0, "replication", run.replication)
         series.append(s)
-        bar.update()
-    bar.close()
+    snapshots, world = _replay_snapshots(scenario, seeds[0], snapshot_months) if seeds else ([], None)
     return pd.DataFrame(summaries), pd.concat(series, ignore_index=True), snapshots, world
+
+
+def _replay_snapshots(scenario: Scenario, seed: int, months) -> tuple[list, Any]:
+    model = AllianceModel(scenario, rng=seed)
+    snapshots: list[tuple[str, dict[str, np.ndarray]]] = []
+    for month in sorted(m for m in months if 0 < m < scenario.parameters.horizon_months):
+        model.run(month - model.month)
+        snapshots.append((f"month {month}", _snapshot(model)))
+    model.run(scenario.parameters.horizon_months - model.month)
+    snapshots.append((f"month {model.month} (end)", _snapshot(model)))
+    return snapshots, model.world
 
 
 def _snapshot(model: AllianceModel) -> dict[str, np.ndarray]:
     return {"stage": model.stage.copy(), "seat_active": model.seat_active.copy(), "member": model.is_member.copy()}
 
 
-def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def outcome_table(summary: pd.DataFrame, fields=TABLE_FIELDS) -> pd.DataFrame:
-    """Mean and 95% interval of each outcome over replications.
-
-    Yes/no outcomes: the share of runs with a Wilson 95% interval; numbers: the
-    mean with the 2.5-97.5 percentiles of the runs (the spread a programme should
-    expect, not the uncertainty of the mean). Months that never happened are
-    left out and counted in ``n``.
-    """
-    rows = []
-    for f in fields:
-        col = summary[f]
-        if col.dtype == bool:
-            k, n = int(col.sum()), len(col)
-            lo, hi = _wilson(k, n)
-            rows.append({"outcome": f, "mean": k / n, "low": lo, "high": hi, "n": n, "kind": "share of runs"})
-        else:
-            vals = col.replace([np.inf, -np.inf], np.nan).dropna().to_numpy(dtype=float)
-            if vals.size == 0:
-                rows.append({"outcome": f, "mean": math.nan, "low": math.nan, "high": math.nan, "n": 0,
-                             "kind": "never"})
-                continue
-            lo, hi = np.percentile(vals, [2.5, 97.5])
-            rows.append({"outcome": f, "mean": vals.mean(), "low": lo, "high": hi, "n": vals.size,
-                         "kind": "mean, 2.5-97.5%"})
-    return pd.DataFrame(rows)
+    """Mean and 95% interval of each outcome over replications (see :mod:`experiments.statistics`)."""
+    return statistics.outcome_table(summary, fields)
 
 
 def format_table(table: pd.DataFrame, replications: int) -> str:
