@@ -42,8 +42,7 @@ import numpy as np
 from pyabc.sampler import Sampler
 from pyabc.sampler.util import get_mp_context
 
-from lasim.io import atomic_write_json
-from lasim.provenance import provenance
+from experiments.files import atomic_write_json, provenance
 from model.errors import LasimInputError
 
 from .evaluate import TargetDistance, TargetModel, observed_statistics

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasim.io import atomic_write, atomic_write_json
-from lasim.provenance import provenance
+from experiments.files import atomic_write, atomic_write_json, provenance
 
 from .abc import generation_table, load_history, priors_of, read_config
 from .posterior import (

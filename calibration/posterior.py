@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasim.io import atomic_write, atomic_write_text
+from experiments.files import atomic_write, atomic_write_text
 from model.ensemble import ENSEMBLE_FORMAT, ENSEMBLE_VERSION  # noqa: E402
 
 from .evaluate import TargetModel

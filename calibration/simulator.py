@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from experiments.runs import run_many
+
 
 @runtime_checkable
 class ParamRange(Protocol):
@@ -57,9 +59,12 @@ class ModelSimulator:
     ----------
     scenario : str or Path
         A shipped scenario name or a scenario TOML file.
+    run_fn : str or callable, optional
+        Replaces the model (tests); see :func:`experiments.runs.run_many`.
     """
 
     scenario: str | Path
+    run_fn: Any = None
     _base: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,7 +114,9 @@ class ModelSimulator:
     def run(
         self, parameters: Mapping[str, Any], seed: int, *, series: bool
     ) -> tuple[Mapping[str, Any], pd.DataFrame | None]:
-        from model.runner import run_scenario
-
-        result = run_scenario(self.scenario_for(parameters), int(seed), series=series)
-        return result.summary, (result.series if series else None)
+        # one run per call: pyabc's sampler owns the parallelism of calibration
+        (run,) = run_many([self.scenario_for(parameters)], [int(seed)], series=series,
+                          run_fn=self.run_fn)
+        if not run.ok:
+            raise RuntimeError(f"run with seed {seed} failed: {run.error}")
+        return run.summary, (run.series if series else None)

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasim.io import atomic_write, atomic_write_json, atomic_write_text
-from lasim.provenance import provenance
+from experiments.executors import make_executor
+from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from experiments.runs import Run, failed, run_many
 
 from .bass import bass_share, monthly_bass_share
 
@@ -123,17 +124,16 @@ def bass_scenario(agents: int, p: float, q: float, horizon: int | None = None) -
 
 
 def _mean_curve(scenario: Any, seeds: Sequence[int], workers: int, column: str) -> np.ndarray:
-    from .posterior import _map
+    with make_executor(processes=max(1, workers)) as executor:
+        runs = run_many([scenario], list(seeds), executor=executor, series=True)
+    bad = failed(runs)
+    if bad:
+        raise RuntimeError(f"a validation run failed (seed {bad[0].seed}): {bad[0].error}")
+    return np.mean([_curve_of(r, column) for r in runs], axis=0)
 
-    curves = _map(_curve_of, [(scenario, s, column) for s in seeds], workers)
-    return np.mean(curves, axis=0)
 
-
-def _curve_of(args: tuple[Any, int, str]) -> np.ndarray:
-    from model.runner import run_scenario
-
-    scenario, seed, column = args
-    return run_scenario(scenario, seed, series=True).series[column].to_numpy(dtype=float)
+def _curve_of(run: Run, column: str) -> np.ndarray:
+    return run.series[column].to_numpy(dtype=float)
 
 
 def check_bass(

@@ -123,10 +123,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def write_heatmap(spec: Any, out: Path) -> Path:
     """The spec's faceted heatmap (PNG) and its table (CSV) in ``out/plots``."""
-    from lasim.io import atomic_write_text
-    from lasim.provenance import provenance
-
     from . import plots
+    from .files import atomic_write_text, provenance
     from .store import load_results
 
     df = load_results(out)
@@ -186,10 +184,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from lasim.io import atomic_write_text
-    from lasim.provenance import provenance
-
-    from .store import load_results, write_parquet
+    from .files import atomic_write_text, provenance, write_parquet
+    from .store import load_results
 
     df = load_results(args.dir, failures=args.failures)
     m = df.attrs["manifest"]

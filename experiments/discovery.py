@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasim.io import atomic_write_json, atomic_write_text
-from lasim.provenance import provenance
 from model.errors import LasimInputError
 
+from .files import atomic_write_json, atomic_write_text, provenance
 from .store import load_results, outcome_columns
 
 # How the sentences say that an outcome happened.

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lasim.io import atomic_write
-
+from .files import atomic_write
 from .spec import HeatmapSpec
 
 

@@ -22,13 +22,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lasim.io import atomic_write, atomic_write_json, atomic_write_text
-from lasim.provenance import provenance
 from model.kinds import LEVELS
 from model.scenario import scenario_to_toml
 
 from .compare import PROBABILITIES, Comparison, design_order, differences, outcome_table, verdict
-from .store import write_parquet
+from .files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_parquet
 
 LEVEL_NAMES = {**{f"adoption_{lv}": lab for lv, lab in zip(
     LEVELS, ("national", "district / city", "community"), strict=True)},

@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasim.io import atomic_write_json, atomic_write_text
-from lasim.provenance import provenance
 from model.errors import LasimInputError
 
 from . import plots
+from .files import atomic_write_json, atomic_write_text, provenance
 from .spec import ExperimentSpec
 from .store import Store, load_results, outcome_columns
 

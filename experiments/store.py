@@ -25,34 +25,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lasim.io import atomic_write, atomic_write_json, atomic_write_text
-from lasim.provenance import provenance
 from model.errors import LasimInputError
 
+from .files import atomic_write_json, atomic_write_text, provenance, write_parquet
 from .spec import ExperimentSpec
 
 STORE_FORMAT = 1
 MANIFEST = "manifest.json"
 FAILURES = "failures.parquet"
 ID_COLUMNS = ["run_id", "sample_id", "replication", "seed"]
-
-
-def write_parquet(path: Path, df: pd.DataFrame, meta: dict[str, Any]) -> Path:
-    """Write ``df`` atomically with ``meta`` (provenance) in the Parquet schema metadata."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    metadata[b"lasim"] = json.dumps(meta, default=str).encode()
-    table = table.replace_schema_metadata(metadata)
-    return atomic_write(path, lambda p: pq.write_table(table, p))
-
-
-def read_parquet_meta(path: Path) -> dict[str, Any]:
-    """The ``lasim`` provenance block of a Parquet file written by :func:`write_parquet`."""
-    md = pq.read_schema(path).metadata or {}
-    return json.loads(md.get(b"lasim", b"{}"))
 
 
 def scenario_fingerprint(scenario: Any) -> str:

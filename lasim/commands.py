@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from experiments import statistics
 from experiments.executors import Executor
+from experiments.files import atomic_write_json, atomic_write_text, provenance, write_parquet
 from experiments.runs import failed, run_many
 from model.alliance import AllianceModel
 from model.ensemble import is_ensemble_file, load_ensemble
@@ -23,9 +24,6 @@ from model.errors import LasimInputError
 from model.outcomes import SUMMARY_FIELDS
 from model.runner import replication_seeds
 from model.scenario import Scenario, list_scenarios, load_scenario, parse_assignments, scenario_to_toml
-
-from .io import atomic_write_json, atomic_write_text
-from .provenance import provenance
 
 #: Outcomes shown in the table `lasim run` prints (all are in summary.csv).
 TABLE_FIELDS = (
@@ -206,7 +204,8 @@ def run_command(args: argparse.Namespace) -> int:
                                 git_commit=meta["git_commit"])
         tagged.to_csv(tmp / "summary.csv", index=False)
         table.to_csv(tmp / "outcomes.csv", index=False)
-        _write_parquet(series, tmp / "timeseries.parquet", meta)
+        keep = ("scenario_name", "root_seed", "seeds", "lasim_version", "git_commit", "created")
+        write_parquet(tmp / "timeseries.parquet", series, {k: meta[k] for k in keep})
         if not args.no_plots:
             from .plots import adoption_figure, alliance_figure, save
 
@@ -221,16 +220,3 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"\nwrote {out}/: timeseries.parquet, summary.csv, outcomes.csv, run.json, scenario.toml"
           + ("" if args.no_plots else ", adoption.png, alliance.png"))
     return 0
-
-
-def _write_parquet(df: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
-    """Parquet with the provenance in the file's own metadata, so the file alone says what made it."""
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    keep = {k: meta[k] for k in ("scenario_name", "root_seed", "seeds", "lasim_version", "git_commit", "created")}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"lasim": json.dumps(keep).encode()})
-    pq.write_table(table, path)

@@ -72,7 +72,7 @@ def test_common_random_numbers_and_provenance(report_dir):
     meta = json.loads((report_dir / "report.json").read_text())
     assert meta["seeds"] == seeds and meta["root_seed"] == 7 and meta["common_random_numbers"]
     assert {"lasim_version", "git_commit", "created"} <= set(meta["provenance"])
-    from experiments.store import read_parquet_meta
+    from experiments.files import read_parquet_meta
 
     inside = read_parquet_meta(report_dir / "series.parquet")
     assert inside["seeds"] == seeds and inside["provenance"]["git_commit"] == meta["provenance"]["git_commit"]

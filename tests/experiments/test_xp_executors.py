@@ -8,10 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+from experiments.executors import Batcher, DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.spec import load_spec
 from experiments.store import load_results
-from experiments.executors import Batcher
 from experiments.sweep import run_sweep
 from experiments.tasks import Run
 from model.errors import LasimInputError

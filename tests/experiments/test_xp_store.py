@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from experiments.executors import SerialExecutor
+from experiments.files import read_parquet_meta
 from experiments.spec import load_spec
-from experiments.store import load_results, read_parquet_meta
+from experiments.store import load_results
 from experiments.sweep import RUN_FUNCTION_ENV, run_sweep
 from lasim.cli import main
 
