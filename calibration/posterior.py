@@ -41,15 +41,17 @@ equally likely. :func:`load_ensemble` reads and validates such a file.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from experiments.executors import make_executor
 from experiments.files import atomic_write, atomic_write_text
+from experiments.runs import failed, run_many
 from model.ensemble import ENSEMBLE_FORMAT, ENSEMBLE_VERSION  # noqa: E402
 
 from .evaluate import TargetModel
@@ -274,18 +276,23 @@ def _arm_label(t: Target, which: str) -> str:
 # --- predictive check ----------------------------------------------------------------------
 
 
-def _evaluate_one(args: tuple[TargetModel, dict[str, float]]) -> dict[str, Any]:
-    model, params = args
-    return model.statistics(params)
+def _evaluate_one(item: tuple[TargetModel, dict[str, float]], seed: int, *,
+                  series: bool = False) -> SimpleNamespace:
+    """A run function for :func:`experiments.runs.run_many`: one draw's statistics.
+
+    The draw's own runs are seeded inside :class:`TargetModel`; ``seed`` is unused.
+    """
+    model, params = item
+    return SimpleNamespace(summary=model.statistics(params), series=None)
 
 
-def _map(fn: Callable, items: list, workers: int) -> list:
-    if workers <= 1 or len(items) <= 1:
-        return [fn(i) for i in items]
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-        return list(pool.map(fn, items))
+def _map(items: list[tuple[TargetModel, dict[str, float]]], workers: int) -> list[dict[str, Any]]:
+    with make_executor(processes=max(1, workers)) as executor:
+        runs = run_many(items, [0], executor=executor, run_fn=_evaluate_one)
+    bad = failed(runs)
+    if bad:
+        raise RuntimeError(f"a posterior draw failed: {bad[0].error}")
+    return [r.summary for r in runs]
 
 
 def predictive_check(
@@ -305,7 +312,7 @@ def predictive_check(
     """
     model = TargetModel(targets, simulator, int(seed), fixed)
     rows = [dict(r) for r in draws.to_dict(orient="records")]
-    stats = _map(_evaluate_one, [(model, r) for r in rows], workers)
+    stats = _map([(model, r) for r in rows], workers)
     out = []
     for params, s in zip(rows, stats, strict=True):
         row: dict[str, Any] = dict(params)

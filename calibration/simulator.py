@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from experiments.runs import run_many
+from model.runner import SERIES_FIELDS, SUMMARY_FIELDS
+from model.scenario import load_scenario, parameter_specs
 
 
 @runtime_checkable
@@ -68,8 +70,6 @@ class ModelSimulator:
     _base: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from model.scenario import load_scenario
-
         self._base = load_scenario(self.scenario)
 
     @property
@@ -86,18 +86,12 @@ class ModelSimulator:
         return {k: float(v) for k, v in self._base.parameters.model_dump().items()}
 
     def parameter_specs(self) -> Mapping[str, ParamRange]:
-        from model.scenario import parameter_specs
-
         return parameter_specs()
 
     def summary_fields(self) -> Mapping[str, str]:
-        from model.runner import SUMMARY_FIELDS
-
         return dict(SUMMARY_FIELDS)
 
     def series_fields(self) -> Mapping[str, str]:
-        from model.runner import SERIES_FIELDS
-
         return dict(SERIES_FIELDS)
 
     def horizon(self, parameters: Mapping[str, Any]) -> int:

@@ -37,7 +37,7 @@ import pandas as pd
 
 from model.errors import LasimInputError
 
-from .simulator import Simulator
+from .simulator import ModelSimulator, Simulator
 
 #: Statistics of one outcome over replications.
 STATISTICS = {
@@ -402,8 +402,6 @@ def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -
     if scenario.endswith(".toml") and scenario_path.exists():
         scenario = str(scenario_path)
     if simulator is None:
-        from .simulator import ModelSimulator
-
         simulator = ModelSimulator(scenario)
     specs = simulator.parameter_specs()
     reps = int(_num(str(path), "replications", raw.get("replications", 3), low=1, integer=True))

@@ -32,8 +32,14 @@ import pandas as pd
 from experiments.executors import make_executor
 from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance
 from experiments.runs import Run, failed, run_many
+from model.runner import replication_seeds
+from model.scenario import load_scenario, scenario_to_toml
 
+from .abc import calibrate, load_history
 from .bass import bass_share, monthly_bass_share
+from .posterior import posterior_frame, predictive_check, resample, weighted_quantile
+from .simulator import ModelSimulator
+from .targets import load_targets
 
 #: Check 1: largest allowed absolute error between mean curve and closed form.
 BASS_TOLERANCE = 0.02
@@ -108,8 +114,6 @@ def _savefig(fig: Any, path: Path) -> None:
 
 def bass_scenario(agents: int, p: float, q: float, horizon: int | None = None) -> Any:
     """The shipped ``bass`` scenario with ``agents`` members on its one platform and ``p``, ``q``."""
-    from model.scenario import load_scenario
-
     base = load_scenario("bass")
     platforms = base.structure.platforms
     if len(platforms) != 1 or len(platforms[0].members) != 1:
@@ -140,8 +144,6 @@ def check_bass(
     out: Path, *, agents: int, replications: int, seed: int, workers: int, say: Say
 ) -> Check:
     """Check 1: mean adoption curve of the bass scenario vs the closed-form Bass curve."""
-    from model.runner import replication_seeds
-
     scenario = bass_scenario(agents, BASS_P, BASS_Q, horizon=BASS_MONTHS)
     horizon = scenario.parameters.horizon_months
     say(f"check 1: bass scenario, {agents} agents x {replications} runs, p={BASS_P}, q={BASS_Q}")
@@ -217,17 +219,13 @@ def _recovery_case(
     workers: int,
     say: Say,
 ) -> dict[str, Any]:
-    from model.runner import run_scenario
-
-    from .abc import calibrate
-    from .posterior import posterior_frame, weighted_quantile
-    from .simulator import ModelSimulator
-    from .targets import load_targets
-
     case = out / f"case{k}"
     case.mkdir(parents=True, exist_ok=True)
     scenario = bass_scenario(agents, p, q, horizon=RECOVERY_MONTHS)
-    series = run_scenario(scenario, seed + 1000 + k, series=True).series["adoption_all"]
+    (run,) = run_many([scenario], [seed + 1000 + k], series=True)
+    if not run.ok:
+        raise RuntimeError(f"the recovery case's observed run failed: {run.error}")
+    series = run.series["adoption_all"]
     observed = pd.DataFrame(
         {"month": series.index.to_numpy()[2::3], "share": series.to_numpy()[2::3]}
     )
@@ -237,8 +235,6 @@ def _recovery_case(
     )
     atomic_write_text(case / "observed.csv", header + observed.to_csv(index=False))
     scen_path = case / "scenario.toml"
-    from model.scenario import scenario_to_toml
-
     atomic_write_text(scen_path, scenario_to_toml(scenario))
     priors = "\n".join(
         f"{n} = {{low = {lo}, high = {hi}}}" for n, (lo, hi) in RECOVERY_PRIORS.items()
@@ -371,11 +367,6 @@ def check_patterns(
     say: Say,
 ) -> Check:
     """Check 3: share of posterior draws of the default scenario in which each pattern holds."""
-    from .abc import calibrate, load_history
-    from .posterior import posterior_frame, predictive_check, resample
-    from .simulator import ModelSimulator
-    from .targets import load_targets
-
     targets = load_targets("seed_patterns")
     simulator = ModelSimulator(targets.scenario)
     if posterior:

@@ -17,6 +17,7 @@ import math
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,6 @@ def make_designs(scenarios: Sequence[Scenario], sources: Sequence[str] | None = 
 
 def shipped_designs() -> dict[str, Path]:
     """Name -> file of the example designs shipped in ``model/scenarios/designs``."""
-    from importlib import resources
-
     folder = resources.files("model") / "scenarios" / "designs"
     return {p.name[:-5]: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
 

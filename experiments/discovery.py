@@ -23,6 +23,7 @@ import pandas as pd
 
 from model.errors import LasimInputError
 
+from . import plots
 from .files import atomic_write_json, atomic_write_text, provenance
 from .store import load_results, outcome_columns
 
@@ -276,8 +277,6 @@ def _boxes_frame(boxes: list[Box]) -> pd.DataFrame:
 
 def _write(folder: Path, result: DiscoveryResult, tables: list[pd.DataFrame],
            figures: list[tuple[str, Any]], manifest: dict[str, Any]) -> list[Path]:
-    from . import plots
-
     prov = provenance()
     meta = {"experiment": manifest.get("name"), "scenario": manifest.get("scenario"),
             "root_seed": manifest.get("runs", {}).get("root_seed"), **prov}

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
+from model.runner import SUMMARY_FIELDS, replication_seeds
+from model.scenario import load_scenario, parameter_specs
 
 SAMPLERS = ("factorial", "lhs", "sobol", "morris")
 # Sampler options each method understands; anything else is a typo worth reporting.
@@ -226,8 +230,6 @@ class ExperimentSpec:
         of member scenarios: replication ``r`` runs member ``r mod M``, so the
         replications carry parameter uncertainty as well as chance.
         """
-        from model.ensemble import is_ensemble_file, load_ensemble
-        from model.scenario import load_scenario
 
         path = _resolve_scenario(self.scenario, self.source)
         fixed = dict(self.fixed)
@@ -270,8 +272,6 @@ class ExperimentSpec:
         Integer scenario parameters become ``IntegerParameter``; a levels factor
         spans its lowest to highest level.
         """
-        import warnings
-
         with warnings.catch_warnings():
             # EMA Workbench warns at import about optional back ends we do not use.
             warnings.simplefilter("ignore")
@@ -393,7 +393,6 @@ def run_seeds(root: int, n: int) -> list[int]:
     Delegates to the model's own ``replication_seeds`` so a sweep's replication
     ``r`` uses the seed ``lasim run --seed ROOT`` gives its replication ``r``.
     """
-    from model.runner import replication_seeds
 
     return [int(s) for s in replication_seeds(int(root), int(n))]
 
@@ -450,7 +449,6 @@ def _fail(source: str, field_: str, value: Any, allowed: str) -> LasimInputError
 
 
 def _parse(data: Mapping[str, Any], source: str) -> ExperimentSpec:
-    from model.scenario import parameter_specs
 
     if not isinstance(data, Mapping):
         raise LasimInputError(f"{source}: a spec must be a TOML table")
@@ -678,7 +676,6 @@ def _parse_fixed(raw: Any, factors: list[Factor], pspecs: Mapping[str, Any],
 
 
 def _summary_field_names() -> list[str]:
-    from model.runner import SUMMARY_FIELDS
 
     return list(SUMMARY_FIELDS)
 
@@ -724,19 +721,22 @@ def _parse_heatmap(raw: Any, factors: list[Factor], outcomes: tuple[str, ...] | 
 
 def _check_scenario(spec: ExperimentSpec) -> None:
     """Load the base scenario and apply the first point, so a bad value fails now."""
-    from model.errors import LasimInputError as _Err
-
     try:
         base = spec.base_scenario()
-    except _Err as exc:
+    except LasimInputError as exc:
         raise LasimInputError(f"{spec.source}: scenario/fixed: {exc}") from None
+    # every sampled point, for every ensemble member, before the first run: a value
+    # the model refuses must not surface as thousands of failed runs
     _, samples = spec.design()
-    for row in (samples.iloc[0], samples.iloc[-1]):
-        values = {f.name: _py(row[f.name]) for f in spec.factors}
-        try:
-            (base[0] if isinstance(base, tuple) else base).with_parameters(**values)
-        except _Err as exc:
-            raise LasimInputError(f"{spec.source}: factors: {exc}") from None
+    members = base if isinstance(base, tuple) else (base,)
+    names = [f.name for f in spec.factors]
+    for sample_id, row in enumerate(samples[names].itertuples(index=False, name=None)):
+        values = {n: _py(v) for n, v in zip(names, row, strict=True)}
+        for member in members:
+            try:
+                member.with_parameters(**values)
+            except LasimInputError as exc:
+                raise LasimInputError(f"{spec.source}: factors (sample {sample_id}): {exc}") from None
 
 
 def _py(v: Any) -> Any:

@@ -18,6 +18,7 @@ which :func:`load_results` and a resumed sweep see every finished run once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,8 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import tomli_w
 
 from model.errors import LasimInputError
+from model.scenario import scenario_to_toml
 
 from .files import atomic_write_json, atomic_write_text, provenance, write_parquet
 from .spec import ExperimentSpec
@@ -40,10 +43,6 @@ ID_COLUMNS = ["run_id", "sample_id", "replication", "seed"]
 
 def scenario_fingerprint(scenario: Any) -> str:
     """Hash of the base scenario's full content (a scenario file can change under a name)."""
-    import hashlib
-
-    from model.scenario import scenario_to_toml
-
     members = scenario if isinstance(scenario, tuple) else (scenario,)
     return hashlib.sha256("\n".join(scenario_to_toml(m) for m in members).encode()).hexdigest()[:16]
 
@@ -101,8 +100,6 @@ class Store:
     def open(cls, root: str | Path, spec: ExperimentSpec, scenario: Any, plan: pd.DataFrame,
              raw: np.ndarray | None, executor_label: str = "") -> Store:
         """Create the store for ``spec`` or reopen it to resume; start a new session."""
-        import tomli_w
-
         scenario_fp = scenario_fingerprint(scenario)
         exists = cls.check_target(root, spec, scenario_fp)
         store = cls(root)
