@@ -25,6 +25,12 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
 
+def _resume_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force-resume", action="store_true",
+                   help="resume DIR even if its runs were made by another lasim version or run "
+                        "function (their results then merge)")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the experiment sub-commands to the ``lasim`` parser."""
     p = subparsers.add_parser(
@@ -36,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(headline, sobol, morris)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _executor_options(p)
+    _resume_options(p)
     p.set_defaults(func=cmd_sweep)
 
     p = subparsers.add_parser(
@@ -45,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("spec", metavar="SPEC", help="spec TOML file with sampler sobol or morris")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _executor_options(p)
+    _resume_options(p)
     p.set_defaults(func=cmd_sensitivity)
 
     p = subparsers.add_parser(
@@ -88,7 +96,8 @@ def _sweep(args: argparse.Namespace) -> tuple[Any, Any]:
         print(f"lasim: {spec.name}: {spec.n_runs:,} runs ({spec.n_samples:,} points x "
               f"{spec.replications} replications) on {executor.label} "
               f"({executor.workers} workers) -> {args.out}", file=sys.stderr)
-        report = run_sweep(spec, args.out, executor=executor, progress=not args.no_progress)
+        report = run_sweep(spec, args.out, executor=executor, progress=not args.no_progress,
+                           force_resume=args.force_resume)
     return spec, report
 
 

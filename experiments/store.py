@@ -18,8 +18,10 @@ which :func:`load_results` and a resumed sweep see every finished run once.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,12 @@ import tomli_w
 from model.errors import LasimInputError
 from model.scenario import scenario_to_toml
 
-from .files import atomic_write_json, atomic_write_text, provenance, write_parquet
+from .files import atomic_write_json, atomic_write_text, clean_leftovers, provenance, write_parquet
 from .spec import ExperimentSpec
 
 STORE_FORMAT = 1
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 FAILURES = "failures.parquet"
 ID_COLUMNS = ["run_id", "sample_id", "replication", "seed"]
 
@@ -57,6 +60,7 @@ class Store:
         self._session: int | None = None
         self._seq = 0
         self._meta: dict[str, Any] = {}
+        self._lock_fd: int | None = None
 
     # ---------------------------------------------------------------- opening
     @property
@@ -75,7 +79,7 @@ class Store:
         if root.exists() and not root.is_dir():
             raise LasimInputError(f"--out = {str(root)!r}: exists and is not a directory")
         if not (root / MANIFEST).exists():
-            if root.exists() and any(root.iterdir()):
+            if root.exists() and not _unfinished_creation(root):
                 raise LasimInputError(
                     f"--out = {str(root)!r}: directory is not empty and holds no lasim "
                     "experiment (no manifest.json); choose a new or empty directory"
@@ -96,15 +100,66 @@ class Store:
             )
         return True
 
+    def lock(self) -> None:
+        """Take the store for this session; a second writer gets one line and exit 2.
+
+        An advisory ``flock`` on ``DIR/.lock``: the kernel drops it when the process
+        dies, however it dies, so a killed session never leaves a stale lock.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise LasimInputError(
+                f"--out = {str(self.root)!r}: another lasim session (pid {holder}) is writing to "
+                "it; wait for it to finish or choose another --out directory") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
     @classmethod
     def open(cls, root: str | Path, spec: ExperimentSpec, scenario: Any, plan: pd.DataFrame,
-             raw: np.ndarray | None, executor_label: str = "") -> Store:
-        """Create the store for ``spec`` or reopen it to resume; start a new session."""
+             raw: np.ndarray | None, executor_label: str = "", run_function: str = "",
+             force_resume: bool = False) -> Store:
+        """Create the store for ``spec`` or reopen it to resume; start a new session.
+
+        The store is locked until :meth:`end_session`. A resume is refused when the
+        stored runs were made by another lasim version or another run function
+        (results of different code would merge), unless ``force_resume``.
+        """
         scenario_fp = scenario_fingerprint(scenario)
-        exists = cls.check_target(root, spec, scenario_fp)
+        cls.check_target(root, spec, scenario_fp)
         store = cls(root)
+        store.lock()
+        try:
+            store._open(spec, scenario_fp, plan, raw, executor_label, run_function, force_resume)
+        except BaseException:
+            store.unlock()
+            raise
+        return store
+
+    def _open(self, spec: ExperimentSpec, scenario_fp: str, plan: pd.DataFrame,
+              raw: np.ndarray | None, executor_label: str, run_function: str,
+              force_resume: bool) -> None:
+        store = self
+        # checked again under the lock: another session may have created it meanwhile
+        exists = self.check_target(self.root, spec, scenario_fp)
+        clean_leftovers(self.root)
+        clean_leftovers(self.runs_dir)
         prov = provenance()
-        if not exists:
+        if exists:
+            _check_resume(self.root, self.manifest, prov, run_function, force_resume)
+        else:
+            for name in ("plan.parquet", "design.parquet", "spec.toml"):
+                (store.root / name).unlink(missing_ok=True)  # an unfinished creation's
             store.runs_dir.mkdir(parents=True, exist_ok=True)
             meta = _file_meta(spec, prov)
             write_parquet(store.root / "plan.parquet", plan, meta)
@@ -132,6 +187,7 @@ class Store:
                          "root_seed": spec.seed,
                          "common_random_numbers": spec.common_random_numbers, **seeds_note},
                 "created": prov,
+                "run_function": run_function,
                 "sessions": [],
                 "status": "new",
             }
@@ -140,11 +196,10 @@ class Store:
         store.manifest["sessions"].append({
             "started": prov["created"], "ended": None, "lasim_version": prov["lasim_version"],
             "git_commit": prov["git_commit"], "executor": executor_label,
-            "runs_done": 0, "failures": 0, "status": "running",
+            "run_function": run_function, "runs_done": 0, "failures": 0, "status": "running",
         })
         store.manifest["status"] = "running"
         store.save_manifest()
-        return store
 
     def save_manifest(self) -> None:
         atomic_write_json(self.root / MANIFEST, self.manifest)
@@ -200,6 +255,44 @@ class Store:
                        failures=failures)
         self.manifest["status"] = status
         self.save_manifest()
+        self.unlock()
+
+
+def _unfinished_creation(root: Path) -> bool:
+    """True if ``root`` holds only what a store writes before its first manifest.
+
+    A kill between ``plan.parquet`` and ``manifest.json`` leaves such a folder; no
+    run has been stored yet, so the same command starts it again from scratch.
+    """
+    allowed = {"plan.parquet", "design.parquet", "spec.toml", "runs", LOCK}
+    for p in root.iterdir():
+        if p.name == "runs" and p.is_dir():
+            if any(p.glob("summary-*.parquet")):
+                return False
+        elif p.name not in allowed and not (p.name.startswith(".") and p.name.endswith(".tmp")):
+            return False
+    return True
+
+
+def _check_resume(root: Path, manifest: dict[str, Any], prov: dict[str, str], run_function: str,
+                  force: bool) -> None:
+    """Refuse to add runs of other code to a store, unless told to (``--force-resume``)."""
+    if force:
+        return
+    sessions = manifest.get("sessions") or [{}]
+    last = sessions[-1]
+    stored_version = last.get("lasim_version") or manifest.get("created", {}).get("lasim_version")
+    if stored_version and stored_version != prov["lasim_version"]:
+        raise LasimInputError(
+            f"--out = {str(root)!r}: its runs were made by lasim {stored_version}, this is lasim "
+            f"{prov['lasim_version']}; results of different versions are not merged unless you "
+            "add --force-resume")
+    stored_fn = manifest.get("run_function", last.get("run_function"))
+    if stored_fn is not None and stored_fn != run_function:
+        raise LasimInputError(
+            f"--out = {str(root)!r}: its runs were made by run function {stored_fn!r}, this "
+            f"session would use {run_function!r} (LASIM_RUN_FUNCTION); not merged unless you "
+            "add --force-resume")
 
 
 def _file_meta(spec: ExperimentSpec, prov: dict[str, str]) -> dict[str, Any]:

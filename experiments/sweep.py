@@ -89,7 +89,7 @@ class SweepReport:
 def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | None = None,
               progress: bool = True, run_function: str | None = None,
               flush_seconds: float = 5.0, flush_runs: int = 2000,
-              limit: int | None = None) -> SweepReport:
+              limit: int | None = None, force_resume: bool = False) -> SweepReport:
     """Run (or resume) every planned run of ``spec`` into the directory ``out``.
 
     Parameters
@@ -111,6 +111,8 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
         Run at most this many of the remaining runs (lowest ids first), e.g. to
         time a sample of a big design; the sweep then ends ``"partial"`` and a
         later call resumes it.
+    force_resume : bool
+        Resume a store whose runs were made by another lasim version or run function.
 
     Returns
     -------
@@ -121,7 +123,10 @@ def run_sweep(spec: ExperimentSpec, out: str | Path, *, executor: Executor | Non
     run_function = run_function_name(run_function)
     base = spec.base_scenario()
     raw, plan = spec.plan()
-    store = Store.open(out, spec, base, plan, raw, executor_label=executor.label)
+    store = Store.open(out, spec, base, plan, raw, executor_label=executor.label,
+                       run_function=run_function if isinstance(run_function, str) else
+                       f"{run_function.__module__}:{run_function.__qualname__}",
+                       force_resume=force_resume)
     finished = store.finished_ids()
     todo = plan[~plan["run_id"].isin(finished)]
     partial = limit is not None and limit < len(todo)

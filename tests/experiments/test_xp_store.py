@@ -19,6 +19,7 @@ from experiments.spec import load_spec
 from experiments.store import load_results
 from experiments.sweep import RUN_FUNCTION_ENV, run_sweep
 from lasim.cli import main
+from model.errors import LasimInputError
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -190,3 +191,82 @@ def test_results_command_and_export(spec_path, tmp_path, monkeypatch, capsys):
     assert len(table) == 384 and "facilitation_quality" in table.columns
     assert export.read_text().startswith("# experiment=store scenario=default")
     assert main(["results", str(tmp_path / "nowhere")]) == 2
+
+
+SMALL_SPEC = """
+name = "small"
+scenario = "default"
+replications = 2
+seed = 3
+outcomes = ["scaled", "peak_adoption"]
+[factors.facilitation_quality]
+levels = [0.2, 0.9]
+"""
+
+
+@pytest.fixture
+def small_spec(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_SPEC)
+    return load_spec(path)
+
+
+def _toy_sweep(spec, out, **kw):
+    return run_sweep(spec, out, executor=SerialExecutor(), progress=False,
+                     run_function=kw.pop("run_function", "xp_fakes:toy_run"), **kw)
+
+
+def test_a_second_writer_is_refused_in_one_line_while_the_first_holds_the_store(small_spec,
+                                                                                tmp_path):
+    from experiments.store import Store, scenario_fingerprint
+
+    out = tmp_path / "out"
+    base = small_spec.base_scenario()
+    raw, plan = small_spec.plan()
+    first = Store.open(out, small_spec, base, plan, raw, run_function="xp_fakes:toy_run")
+    holder = f"pid {os.getpid()}"
+    with pytest.raises(LasimInputError, match=f"another lasim session \\({holder}\\)") as exc:
+        _toy_sweep(small_spec, out)
+    assert "\n" not in str(exc.value)
+    first.end_session(status="interrupted", runs_done=0, failures=0)
+    assert _toy_sweep(small_spec, out).status == "complete"  # released: the same command resumes
+    assert scenario_fingerprint(base)  # the store kept its scenario's fingerprint
+
+
+def test_a_kill_between_plan_and_manifest_leaves_a_store_the_same_command_starts(small_spec,
+                                                                                 tmp_path):
+    out = tmp_path / "out"
+    _toy_sweep(small_spec, out)
+    # what a kill right after plan.parquet leaves: no manifest, no shards, a stray temp file
+    (out / "manifest.json").unlink()
+    for shard in (out / "runs").iterdir():
+        shard.unlink()
+    (out / ".plan.parquet.x1.tmp").write_text("half")
+    report = _toy_sweep(small_spec, out)
+    assert report.status == "complete" and report.done == small_spec.n_runs
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_resume_refuses_another_version_or_run_function_unless_forced(small_spec, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    _toy_sweep(small_spec, out, limit=2)
+    with pytest.raises(LasimInputError, match="run function 'xp_fakes:toy_run'.*--force-resume"):
+        _toy_sweep(small_spec, out, run_function="xp_fakes:flaky_run")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["sessions"][-1]["lasim_version"] = "0.0.1-old"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(LasimInputError, match="lasim 0.0.1-old.*--force-resume"):
+        _toy_sweep(small_spec, out)
+    assert _toy_sweep(small_spec, out, force_resume=True).status == "complete"
+
+
+def test_leftovers_of_killed_writes_are_cleaned_on_resume(small_spec, tmp_path):
+    out = tmp_path / "out"
+    _toy_sweep(small_spec, out, limit=1)
+    (out / "runs" / ".summary-000-000009.parquet.abc.tmp").write_bytes(b"x")
+    (out / ".manifest.json.k2.tmp").write_text("{")
+    _toy_sweep(small_spec, out)
+    assert not list(out.rglob("*.tmp"))
+    assert sorted(load_results(out)["run_id"]) == list(range(small_spec.n_runs))
