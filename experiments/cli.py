@@ -26,6 +26,8 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
 
 
 def _resume_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when one model's memory estimate exceeds the size guard")
     p.add_argument("--force-resume", action="store_true",
                    help="resume DIR even if its runs were made by another lasim version or run "
                         "function (their results then merge)")
@@ -79,18 +81,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="write the table to FILE (.csv or .parquet)")
     p.add_argument("--failures", action="store_true",
                    help="show the failed runs (error and traceback) instead")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --export file")
     p.set_defaults(func=cmd_results)
 
 
 def _sweep(args: argparse.Namespace) -> tuple[Any, Any]:
     from .executors import make_executor
+    from .size import check_size
     from .spec import load_spec
     from .store import Store, scenario_fingerprint
     from .sweep import run_sweep
 
     spec = load_spec(args.spec)
-    # Refuse a foreign directory before starting workers (and before writing anything).
-    Store.check_target(args.out, spec, scenario_fingerprint(spec.base_scenario()))
+    # Refuse a foreign directory or an oversized model before starting workers
+    # (and before writing anything).
+    base = spec.base_scenario()
+    Store.check_target(args.out, spec, scenario_fingerprint(base))
+    check_size(base[0] if isinstance(base, tuple) else base, 0, keep_series=False,
+               allow=args.allow_large)
     with make_executor(processes=args.processes, workers=args.workers,
                        scheduler=args.scheduler) as executor:
         print(f"lasim: {spec.name}: {spec.n_runs:,} runs ({spec.n_samples:,} points x "
@@ -193,9 +201,13 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .files import atomic_write_text, provenance, write_parquet
+    from .files import atomic_write_text, check_output, provenance, write_parquet
     from .store import load_results
 
+    if args.export:
+        if Path(args.export).suffix not in (".csv", ".parquet"):
+            raise LasimInputError(f"--export = {args.export!r}: use a .csv or .parquet file name")
+        check_output(args.export, overwrite=args.overwrite, flag="--export", directory=False)
     df = load_results(args.dir, failures=args.failures)
     m = df.attrs["manifest"]
     planned = m["runs"]["count"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
-from pathlib import Path
 
 from model.errors import LasimInputError
+
+from .files import check_output, new_dir_beside, replace_dir
+from .size import check_size
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", default="comparison", help="output directory (default ./comparison)")
     p.add_argument("--processes", type=int, default=None,
                    help="local worker processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing non-empty output directory (swapped in whole at the end)")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate exceeds the size guard")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -43,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
     check_replications(args.replications)
     if args.processes is not None and args.processes < 1:
         raise LasimInputError(f"--processes {args.processes}: must be at least 1")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise LasimInputError(f"--out {out}: exists and is not a directory")
+    out = check_output(args.out, overwrite=args.overwrite)
     designs = load_designs(args.designs)  # every design is validated before any run starts
+    for d in designs:
+        check_size(d.scenario, len(designs) * args.replications, allow=args.allow_large)
 
     from experiments.executors import make_executor
 
@@ -67,7 +74,15 @@ def run(args: argparse.Namespace) -> int:
         executor.close()
         if bar:
             bar.close()
-    written = write_report(comparison, out)
+    # the whole report is written beside the target and swapped in at the end: a kill
+    # leaves the old report or the new one, never new runs beside an old report.html
+    new = new_dir_beside(out)
+    try:
+        write_report(comparison, new)
+        replace_dir(new, out)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
     from .report import figure_data, read_tables
 
     runs, series = read_tables(out)
@@ -78,5 +93,5 @@ def run(args: argparse.Namespace) -> int:
     print()
     for line in data["verdict"]:
         print(line)
-    print(f"\nwrote {written['report.html']} (and report.md, figures, runs.csv, series.parquet)")
+    print(f"\nwrote {out / 'report.html'} (and report.md, figures, runs.csv, series.parquet)")
     return 0

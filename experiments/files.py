@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +29,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from model.errors import LasimInputError
 
 try:
     LASIM_VERSION = version("lasim")
@@ -73,6 +76,35 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_json(path: str | Path, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def path_safe(name: str) -> str:
+    """A user-supplied name as one file-name component: letters, digits, ``.``, ``_``, ``-``.
+
+    A scenario or design ``name`` is text, never a path: ``"../../x"`` becomes
+    ``"x"`` and ``"/some/dir"`` becomes ``"some_dir"``, so nothing is written
+    outside the output folder whatever a file says.
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")
+    return cleaned[:100] or "unnamed"
+
+
+def check_output(path: str | Path, *, overwrite: bool, flag: str = "--out",
+                 directory: bool = True) -> Path:
+    """Refuse an output that exists (a non-empty folder, or a file) unless ``overwrite``.
+
+    Called before any run starts, so a refusal costs nothing and loses nothing.
+    """
+    path = Path(path)
+    if directory and path.exists() and not path.is_dir():
+        raise LasimInputError(f"{flag} = {str(path)!r}: exists and is not a directory")
+    if not directory and path.is_dir():
+        raise LasimInputError(f"{flag} = {str(path)!r}: is a directory; give a file name")
+    occupied = path.is_file() or (path.is_dir() and any(path.iterdir()))
+    if occupied and not overwrite:
+        what = "directory exists and is not empty" if directory else "file exists"
+        raise LasimInputError(f"{flag} = {str(path)!r}: {what}; choose another or add --overwrite")
+    return path
 
 
 def clean_leftovers(folder: str | Path) -> list[Path]:

@@ -26,7 +26,7 @@ from model.kinds import LEVELS
 from model.scenario import scenario_to_toml
 
 from .compare import PROBABILITIES, Comparison, design_order, differences, outcome_table, verdict
-from .files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_parquet
+from .files import atomic_write, atomic_write_json, atomic_write_text, path_safe, provenance, write_parquet
 
 LEVEL_NAMES = {**{f"adoption_{lv}": lab for lv, lab in zip(
     LEVELS, ("national", "district / city", "community"), strict=True)},
@@ -313,7 +313,8 @@ def write_report(comparison: Comparison, out: str | Path) -> dict[str, Path]:
     written["runs.csv"] = atomic_write(out / "runs.csv", lambda p: comparison.runs.to_csv(p, index=False))
     design_meta = []
     for d in comparison.designs:
-        path = atomic_write_text(out / "designs" / f"{d.letter}_{d.name}.toml", scenario_to_toml(d.scenario))
+        path = atomic_write_text(out / "designs" / f"{d.letter}_{path_safe(d.name)}.toml",
+                                 scenario_to_toml(d.scenario))
         written[f"designs/{path.name}"] = path
         design_meta.append({"letter": d.letter, "name": d.name, "label": d.label, "source": d.source,
                             "file": f"designs/{path.name}"})

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,18 @@ from tqdm import tqdm
 
 from experiments import statistics
 from experiments.executors import Executor
-from experiments.files import atomic_write_json, atomic_write_text, provenance, write_parquet
+from experiments.files import (
+    atomic_write_json,
+    atomic_write_text,
+    check_output,
+    new_dir_beside,
+    path_safe,
+    provenance,
+    replace_dir,
+    write_parquet,
+)
 from experiments.runs import failed, run_many
+from experiments.size import check_size
 from model.alliance import AllianceModel
 from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
@@ -47,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replications", type=_pos_int, default=1, help="number of runs (default 1)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: runs/<scenario>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate exceeds the size guard")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run_command)
 
@@ -160,11 +170,10 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         scenario = load_scenario(args.scenario).with_parameters("--set", **overrides)
         members = [(None, scenario)]
-    out: Path = args.out or Path("runs") / f"{scenario.name}-seed{args.seed}"
-    if out.exists() and not out.is_dir():
-        raise LasimInputError(f"--out {out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise LasimInputError(f"--out {out}: directory exists and is not empty; choose another or add --overwrite")
+    # a scenario's name is text from a file, never a path: it only names the default folder
+    out = check_output(args.out or Path("runs") / f"{path_safe(scenario.name)}-seed{args.seed}",
+                       overwrite=args.overwrite)
+    check_size(scenario, len(members) * args.replications, allow=args.allow_large)
 
     seeds = replication_seeds(args.seed, args.replications)
     p = scenario.parameters
@@ -189,8 +198,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     # write into a fresh sibling directory and move it into place at the end, so an
     # interrupted run leaves either the old results or the new ones, never a mix
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = new_dir_beside(out)
     try:
         meta = {
             "scenario_name": scenario.name, "scenario_source": str(args.scenario), "root_seed": args.seed,
@@ -211,9 +219,7 @@ def run_command(args: argparse.Namespace) -> int:
 
             save(adoption_figure(series, p, scenario.name), tmp / "adoption.png")
             save(alliance_figure(world, snapshots, scenario.name), tmp / "alliance.png")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

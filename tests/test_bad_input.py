@@ -250,7 +250,7 @@ def test_existing_output_directory_is_refused_and_left_untouched(tmp_path, capsy
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     code, _, err = _run_in_process(["run", "--out", str(out), "--no-plots"], capsys)
-    _assert_one_line(code, err, [f"--out {out}", "not empty", "--overwrite"])
+    _assert_one_line(code, err, [f"--out = '{out}'", "not empty", "--overwrite"])
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == mtimes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no stray temporary directory
@@ -260,7 +260,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path, capsys):
     out = tmp_path / "results"
     out.write_text("not a directory\n")
     code, _, err = _run_in_process(["run", "--out", str(out), "--no-plots"], capsys)
-    _assert_one_line(code, err, [f"--out {out}", "not a directory"])
+    _assert_one_line(code, err, [f"--out = '{out}'", "not a directory"])
     assert out.read_text() == "not a directory\n"
 
 
