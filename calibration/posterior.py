@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -282,9 +281,10 @@ def _evaluate_one(args: tuple[TargetModel, dict[str, float]]) -> dict[str, Any]:
 def _map(fn: Callable, items: list, workers: int) -> list:
     if workers <= 1 or len(items) <= 1:
         return [fn(i) for i in items]
-    import multiprocessing as mp
+    from .abc import process_pool
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+    # spawned workers, results in input order: independent of timing and of the worker count
+    with process_pool(min(workers, len(items))) as pool:
         return list(pool.map(fn, items))
 
 

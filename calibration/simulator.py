@@ -14,6 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+#: The model's yes/no run outcomes (calibration.evaluate scores them on more runs).
+YES_NO_OUTCOMES = frozenset({"functioning", "institutionalised", "scaled", "sustained"})
+
 
 @runtime_checkable
 class ParamRange(Protocol):
@@ -94,6 +97,10 @@ class ModelSimulator:
         from model.runner import SERIES_FIELDS
 
         return dict(SERIES_FIELDS)
+
+    def yes_no_outcomes(self) -> frozenset[str]:
+        """Run outcomes that are yes/no (their mean over runs is a share of runs)."""
+        return YES_NO_OUTCOMES
 
     def horizon(self, parameters: Mapping[str, Any]) -> int:
         return int(parameters.get("horizon_months", self._base.parameters.horizon_months))

@@ -19,7 +19,6 @@ def _small_bass(tmp: Path) -> Path:
     text = text.replace('name = "bass"', 'name = "small_bass"')
     text = text.replace("community_group = 2000", "community_group = 150")
     text = text.replace("horizon_months = 60", "horizon_months = 36")
-    text = text.replace("project_months = 60", "project_months = 36")
     path = tmp / "small_bass.toml"
     path.write_text(text, encoding="utf-8")
     return path
