@@ -255,6 +255,8 @@ class CalibrationConfig:
 
 def _targets_digest(targets: TargetSet) -> str:
     h = hashlib.sha256(targets.path.read_bytes())
+    # a subset of a file's targets (a k-fold split) is another calibration
+    h.update("\n".join(t.name for t in targets.targets).encode())
     for t in targets.targets:
         if t.observed is not None:
             h.update(t.observed.to_csv(index=False).encode())

@@ -109,7 +109,12 @@ def register(subparsers: Any) -> None:
         default="validation",
         help="directory for figures and results (default ./validation)",
     )
-    v.add_argument("--checks", default="1,2,3", help="which checks, e.g. 1,3 (default 1,2,3)")
+    v.add_argument(
+        "--checks",
+        default="1,2,3,4",
+        help="which checks, e.g. 1,3 (default 1,2,3,4; 5, the k-fold over the seed patterns, "
+        "calibrates k times)",
+    )
     v.add_argument(
         "--quick",
         action="store_true",
@@ -117,7 +122,7 @@ def register(subparsers: Any) -> None:
     )
     v.add_argument(
         "--posterior",
-        help="calibration directory of the default scenario for check 3 "
+        help="calibration directory of the default scenario for checks 3 and 4 "
         "(default: calibrate seed_patterns.toml first)",
     )
     v.add_argument(
@@ -263,8 +268,8 @@ def run_validate(args: argparse.Namespace) -> int:
         checks = sorted({int(c) for c in args.checks.split(",") if c.strip()})
     except ValueError:
         raise LasimInputError(f"--checks: {args.checks!r} must be numbers such as 1,2,3") from None
-    if not checks or any(c not in (1, 2, 3) for c in checks):
-        raise LasimInputError(f"--checks: {args.checks!r}: the checks are 1, 2 and 3")
+    if not checks or any(c not in (1, 2, 3, 4, 5) for c in checks):
+        raise LasimInputError(f"--checks: {args.checks!r}: the checks are 1, 2, 3, 4 and 5")
     table = run_validation(
         args.out,
         checks=checks,
