@@ -49,6 +49,10 @@ def arm_replications(targets: TargetSet, simulator: Simulator) -> dict[tuple, in
     return out
 
 
+#: Significant digits of a parameter value that enter its replication seeds.
+SEED_DIGITS = 12
+
+
 def replication_seeds(root: int, parameters: Mapping[str, Any], n: int) -> list[int]:
     """Seeds of ``n`` replications for one parameter set.
 
@@ -57,13 +61,17 @@ def replication_seeds(root: int, parameters: Mapping[str, Any], n: int) -> list[
     root : int
         The calibration's root seed.
     parameters : mapping
-        Parameter values; their IEEE bits (in name order) enter the seed.
+        Parameter values; each, rounded to :data:`SEED_DIGITS` significant
+        digits, enters the seed (in name order). The rounding keeps a last-bit
+        difference in a proposal (another BLAS kernel, CPU or library build
+        computing the transition) from giving the particle other model runs.
     n : int
         Number of replications.
     """
     words = [int(root) & 0xFFFFFFFF]
     for name in sorted(parameters):
-        bits = struct.unpack("<Q", struct.pack("<d", float(parameters[name])))[0]
+        value = float(f"{float(parameters[name]):.{SEED_DIGITS}g}")
+        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
         words += [bits & 0xFFFFFFFF, bits >> 32]
     children = np.random.SeedSequence(words).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]

@@ -563,6 +563,13 @@ def check_kfold(
     return _pattern_check(5, f"{k}-fold P1-P10", scores, "check5_kfold.png", {"k": k})
 
 
+def code_digest() -> dict[str, str]:
+    """Sources and library versions behind the table (see :func:`calibration.abc.code_digest`)."""
+    from .abc import code_digest as digest
+
+    return digest()
+
+
 def run_validation(
     out: str | Path,
     *,
@@ -578,6 +585,9 @@ def run_validation(
     ``quick`` shrinks every size (a smoke test of the machinery, not evidence:
     its table says so).
     """
+    import time
+
+    started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[Check] = []
@@ -634,8 +644,12 @@ def run_validation(
         {
             "quick": quick,
             "seed": seed,
+            "workers": workers,
+            "elapsed_s": round(time.perf_counter() - started, 1),
+            "table": table.render(),
             "passed": table.passed,
             "provenance": provenance(),
+            "code": code_digest(),
             "checks": [
                 {
                     "number": c.number,
