@@ -196,6 +196,7 @@ def resume_command(argv: list[str] | None = None) -> str:
 def run_calibrate(args: argparse.Namespace) -> int:
     """``lasim calibrate``."""
     from .abc import calibrate
+    from .evaluate import MIN_YES_NO_REPLICATIONS
     from .outputs import write_outputs
     from .simulator import ModelSimulator
     from .targets import load_targets
@@ -207,7 +208,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     _say(
         f"calibrating {', '.join(params or targets.parameters)} of scenario {targets.scenario} on "
         f"{len(targets.targets)} targets of {targets.path.name} ({targets.replications} "
-        f"replications per particle, population {args.population})"
+        f"replications per particle and arm, at least {MIN_YES_NO_REPLICATIONS} for yes/no "
+        f"patterns; population {args.population}, at most {args.generations} generations)"
     )
     bar = ParticleBar()
 

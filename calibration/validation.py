@@ -429,7 +429,7 @@ def _share_plot(scores: Sequence[Any], path: Path, title: str) -> None:
             lo, hi = s.interval
             ax.plot([i, i], [lo, hi], color="black", lw=1.5)
         else:
-            ax.text(i, 0.02, "n/a", ha="center", fontsize=8, rotation=90)
+            ax.text(i, 0.03, "not computable", ha="center", va="bottom", fontsize=7, rotation=90)
     ax.set_xticks(x, [s.name for s in scores])
     ax.axhline(PATTERN_SHARE, color="grey", ls="--")
     ax.set_ylim(0, 1)
