@@ -13,15 +13,21 @@ the database; asking for more ``--generations`` extends a finished run. A
 different calibration pointed at the same directory is refused.
 
 Reproducibility: pyabc's own samplers re-seed every worker from the operating
-system, so :class:`SeededMulticoreSampler` replaces the default multicore
-sampler. Particle slot ``i`` of generation ``t`` draws proposals from its own
-seed ``(seed, t, i)`` until one is accepted, and the slots are shared out over
-the worker processes, so a calibration is the same whatever the number of
-workers and the timing of the processes, and a generation interrupted half-way
-is re-done identically. Model runs are seeded from the parameter values
+system and fork a (multi-threaded) parent, so :class:`SeededSampler` replaces
+them. Particle slot ``i`` of generation ``t`` draws proposals from its own seed
+``(seed, t, i)`` until one is accepted; the slots are evaluated on the run
+layer's local worker processes (:mod:`experiments.executors`: forkserver or
+spawn, never a fork of this parent) and put back in slot order, so a
+calibration is the same whatever the number of workers, the machine's load and
+which worker finishes first, and a generation interrupted half-way is re-done
+identically. Model runs are seeded from the parameter values
 (:func:`calibration.evaluate.replication_seeds`), so each simulation is
 reproducible on every sampler, including pyabc's Dask sampler (``--scheduler``),
 whose proposals are not (pyabc re-seeds Dask tasks from the OS).
+
+A calibration records a digest of the code and library versions that can move
+its results (:func:`code_digest`); resuming a directory made by other code is
+refused, so a stale database can never stand in for a fresh run.
 """
 
 from __future__ import annotations
@@ -35,19 +41,24 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import cloudpickle
 import numpy as np
 from pyabc.sampler import Sampler
-from pyabc.sampler.util import get_mp_context
 
+import model
 from experiments.files import atomic_write_json, provenance
+from experiments.runs import make_executor, run_many
 from model.errors import LasimInputError
 
 from .evaluate import TargetDistance, TargetModel, observed_statistics
 from .priors import UniformPrior, build_priors, pyabc_distribution
 from .simulator import ModelSimulator, Simulator
+from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP, stop_reason
 from .targets import TargetSet
 
 DB_NAME = "calibration.db"
@@ -71,40 +82,53 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def _work(
+def _fill_slot(
     simulate_one: Callable,
-    slots: Sequence[int],
+    sample_factory: Any,
+    slot: int,
     root: int,
     t: int,
     budget: float,
-    sample_factory: Any,
     all_accepted: bool,
-) -> list[tuple[int, Any, int]]:
-    """Fill particle slots: slot ``i`` draws from its own seed until one particle is accepted."""
-    out = []
-    for i in slots:
-        _seed_everything(_seed_from(root, t + 2, int(all_accepted), i))
-        sample = sample_factory()
-        n_eval = 0
-        while n_eval < budget:
-            particle = simulate_one()
-            sample.append(particle)
-            n_eval += 1
-            if all_accepted or particle.accepted:
-                break
-        out.append((i, sample, n_eval))
-    return out
+) -> tuple[int, Any, int]:
+    """Fill one particle slot: draw from the slot's own seed until a particle is accepted."""
+    _seed_everything(_seed_from(root, t + 2, int(all_accepted), slot))
+    sample = sample_factory()
+    n_eval = 0
+    while n_eval < budget:
+        particle = simulate_one()
+        sample.append(particle)
+        n_eval += 1
+        if all_accepted or particle.accepted:
+            break
+    return slot, sample, n_eval
 
 
-def _work_process(queue: Any, *args: Any) -> None:
-    try:
-        queue.put(_work(*args))
-    except BaseException as exc:  # report it; the parent raises
-        queue.put(exc)
+# One generation's sampling function, unpickled once per worker and generation.
+_WORKER_CACHE: dict[str, tuple[Callable, Any]] = {}
 
 
-class SeededMulticoreSampler(Sampler):
-    """A reproducible multicore pyabc sampler (see the module docstring).
+def _fill_slot_remote(token: str, payload: bytes, *args: Any) -> tuple[int, Any, int]:
+
+    if token not in _WORKER_CACHE:
+        _WORKER_CACHE.clear()
+        _WORKER_CACHE[token] = cloudpickle.loads(payload)
+    simulate_one, factory = _WORKER_CACHE[token]
+    return _fill_slot(simulate_one, factory, *args)
+
+
+def _slot_run(item: tuple[str, bytes, tuple], seed: int, *, series: bool = False) -> SimpleNamespace:
+    """A run function for :func:`experiments.runs.run_many`: fill one particle slot.
+
+    The slot's own seed travels in ``item``; run_many's ``seed`` is unused.
+    """
+    token, payload, args = item
+    slot, sample, n_eval = _fill_slot_remote(token, payload, *args)
+    return SimpleNamespace(summary={"evaluated": n_eval}, series=None, extra=(slot, sample))
+
+
+class SeededSampler(Sampler):
+    """A reproducible pyabc sampler on the run layer's worker processes (see the module docstring).
 
     Parameters
     ----------
@@ -112,54 +136,101 @@ class SeededMulticoreSampler(Sampler):
         Root seed.
     n_procs : int, optional
         Worker processes; default all cores. With 1 the sampling runs in this process.
+    progress : callable, optional
+        Called after each filled slot with ``{"t", "filled", "n", "evaluated"}``.
     """
 
-    def __init__(self, seed: int, n_procs: int | None = None) -> None:
+    def __init__(
+        self, seed: int, n_procs: int | None = None, progress: ProgressFn | None = None
+    ) -> None:
         super().__init__()
         self.seed = int(seed)
         self.n_procs = max(1, int(n_procs or os.cpu_count() or 1))
+        self.progress = progress
+        self._executor: Any = None
+        self._calls = 0
+
+    def close(self) -> None:
+        """Stop the worker processes (pending slots are cancelled)."""
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
     def sample_until_n_accepted(
         self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
     ):  # noqa: ARG002
-        procs = max(1, min(self.n_procs, n))
-        # pyabc's calibration sample from the prior uses t = -1; slots keep it apart via +2
+        # pyabc's calibration sample from the prior uses t = -1; slot seeds keep it apart via +2
         budget = max_eval / n if math.isfinite(max_eval) else math.inf
-        common = (self.seed, t, budget, self.sample_factory, all_accepted)
-        slots = [list(range(k, n, procs)) for k in range(procs)]
+        args = [(i, self.seed, t, budget, all_accepted) for i in range(n)]
         results: list[tuple[int, Any, int]] = []
-        if procs == 1:
-            results = _work(simulate_one, slots[0], *common)
+        evaluated = 0
+
+        def tick(r: tuple[int, Any, int]) -> None:
+            nonlocal evaluated
+            results.append(r)
+            evaluated += r[2]
+            if self.progress:
+                self.progress({"t": t, "filled": len(results), "n": n, "evaluated": evaluated})
+
+        if self.n_procs == 1 or n == 1:
+            for a in args:
+                tick(_fill_slot(simulate_one, self.sample_factory, *a))
         else:
-            ctx = get_mp_context()
-            queue = ctx.Queue()
-            workers = [
-                ctx.Process(
-                    target=_work_process, daemon=True, args=(queue, simulate_one, slots[k], *common)
-                )
-                for k in range(procs)
-            ]
-            for w in workers:
-                w.start()
-            try:
-                for _ in range(procs):
-                    got = queue.get()
-                    if isinstance(got, BaseException):
-                        raise RuntimeError(f"a calibration worker failed: {got!r}") from got
-                    results.extend(got)
-            finally:
-                for w in workers:
-                    w.join(timeout=5)
-                    if w.is_alive():
-                        w.terminate()
+            # the run layer's local processes: forkserver or spawn, never a fork of this
+            # (threaded) parent; results are put back in slot order below, whatever finished first
+            if self._executor is None:
+                self._executor = make_executor(processes=self.n_procs)
+            self._calls += 1
+            token = f"{os.getpid()}:{id(self)}:{self._calls}"
+            payload = cloudpickle.dumps((simulate_one, self.sample_factory))
+
+            def collect(run: Any) -> None:
+                if not run.ok:
+                    raise RuntimeError(f"particle slot {run.scenario_index} failed: {run.error}")
+                slot, sample = run.extra
+                tick((slot, sample, int(run.summary["evaluated"])))
+
+            run_many([(token, payload, a) for a in args], [0], executor=self._executor,
+                     run_fn=_slot_run, on_result=collect)
         results.sort(key=lambda r: r[0])
         sample = self._create_empty_sample()
         for _, s, _ in results:
             sample += s
-        self.nr_evaluations_ = sum(r[2] for r in results)
+        self.nr_evaluations_ = evaluated
         if sample.n_accepted < n:
             sample.ok = False
         return sample
+
+
+def code_digest() -> dict[str, str]:
+    """What besides the inputs can move a calibration: source digests and library versions.
+
+    ``model`` and ``calibration`` sources (Python files and shipped scenarios and
+    targets) are hashed; numpy, scipy, pandas, pyabc, Mesa and networkx
+    versions are recorded (random streams and numerical results may change
+    between their releases; ``constraints.txt`` pins them).
+    """
+
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    files = sorted(
+        f
+        for f in Path(model.__file__).parent.rglob("*")
+        if f.suffix in (".py", ".toml") and "__pycache__" not in f.parts
+    )
+    # the calibration modules that decide what enters the database
+    files += [here / f"{m}.py" for m in ("abc", "evaluate", "priors", "simulator", "targets")]
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    out = {"sources_sha256": h.hexdigest()[:16]}
+    for dist in ("numpy", "scipy", "pandas", "pyabc", "mesa", "networkx"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "absent"
+    return out
 
 
 @dataclass
@@ -174,6 +245,7 @@ class CalibrationConfig:
     population: int
     seed: int
     replications: int
+    code: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -181,6 +253,8 @@ class CalibrationConfig:
 
 def _targets_digest(targets: TargetSet) -> str:
     h = hashlib.sha256(targets.path.read_bytes())
+    # a subset of a file's targets (a k-fold split) is another calibration
+    h.update("\n".join(t.name for t in targets.targets).encode())
     for t in targets.targets:
         if t.observed is not None:
             h.update(t.observed.to_csv(index=False).encode())
@@ -231,14 +305,20 @@ def calibrate(
     params: Sequence[str] | None = None,
     simulator: Simulator | None = None,
     population: int = 100,
-    generations: int = 5,
+    generations: int = MAX_GENERATIONS,
     seed: int = 1,
     workers: int | None = None,
     scheduler: str | None = None,
-    min_acceptance: float = 0.002,
+    min_epsilon: float = 0.0,
+    min_eps_drop: float = MIN_EPS_DROP,
+    min_acceptance: float = MIN_ACCEPTANCE,
     progress: ProgressFn | None = None,
+    particle_progress: ProgressFn | None = None,
 ) -> Any:
     """Run (or continue) an ABC-SMC calibration and return its pyabc ``History``.
+
+    Generations continue until a stopping rule holds (:func:`stop_reason`) or
+    ``generations`` are done.
 
     Parameters
     ----------
@@ -253,23 +333,33 @@ def calibrate(
     population : int
         Particles per generation.
     generations : int
-        Total generations wanted (those already in the database count).
+        The most generations in all (those already in the database count).
     seed : int
         Root seed of the proposals and of every model run.
     workers : int, optional
-        Processes for the seeded multicore sampler; default all cores.
+        Processes for the seeded sampler; default all cores.
     scheduler : str, optional
         Address of a Dask scheduler: use pyabc's ``DaskDistributedSampler``.
+    min_epsilon : float
+        Stop once epsilon is at most this (0: every accepted particle meets every target).
+    min_eps_drop : float
+        Stop once epsilon falls by less than this share from one generation to the next.
     min_acceptance : float
-        Stop when a generation's acceptance rate would fall below this.
+        Stop after a generation accepting less than this share of proposals; a
+        generation needing more than ``2 * population / min_acceptance``
+        proposals is abandoned.
     progress : callable, optional
-        Called after each generation with its row of :func:`generation_table`.
+        Called after each generation with its row of :func:`generation_table`,
+        with ``{"resuming": k}`` when continuing a database at generation ``k``,
+        and with ``{"generation", "stopped"}`` when a stopping rule holds.
+    particle_progress : callable, optional
+        Called inside a generation after each accepted particle (see :class:`SeededSampler`).
 
     Raises
     ------
     LasimInputError
-        Bad parameters or priors, or ``out`` holds a different calibration.
-        Checked before anything is written.
+        Bad parameters or priors, or ``out`` holds a different calibration
+        (other inputs, code or library versions). Checked before anything is written.
     """
     import pyabc
 
@@ -282,6 +372,12 @@ def calibrate(
         raise LasimInputError(f"--population: {population} is too small (at least 2)")
     if generations < 1:
         raise LasimInputError(f"--generations: {generations} must be at least 1")
+    if not 0 <= min_acceptance < 1:
+        raise LasimInputError(f"--min-acceptance: {min_acceptance} must be in [0, 1)")
+    if not 0 <= min_eps_drop < 1:
+        raise LasimInputError(f"--min-eps-drop: {min_eps_drop} must be in [0, 1)")
+    if not (math.isfinite(min_epsilon) and min_epsilon >= 0):
+        raise LasimInputError(f"--min-epsilon: {min_epsilon} must be 0 or more")
     config = CalibrationConfig(
         targets_file=str(targets.path),
         targets_sha256=_targets_digest(targets),
@@ -291,6 +387,7 @@ def calibrate(
         population=int(population),
         seed=int(seed),
         replications=targets.replications,
+        code=code_digest(),
     )
     meta_path = out / META_NAME
     done = 0
@@ -304,6 +401,14 @@ def calibrate(
             ) from None
         mine = config.as_dict()
         diff = [k for k in mine if k != "targets_file" and old.get(k) != mine[k]]
+        if diff == ["code"] or (diff and diff[0] == "code"):
+            changed = sorted(
+                k for k in mine["code"] if (old.get("code") or {}).get(k) != mine["code"][k]
+            )
+            raise LasimInputError(
+                f"{out}: was made by other code or library versions ({', '.join(changed)} "
+                "changed); its generations cannot be resumed: use a new --out"
+            )
         if diff:
             raise LasimInputError(
                 f"{out}: holds a different calibration ({diff[0]}: {old.get(diff[0])!r} there, "
@@ -324,6 +429,11 @@ def calibrate(
             "config": config.as_dict(),
             "provenance": provenance(),
             "generations_requested": int(generations),
+            "stopping": {
+                "min_epsilon": min_epsilon,
+                "min_eps_drop": min_eps_drop,
+                "min_acceptance": min_acceptance,
+            },
         },
     )
     logging.getLogger("ABC").setLevel(logging.WARNING)
@@ -332,6 +442,9 @@ def calibrate(
     distance = TargetDistance(targets)
     x0 = observed_statistics(targets)
     prior = pyabc_distribution(priors)
+    rules = dict(min_epsilon=min_epsilon, min_eps_drop=min_eps_drop, min_acceptance=min_acceptance)
+    # a generation is abandoned (not stored) beyond this many proposals per particle
+    cap_rate = min_acceptance / 2
     client = None
     if scheduler:
         from dask.distributed import Client
@@ -340,15 +453,25 @@ def calibrate(
             client = Client(scheduler, timeout=30)
         except OSError as exc:
             raise LasimInputError(f"--scheduler: cannot reach {scheduler} ({exc})") from None
+    sampler = (
+        pyabc.sampler.DaskDistributedSampler(dask_client=client)
+        if client
+        else SeededSampler(seed, workers, progress=particle_progress)
+    )
     try:
         history = None
+        if done and progress:
+            progress({"resuming": done})
+        if done:
+            history = pyabc.History(db_url(out), create=False)
+            history.id = 1
+            reason = stop_reason(generation_table(history), **rules)
+            if reason and progress:
+                progress({"generation": done - 1, "stopped": reason})
+            if reason:
+                return history
         for t in range(done, int(generations)):
             _seed_everything(_seed_from(seed, t, 99))
-            sampler = (
-                pyabc.sampler.DaskDistributedSampler(dask_client=client)
-                if client
-                else SeededMulticoreSampler(seed, workers)
-            )
             abc = pyabc.ABCSMC(
                 model, prior, distance, population_size=int(population), sampler=sampler
             )
@@ -357,35 +480,38 @@ def calibrate(
             else:
                 abc.load(db_url(out), 1)
             start = time.perf_counter()
-            history = abc.run(max_nr_populations=1, min_acceptance_rate=min_acceptance)
+            history = abc.run(max_nr_populations=1, min_acceptance_rate=cap_rate)
             rows = generation_table(history)
             if len(rows) <= t:  # the generation was abandoned (acceptance too low)
                 if progress:
                     progress(
                         {
                             "generation": t,
-                            "stopped": f"acceptance rate below {min_acceptance:g}",
+                            "stopped": f"acceptance rate below {cap_rate:.2%}: generation "
+                            "abandoned",
                             "wall_time_s": time.perf_counter() - start,
                         }
                     )
                 break
             if progress:
                 progress(rows[t])
-            if rows[t]["epsilon"] <= 0.0:
+            reason = stop_reason(rows, **rules)
+            if reason:
                 if progress:
-                    progress(
-                        {
-                            "generation": t,
-                            "stopped": "epsilon reached 0: every accepted "
-                            "particle meets every target",
-                        }
-                    )
+                    progress({"generation": t, "stopped": reason})
                 break
+        else:
+            if progress and done < int(generations):
+                progress(
+                    {"generation": int(generations) - 1, "stopped": "--generations reached"}
+                )
         if history is None:
             history = pyabc.History(db_url(out), create=False)
             history.id = 1
         return history
     finally:
+        if isinstance(sampler, SeededSampler):
+            sampler.close()
         if client is not None:
             client.close()
 

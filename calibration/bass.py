@@ -88,3 +88,35 @@ def discretisation_error(months: int, p: float, q: float) -> float:
     """
     t = np.arange(int(months) + 1)
     return float(np.max(np.abs(monthly_bass_share(months, p, q) - bass_share(t, p, q))))
+
+
+def rates_per_month(p: float, q: float, months_per_period: float = 12.0) -> tuple[float, float]:
+    """Bass ``p`` and ``q`` per period (a year by default) as rates per month.
+
+    The Bass equation ``dF/dt = (p + q F)(1 - F)`` keeps its form when time is
+    rescaled, so a period of ``k`` months has the per-month rates ``p / k`` and
+    ``q / k`` (exact for the continuous model; lasim's monthly step follows it
+    up to :func:`discretisation_error`).
+    """
+    _check(p, q)
+    if not (np.isfinite(months_per_period) and months_per_period > 0):
+        raise LasimInputError(
+            f"Bass: months_per_period must be > 0, got {months_per_period!r}"
+        )
+    return p / months_per_period, q / months_per_period
+
+
+def period_series_to_months(
+    periods: npt.ArrayLike, months_per_period: int = 12, start_period: float = 0
+) -> np.ndarray:
+    """Month numbers of observations made at the end of each period (``(period - start) * k``).
+
+    A yearly series observed at the end of years 1, 2, ... of the programme
+    (``start_period = 0``) is compared with lasim's months 12, 24, ...
+    """
+    t = (np.asarray(periods, dtype=float) - start_period) * months_per_period
+    if np.any(t < 0) or not np.allclose(t, np.round(t)):
+        raise LasimInputError(
+            "Bass: periods must lie at or after start_period and give whole months"
+        )
+    return np.round(t).astype(int)

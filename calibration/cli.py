@@ -10,6 +10,9 @@ from typing import Any
 
 from model.errors import LasimInputError
 
+# the defaults only; the heavy modules load when a command runs
+from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP
+
 
 def _positive(kind: str, minimum: int = 1):
     def parse(text: str) -> int:
@@ -55,8 +58,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--generations",
         type=_positive("--generations"),
-        default=5,
-        help="generations in all, counting those already done (default 5)",
+        default=MAX_GENERATIONS,
+        help="the most generations in all, counting those already done; it stops earlier "
+        f"when a stopping rule holds (default {MAX_GENERATIONS})",
     )
     p.add_argument("--seed", type=_positive("--seed", 0), default=1, help="root seed (default 1)")
     p.add_argument(
@@ -73,10 +77,25 @@ def register(subparsers: Any) -> None:
         help="posterior draws for the predictive check (default 40)",
     )
     p.add_argument(
+        "--min-epsilon",
+        type=float,
+        default=0.0,
+        help="stop once epsilon is at most this (default 0: every accepted particle meets "
+        "every target)",
+    )
+    p.add_argument(
+        "--min-eps-drop",
+        type=float,
+        default=MIN_EPS_DROP,
+        help="stop once epsilon falls by less than this share from one generation to the "
+        f"next (default {MIN_EPS_DROP:g})",
+    )
+    p.add_argument(
         "--min-acceptance",
         type=float,
-        default=0.002,
-        help="stop when the acceptance rate falls below this (default 0.002)",
+        default=MIN_ACCEPTANCE,
+        help="stop after a generation accepting less than this share of its proposals "
+        f"(default {MIN_ACCEPTANCE:g})",
     )
     p.set_defaults(func=run_calibrate)
 
@@ -90,7 +109,12 @@ def register(subparsers: Any) -> None:
         default="validation",
         help="directory for figures and results (default ./validation)",
     )
-    v.add_argument("--checks", default="1,2,3", help="which checks, e.g. 1,3 (default 1,2,3)")
+    v.add_argument(
+        "--checks",
+        default="1,2,3,4",
+        help="which checks, e.g. 1,3 (default 1,2,3,4; 5, the k-fold over the seed patterns, "
+        "calibrates k times)",
+    )
     v.add_argument(
         "--quick",
         action="store_true",
@@ -98,7 +122,7 @@ def register(subparsers: Any) -> None:
     )
     v.add_argument(
         "--posterior",
-        help="calibration directory of the default scenario for check 3 "
+        help="calibration directory of the default scenario for checks 3 and 4 "
         "(default: calibrate seed_patterns.toml first)",
     )
     v.add_argument(
@@ -116,6 +140,10 @@ def _say(text: str) -> None:
 
 
 def _progress(row: dict[str, Any]) -> None:
+    if "resuming" in row:
+        _say(f"  resuming from generation {row['resuming']} (generations 0-{row['resuming'] - 1} "
+             "are in the database)")
+        return
     if "stopped" in row:
         _say(f"  stopped after generation {row['generation']}: {row['stopped']}")
         return
@@ -126,15 +154,53 @@ def _progress(row: dict[str, Any]) -> None:
     )
 
 
+class ParticleBar:
+    """A progress bar inside a generation: particles accepted and proposals evaluated."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._t: int | None = None
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        from tqdm import tqdm
+
+        if info["t"] != self._t:
+            self.close()
+            self._t = info["t"]
+            label = "prior sample" if info["t"] < 0 else f"generation {info['t']}"
+            self._bar = tqdm(
+                total=info["n"], desc=f"  {label}", unit="particle", file=sys.stderr,
+                leave=False, disable=None,
+            )
+        self._bar.n = info["filled"]
+        self._bar.set_postfix_str(f"{info['evaluated']} evaluated", refresh=False)
+        self._bar.refresh()
+        if info["filled"] >= info["n"]:
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+            self._t = None
+
+
+def resume_command(argv: list[str] | None = None) -> str:
+    """The command that resumes this calibration (the same command line)."""
+    import shlex
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    return "lasim " + " ".join(shlex.quote(a) for a in args)
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
     """``lasim calibrate``."""
     from .abc import calibrate
+    from .evaluate import MIN_YES_NO_REPLICATIONS
     from .outputs import write_outputs
     from .simulator import ModelSimulator
     from .targets import load_targets
 
-    if not 0 <= args.min_acceptance < 1:
-        raise LasimInputError(f"--min-acceptance: {args.min_acceptance} must be in [0, 1)")
     targets = load_targets(args.targets)
     simulator = ModelSimulator(targets.scenario)
     params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
@@ -142,21 +208,41 @@ def run_calibrate(args: argparse.Namespace) -> int:
     _say(
         f"calibrating {', '.join(params or targets.parameters)} of scenario {targets.scenario} on "
         f"{len(targets.targets)} targets of {targets.path.name} ({targets.replications} "
-        f"replications per particle, population {args.population})"
+        f"replications per particle and arm, at least {MIN_YES_NO_REPLICATIONS} for yes/no "
+        f"patterns; population {args.population}, at most {args.generations} generations)"
     )
-    history = calibrate(
-        targets,
-        args.out,
-        params=params,
-        simulator=simulator,
-        population=args.population,
-        generations=args.generations,
-        seed=args.seed,
-        workers=workers,
-        scheduler=args.scheduler,
-        min_acceptance=args.min_acceptance,
-        progress=_progress,
-    )
+    bar = ParticleBar()
+
+    def progress(row: dict[str, Any]) -> None:
+        bar.close()
+        _progress(row)
+
+    try:
+        history = calibrate(
+            targets,
+            args.out,
+            params=params,
+            simulator=simulator,
+            population=args.population,
+            generations=args.generations,
+            seed=args.seed,
+            workers=workers,
+            scheduler=args.scheduler,
+            min_epsilon=args.min_epsilon,
+            min_eps_drop=args.min_eps_drop,
+            min_acceptance=args.min_acceptance,
+            progress=progress,
+            particle_progress=bar,
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            "lasim: calibration interrupted; finished generations are kept in "
+            f"{Path(args.out) / 'calibration.db'}. Resume with:\n  {resume_command()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise
     _say(f"  {history.n_populations} generation(s) in {Path(args.out) / 'calibration.db'}")
     results = write_outputs(args.out, targets, simulator, draws=args.draws, workers=workers)
     _say("posterior (weighted, last generation):")
@@ -184,8 +270,8 @@ def run_validate(args: argparse.Namespace) -> int:
         checks = sorted({int(c) for c in args.checks.split(",") if c.strip()})
     except ValueError:
         raise LasimInputError(f"--checks: {args.checks!r} must be numbers such as 1,2,3") from None
-    if not checks or any(c not in (1, 2, 3) for c in checks):
-        raise LasimInputError(f"--checks: {args.checks!r}: the checks are 1, 2 and 3")
+    if not checks or any(c not in (1, 2, 3, 4, 5) for c in checks):
+        raise LasimInputError(f"--checks: {args.checks!r}: the checks are 1, 2, 3, 4 and 5")
     table = run_validation(
         args.out,
         checks=checks,

@@ -21,6 +21,37 @@ import pandas as pd
 from .simulator import Simulator
 from .targets import Target, TargetSet, discrepancy, statistic
 
+#: Fewest replications per particle and arm for a yes/no pattern (its statistic is
+#: the share of runs in which the outcome happens): with 3 runs a share moves in
+#: steps of 1/3 and "holds" is mostly luck; see docs/calibration.md.
+MIN_YES_NO_REPLICATIONS = 10
+
+
+def is_yes_no(target: Target, simulator: Simulator) -> bool:
+    """Whether a target scores a yes/no outcome (a share of runs) in some arm."""
+    yes_no = set(getattr(simulator, "yes_no_outcomes", lambda: ())())
+    return target.kind != "series" and any(
+        q.statistic in ("share", "happened") or (q.month is None and q.outcome in yes_no)
+        for q in target.quantities
+    )
+
+
+def arm_replications(targets: TargetSet, simulator: Simulator) -> dict[tuple, int]:
+    """Replications per arm: the file's ``replications``, at least
+    :data:`MIN_YES_NO_REPLICATIONS` for an arm a yes/no target reads."""
+    out: dict[tuple, int] = {}
+    for t in targets.targets:
+        n = targets.replications
+        if is_yes_no(t, simulator):
+            n = max(n, MIN_YES_NO_REPLICATIONS)
+        for q in t.quantities:
+            out[q.arm] = max(out.get(q.arm, 0), n)
+    return out
+
+
+#: Significant digits of a parameter value that enter its replication seeds.
+SEED_DIGITS = 12
+
 
 def replication_seeds(root: int, parameters: Mapping[str, Any], n: int) -> list[int]:
     """Seeds of ``n`` replications for one parameter set.
@@ -30,13 +61,17 @@ def replication_seeds(root: int, parameters: Mapping[str, Any], n: int) -> list[
     root : int
         The calibration's root seed.
     parameters : mapping
-        Parameter values; their IEEE bits (in name order) enter the seed.
+        Parameter values; each, rounded to :data:`SEED_DIGITS` significant
+        digits, enters the seed (in name order). The rounding keeps a last-bit
+        difference in a proposal (another BLAS kernel, CPU or library build
+        computing the transition) from giving the particle other model runs.
     n : int
         Number of replications.
     """
     words = [int(root) & 0xFFFFFFFF]
     for name in sorted(parameters):
-        bits = struct.unpack("<Q", struct.pack("<d", float(parameters[name])))[0]
+        value = float(f"{float(parameters[name]):.{SEED_DIGITS}g}")
+        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
         words += [bits & 0xFFFFFFFF, bits >> 32]
     children = np.random.SeedSequence(words).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
@@ -86,7 +121,10 @@ class TargetModel:
         scenario's value) share one set of runs.
         """
         params = {**(self.fixed or {}), **{k: float(v) for k, v in parameters.items()}}
-        seeds = replication_seeds(self.root_seed, params, self.targets.replications)
+        reps = arm_replications(self.targets, self.simulator)
+        # replication j has the same seed in every arm (common random numbers), and
+        # an arm with fewer replications runs the first ones
+        seeds = replication_seeds(self.root_seed, params, max(reps.values()))
         base_values = getattr(self.simulator, "base_values", None)
         base = base_values() if base_values else {}
         done: dict[tuple, tuple[bool, list[tuple[Mapping, Any]]]] = {}
@@ -95,10 +133,11 @@ class TargetModel:
             want_series = self.targets.arm_needs_series(arm)
             values = {**params, **dict(arm)}
             key = tuple(sorted((k, v) for k, v in values.items() if base.get(k) != v))
-            if key in done and (done[key][0] or not want_series):
+            n = reps[arm]
+            if key in done and (done[key][0] or not want_series) and len(done[key][1]) >= n:
                 runs[arm] = done[key][1]
                 continue
-            runs[arm] = [self.simulator.run(values, s, series=want_series) for s in seeds]
+            runs[arm] = [self.simulator.run(values, s, series=want_series) for s in seeds[:n]]
             done[key] = (want_series, runs[arm])
         return runs
 

@@ -18,6 +18,9 @@ from experiments.runs import run_many
 from model.runner import SERIES_FIELDS, SUMMARY_FIELDS
 from model.scenario import load_scenario, parameter_specs
 
+#: The model's yes/no run outcomes (calibration.evaluate scores them on more runs).
+YES_NO_OUTCOMES = frozenset({"functioning", "institutionalised", "scaled", "sustained"})
+
 
 @runtime_checkable
 class ParamRange(Protocol):
@@ -93,6 +96,10 @@ class ModelSimulator:
 
     def series_fields(self) -> Mapping[str, str]:
         return dict(SERIES_FIELDS)
+
+    def yes_no_outcomes(self) -> frozenset[str]:
+        """Run outcomes that are yes/no (their mean over runs is a share of runs)."""
+        return YES_NO_OUTCOMES
 
     def horizon(self, parameters: Mapping[str, Any]) -> int:
         return int(parameters.get("horizon_months", self._base.parameters.horizon_months))

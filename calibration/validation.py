@@ -9,10 +9,18 @@
    simulated from the ``bass`` scenario, ``p`` and ``q`` are calibrated on it by
    ABC-SMC, and each true value must lie inside its 90% posterior interval;
    the coverage over all cases is reported.
-3. **Patterns under the posterior.** The default scenario calibrated on
+3. **Patterns under the posterior (in sample).** The default scenario calibrated on
    ``seed_patterns.toml``; for posterior draws, the share in which each pattern
    holds (fresh replications, not the ones ABC selected on). Passes when every
    pattern holds in at least :data:`PATTERN_SHARE` of the draws.
+4. **Held-out patterns (out of sample).** The same posterior scored on
+   ``heldout_patterns.toml`` (P11-P13 and the centralisation pattern C1), which it
+   was never fitted to, with fresh seeds; each share with its Wilson 95% interval
+   over the draws. Passes when every held-out pattern is computable and holds in
+   at least :data:`PATTERN_SHARE` of the draws.
+5. **k-fold over the seed patterns** (not run by default: k calibrations). Each
+   pattern of ``seed_patterns.toml`` is held out once (:data:`KFOLD_K` folds);
+   same criterion as check 4.
 
 Every threshold is fixed here, before any result is seen; a check that fails
 is reported as failing.
@@ -21,6 +29,7 @@ is reported as failing.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +45,10 @@ from model.runner import replication_seeds
 from model.scenario import load_scenario, scenario_to_toml
 
 from .abc import calibrate, load_history
+from .abc import code_digest as digest
 from .bass import bass_share, monthly_bass_share
-from .posterior import posterior_frame, predictive_check, resample, weighted_quantile
+from .outofsample import heldout_scores, kfold_scores, score_patterns, scores_frame
+from .posterior import posterior_frame, resample, weighted_quantile
 from .simulator import ModelSimulator
 from .targets import load_targets
 
@@ -55,8 +66,14 @@ RECOVERY_PRIORS = {"external_influence": (0.001, 0.04), "imitation": (0.0, 0.15)
 RECOVERY_AGENTS = 500
 RECOVERY_MONTHS = 60
 RECOVERY_LEVEL = 0.90
-#: Check 3: a pattern must hold in at least this share of posterior draws.
+#: Checks 3-5: a pattern must hold in at least this share of posterior draws.
 PATTERN_SHARE = 0.8
+#: Check 4: the held-out patterns (never used for fitting).
+HELDOUT_TARGETS = "heldout_patterns"
+#: Check 5: folds of the k-fold over the seed patterns.
+KFOLD_K = 4
+#: The checks ``lasim validate`` runs unless told otherwise.
+DEFAULT_CHECKS = (1, 2, 3, 4)
 
 Say = Callable[[str], None]
 
@@ -355,87 +372,193 @@ def check_recovery(
     )
 
 
-def check_patterns(
+def pattern_posterior(
     out: Path,
     *,
     posterior: str | None,
+    population: int,
+    generations: int,
+    seed: int,
+    workers: int,
+    say: Say,
+) -> tuple[Any, str]:
+    """The posterior of the default scenario on seed_patterns.toml: ``--posterior`` or a fresh fit.
+
+    A fit left in ``out/check3_calibration`` by the same code and inputs is
+    resumed; one made by other code or library versions is refused
+    (:func:`calibration.abc.calibrate`).
+    """
+
+    if posterior:
+        return load_history(posterior), posterior
+    targets = load_targets("seed_patterns")
+    source = str(out / "check3_calibration")
+    say(
+        f"calibrating {targets.scenario} on seed_patterns.toml (population {population}, "
+        f"at most {generations} generations)"
+    )
+    history = calibrate(
+        targets,
+        source,
+        simulator=ModelSimulator(targets.scenario),
+        population=population,
+        generations=generations,
+        seed=seed,
+        workers=workers,
+        progress=lambda r: say(_progress_line(r)),
+    )
+    return history, source
+
+
+def _share_plot(scores: Sequence[Any], path: Path, title: str) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(scores) + 1), 3.2))
+    x = np.arange(len(scores))
+    shares = [s.share if s.computable else 0.0 for s in scores]
+    ax.bar(
+        x,
+        shares,
+        color=["#55a868" if s.computable and s.share >= PATTERN_SHARE else "#c44e52" for s in scores],
+    )
+    for i, s in enumerate(scores):
+        if s.computable:
+            lo, hi = s.interval
+            ax.plot([i, i], [lo, hi], color="black", lw=1.5)
+        else:
+            ax.text(i, 0.03, "not computable", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xticks(x, [s.name for s in scores])
+    ax.axhline(PATTERN_SHARE, color="grey", ls="--")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of posterior draws (95% interval)")
+    ax.tick_params(axis="x", rotation=45)
+    fig.suptitle(title)
+    _savefig(fig, path)
+
+
+def _pattern_check(number: int, name: str, scores: Sequence[Any], figure: str, extra: dict) -> Check:
+    computable = [s for s in scores if s.computable]
+    missing = [s for s in scores if not s.computable]
+    if computable:
+        worst = min(computable, key=lambda s: s.share)
+        measured = f"lowest: {worst.name} holds in {worst.share:.0%} of {worst.draws} draws"
+    else:
+        measured = "no pattern computable"
+    if missing:
+        measured += f"; {len(missing)} not computable"
+    return Check(
+        number,
+        name,
+        measured,
+        f">= {PATTERN_SHARE:.0%} of draws each",
+        bool(scores) and not missing and all(s.share >= PATTERN_SHARE for s in computable),
+        figure,
+        {
+            **extra,
+            "shares": {s.name: (s.share if s.computable else None) for s in scores},
+            "intervals95": {s.name: (list(s.interval) if s.computable else None) for s in scores},
+            "not_computable": {s.name: s.needs for s in missing},
+            "rows": [s.row() for s in scores],
+        },
+    )
+
+
+def check_patterns(
+    out: Path,
+    *,
+    history: Any,
+    source: str,
+    draws: int,
+    seed: int,
+    workers: int,
+    say: Say,
+) -> Check:
+    """Check 3: share of posterior draws of the default scenario in which each fitted pattern holds."""
+
+    targets = load_targets("seed_patterns")
+    simulator = ModelSimulator(targets.scenario)
+    sample = resample(posterior_frame(history), draws, seed + 11)
+    say(f"check 3: {draws} posterior draws, fresh replications, on the fitted patterns")
+    scores, pred = score_patterns(targets, simulator, sample, seed=seed + 12, workers=workers)
+    flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
+    atomic_write(out / "check3_patterns.csv", lambda p: flat.to_csv(p, index=False))
+    atomic_write(out / "check3_shares.csv", lambda p: scores_frame(scores).to_csv(p, index=False))
+    _share_plot(scores, out / "check3_patterns.png", "Check 3: fitted patterns under the posterior")
+    return _pattern_check(
+        3, "patterns P1-P10 (in sample)", scores, "check3_patterns.png", {"posterior": source}
+    )
+
+
+def check_heldout(
+    out: Path,
+    *,
+    history: Any,
+    source: str,
+    draws: int,
+    seed: int,
+    workers: int,
+    say: Say,
+    heldout: str = HELDOUT_TARGETS,
+) -> Check:
+    """Check 4: the held-out patterns under the posterior fitted to the seed patterns."""
+
+    simulator = ModelSimulator("default")
+    sample = resample(posterior_frame(history), draws, seed + 21)
+    say(f"check 4: {draws} posterior draws, fresh replications, on the held-out patterns")
+    scores, pred = heldout_scores(
+        heldout, simulator, sample, seed=seed + 22, workers=workers, workdir=out
+    )
+    if pred is not None:
+        flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
+        atomic_write(out / "check4_heldout.csv", lambda p: flat.to_csv(p, index=False))
+    atomic_write(out / "check4_shares.csv", lambda p: scores_frame(scores).to_csv(p, index=False))
+    _share_plot(scores, out / "check4_heldout.png", "Check 4: held-out patterns (out of sample)")
+    return _pattern_check(
+        4, "held-out P11-P13, C1", scores, "check4_heldout.png", {"posterior": source}
+    )
+
+
+def check_kfold(
+    out: Path,
+    *,
     population: int,
     generations: int,
     draws: int,
     seed: int,
     workers: int,
     say: Say,
+    k: int = KFOLD_K,
 ) -> Check:
-    """Check 3: share of posterior draws of the default scenario in which each pattern holds."""
+    """Check 5: a k-fold over the seed patterns (each held out once)."""
+
     targets = load_targets("seed_patterns")
-    simulator = ModelSimulator(targets.scenario)
-    if posterior:
-        history = load_history(posterior)
-        source = posterior
-    else:
-        source = str(out / "check3_calibration")
-        say(
-            f"check 3: calibrating {targets.scenario} on seed_patterns.toml (population "
-            f"{population}, {generations} generations)"
-        )
-        history = calibrate(
-            targets,
-            source,
-            simulator=simulator,
-            population=population,
-            generations=generations,
-            seed=seed,
-            workers=workers,
-            progress=lambda r: say(_progress_line(r)),
-        )
-    post = posterior_frame(history)
-    sample = resample(post, draws, seed + 11)
-    say(f"check 3: {draws} posterior draws x {targets.replications} fresh replications")
-    pred = predictive_check(targets, simulator, sample, seed=seed + 12, workers=workers)
-    shares = {
-        t.name: float(pred[f"{t.name}:holds"].mean())
-        for t in targets.targets
-        if f"{t.name}:holds" in pred
-    }
-    flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
-    atomic_write(out / "check3_patterns.csv", lambda p: flat.to_csv(p, index=False))
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    names = list(shares)
-    ax.bar(
-        names,
-        [shares[n] for n in names],
-        color=["#55a868" if shares[n] >= PATTERN_SHARE else "#c44e52" for n in names],
+    say(f"check 5: {k}-fold over {len(targets.targets)} seed patterns")
+    scores = kfold_scores(
+        targets,
+        ModelSimulator(targets.scenario),
+        out / "check5_kfold",
+        k=k,
+        population=population,
+        generations=generations,
+        draws=draws,
+        seed=seed + 500,
+        workers=workers,
+        say=say,
     )
-    ax.axhline(PATTERN_SHARE, color="grey", ls="--")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of posterior draws")
-    ax.tick_params(axis="x", rotation=45)
-    fig.suptitle("Check 3: patterns under the calibrated posterior")
-    _savefig(fig, out / "check3_patterns.png")
-    worst = min(shares, key=shares.get)
-    return Check(
-        3,
-        "patterns P1-P10",
-        f"lowest: {worst} holds in {shares[worst]:.0%} of {draws} draws",
-        f">= {PATTERN_SHARE:.0%} of draws each",
-        all(v >= PATTERN_SHARE for v in shares.values()),
-        "check3_patterns.png",
-        {
-            "shares": shares,
-            "posterior": source,
-            "rows": [
-                f"{n:<6} {targets.targets[i].describe()[:70]:<72} {shares[n]:.0%}"
-                for i, n in enumerate(names)
-            ],
-        },
-    )
+    atomic_write(out / "check5_shares.csv", lambda p: scores_frame(scores).to_csv(p, index=False))
+    _share_plot(scores, out / "check5_kfold.png", f"Check 5: {k}-fold over the seed patterns")
+    return _pattern_check(5, f"{k}-fold P1-P10", scores, "check5_kfold.png", {"k": k})
+
+
+def code_digest() -> dict[str, str]:
+    """Sources and library versions behind the table (see :func:`calibration.abc.code_digest`)."""
+
+    return digest()
 
 
 def run_validation(
     out: str | Path,
     *,
-    checks: Sequence[int] = (1, 2, 3),
+    checks: Sequence[int] = DEFAULT_CHECKS,
     quick: bool = False,
     posterior: str | None = None,
     workers: int = 1,
@@ -447,6 +570,8 @@ def run_validation(
     ``quick`` shrinks every size (a smoke test of the machinery, not evidence:
     its table says so).
     """
+
+    started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[Check] = []
@@ -474,27 +599,41 @@ def run_validation(
                 say=say,
             )
         )
-    if 3 in checks:
-        rows.append(
-            check_patterns(
-                out,
-                posterior=posterior,
-                population=16 if quick else 60,
-                generations=2 if quick else 4,
-                draws=8 if quick else 40,
-                seed=seed,
-                workers=workers,
-                say=say,
-            )
+    sizes = dict(
+        population=16 if quick else 60,
+        generations=2 if quick else 4,
+        draws=8 if quick else 40,
+    )
+    if 3 in checks or 4 in checks:
+        history, source = pattern_posterior(
+            out,
+            posterior=posterior,
+            population=sizes["population"],
+            generations=sizes["generations"],
+            seed=seed,
+            workers=workers,
+            say=say,
         )
+        common = dict(history=history, source=source, draws=sizes["draws"], seed=seed,
+                      workers=workers, say=say)
+        if 3 in checks:
+            rows.append(check_patterns(out, **common))
+        if 4 in checks:
+            rows.append(check_heldout(out, **common))
+    if 5 in checks:
+        rows.append(check_kfold(out, seed=seed, workers=workers, say=say, **sizes))
     table = ValidationTable(rows)
     atomic_write_json(
         out / "validation.json",
         {
             "quick": quick,
             "seed": seed,
+            "workers": workers,
+            "elapsed_s": round(time.perf_counter() - started, 1),
+            "table": table.render(),
             "passed": table.passed,
             "provenance": provenance(),
+            "code": code_digest(),
             "checks": [
                 {
                     "number": c.number,

@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="root seed (default 1); replication seeds derive from it")
     p.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter, e.g. --set facilitation_quality=0.4 (repeatable)")
-    p.add_argument("--replications", type=_pos_int, default=1, help="number of runs (default 1)")
+    p.add_argument("--replications", type=_pos_int, default=1,
+                   help="number of runs (default 1); for an ensemble, runs per member, each run with its own seed")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: runs/<scenario>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.add_argument("--allow-large", action="store_true",
@@ -162,7 +163,9 @@ def run_command(args: argparse.Namespace) -> int:
     # validate everything before anything is written
     overrides = parse_assignments(args.assignments)
     if is_ensemble_file(args.scenario):
-        # a calibrated posterior: every member runs the same replication seeds
+        # a calibrated posterior: every member runs --replications runs with its own seeds
+        # (member k takes seeds k*R .. k*R+R-1 of the root seed's stream), so a
+        # predictive check averages over members and chance, not one seed's luck
         ensemble = load_ensemble(args.scenario)
         members = [(i, s.with_parameters("--set", **overrides)) for i, s in zip(ensemble.ids, ensemble.scenarios(),
                                                                               strict=True)]
@@ -175,18 +178,20 @@ def run_command(args: argparse.Namespace) -> int:
                        overwrite=args.overwrite)
     check_size(scenario, len(members) * args.replications, allow=args.allow_large)
 
-    seeds = replication_seeds(args.seed, args.replications)
+    seeds = replication_seeds(args.seed, args.replications * len(members))
     p = scenario.parameters
     snap_months = [p.project_months] if 0 < p.project_months < p.horizon_months else []
     summaries, all_series = [], []
     for k, (member, member_scenario) in enumerate(members):
-        summary, series, snaps, world_k = run_replications(member_scenario, seeds, snapshot_months=snap_months)
+        member_seeds = seeds[k * args.replications:(k + 1) * args.replications]
+        summary, series, snaps, world_k = run_replications(member_scenario, member_seeds,
+                                                           snapshot_months=snap_months)
         if k == 0:
             snapshots, world = snaps, world_k
         if member is not None:
             summary.insert(0, "member", member)
             series.insert(0, "member", member)
-            series.insert(0, "run", series["replication"] + k * len(seeds))
+            series.insert(0, "run", series["replication"] + k * args.replications)
         summaries.append(summary)
         all_series.append(series)
     summary, series = pd.concat(summaries, ignore_index=True), pd.concat(all_series, ignore_index=True)

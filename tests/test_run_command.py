@@ -39,7 +39,7 @@ def test_same_command_gives_the_same_numbers(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(a / "timeseries.parquet"), pd.read_parquet(b / "timeseries.parquet"))
 
 
-def test_an_ensemble_runs_every_member_with_the_same_seeds(tmp_path):
+def test_an_ensemble_gives_every_member_its_own_seeds(tmp_path):
     ens = tmp_path / "posterior_ensemble.toml"
     ens.write_text(
         'format = "lasim-ensemble"\nversion = 1\nscenario = "default"\nparameters = ["learning_rate"]\n'
@@ -50,7 +50,11 @@ def test_an_ensemble_runs_every_member_with_the_same_seeds(tmp_path):
                  "--set", "horizon_months=24"]) == 0
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["member"]) == [0, 0, 1, 1]
-    assert list(summary["seed"][:2]) == list(summary["seed"][2:])
+    # --replications 2 means 2 runs per member, 4 runs with 4 different seeds
+    from model.runner import replication_seeds
+
+    assert list(summary["seed"]) == replication_seeds(1, 4)
+    assert len(set(summary["seed"])) == 4
     assert json.loads((out / "run.json").read_text())["ensemble_members"] == [0, 1]
 
 

@@ -53,6 +53,9 @@ class FakeSimulator:
     def series_fields(self) -> Mapping[str, str]:
         return {"adoption_share": "share adopted"}
 
+    def yes_no_outcomes(self) -> frozenset[str]:
+        return frozenset({"scaled"})
+
     def horizon(self, parameters: Mapping[str, Any]) -> int:
         return int(parameters.get("horizon_months", 60))
 
