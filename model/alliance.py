@@ -96,6 +96,13 @@ class AllianceModel(mesa.Model):
         super().__init__(rng=None if rng is None else int(rng))
         self.config = scenario  # mesa.Model.scenario is Mesa's own experimental Scenario
         self.params = p = scenario.parameters
+        # which mechanisms run (model.mechanisms.MECHANISMS); read as attributes every month
+        self.on = on = dict(scenario.mechanisms)
+        self._documentation = p.documentation if on["documentation"] else 0.0
+        self._champion_boost = p.champion_boost if on["champions"] else 0.0
+        self._exchange_rate = p.exchange_rate if on["exchange_visits"] else 0.0
+        self._spillover = p.spillover if on["spillover"] else 0.0
+        self._outside_spillover = p.outside_spillover if on["spillover"] else 0.0
         self.world = w = build_world(scenario, self.rng)
         n, n_p = w.n, w.n_platforms
 
@@ -104,7 +111,8 @@ class AllianceModel(mesa.Model):
 
         # state arrays (see docs/ODD.md, "State variables")
         base = np.where(w.kind == KIND_INDEX["research"], 0.3, 0.02)
-        self.knowledge = np.clip(base + 0.25 * w.champion + 0.08 * self.rng.random(n), 0, 1)
+        champion_head_start = 0.25 * w.champion if on["champions"] else 0.0
+        self.knowledge = np.clip(base + champion_head_start + 0.08 * self.rng.random(n), 0, 1)
         self.seat_active = w.edge_active.copy()
         self.is_member = self._members()
         self.trust = np.where(self.is_member, 0.3, 0.2)
@@ -192,17 +200,22 @@ class AllianceModel(mesa.Model):
 
     def step(self) -> None:
         """One month: processes 1 to 11 of docs/ODD.md, then record the month."""
-        w, p, rng, t = self.world, self.params, self.rng, self.month
+        w, p, rng, t, on = self.world, self.params, self.rng, self.month, self.on
         ea, ep, n_p = w.edge_agent, w.edge_platform, w.n_platforms
+        doc = self._documentation
 
         # 1 funding
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
         donor_now = p.donor_share if donor_on else 0.0
         gov_share = p.government_budget * p.government_involvement if self.policy else 0.0
         funds = funding.platform_funds(donor_now, p.cost_sharing, self.ownership, gov_share)
+        if not on["funding"]:
+            funds = np.ones(n_p)
 
         # 2 meetings
         met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
+        if not on["meetings"]:
+            met = np.zeros(n_p, dtype=bool)
         # attendance chances only for filled seats of platforms that meet (the others cannot attend)
         seated = self.seat_active & met[ep]
         s_ = seated.nonzero()[0]  # np.flatnonzero costs more than the work here
@@ -223,41 +236,46 @@ class AllianceModel(mesa.Model):
 
         # 3 horizontal learning and trust
         champions = _any_per_row(pa, self._champion_seat[ia], n_p)
-        fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
+        fac = np.minimum(1.0, w.platform_facilitation + self._champion_boost * champions)
         pool = learning.platform_pool(self.knowledge, self._influence_seat[ia], aa, pa, n_p)
         # in a month nobody attends (half the months of a default run) the learning kernels
         # would return knowledge and trust unchanged: skip them
         anyone = ia.shape[0] > 0
         if anyone:
-            target = learning.mix_linked(pool, self._horizontal, met, p.exchange_rate)
-            self.knowledge = learning.horizontal_learning(
-                self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
-            )
-            div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
-            self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
+            if on["horizontal_learning"]:
+                target = learning.mix_linked(pool, self._horizontal, met, self._exchange_rate)
+                self.knowledge = learning.horizontal_learning(
+                    self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
+                )
+            if on["trust"]:
+                div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
+                self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
         idle = (t - self.last_meeting) > 2 * p.meeting_interval
-        on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
-        self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
+        if on["trust"]:
+            on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
+            self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
 
         # 4 action research
         cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
         results = action_research.case_study_results(cases, p.innovation_complexity, rng)
+        if not on["action_research"]:
+            cases = np.zeros(n_p, dtype=bool)
         if cases.any():  # without a case study neither knowledge nor fit can change
             if anyone:
                 self.knowledge = action_research.action_research_learning(
-                    self.knowledge, w.capacity, came, aa, pa, results, cases, p.documentation,
+                    self.knowledge, w.capacity, came, aa, pa, results, cases, doc,
                     p.action_research_gain,
                 )
             self.fit = action_research.update_fit(
                 self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
             )
         self.fit = action_research.transfer_fit(
-            self.fit, w.district_pilot, p.documentation, p.fit_transfer, 5.0 if self.policy else 1.0
+            self.fit, w.district_pilot, doc, p.fit_transfer, 5.0 if self.policy and on["government_programmes"] else 1.0
         )
         self.last_case_study[cases] = t
 
         # 5 vertical learning
-        if anyone:
+        if anyone and on["vertical_learning"]:
             vt = vertical.vertical_targets(pool, self._vertical, met)
             self.knowledge = vertical.vertical_learning(
                 self.knowledge, w.capacity, vt, came, aa, pa, p.vertical_rate
@@ -265,9 +283,10 @@ class AllianceModel(mesa.Model):
 
         # 6 adoption, peer support and outreach
         adopted = self.stage >= _ADOPTED
-        self.support = adoption.peer_support(
-            self.support, adopted, w.influence, came, aa, pa, n_p, p.support_memory
-        )
+        if on["peer_support"]:
+            self.support = adoption.peer_support(
+                self.support, adopted, w.influence, came, aa, pa, n_p, p.support_memory
+            )
         # only adopters with resources behind them promote the practice: members of a
         # platform that still meets, or organisations whose practice policy has embedded
         home = self._home
@@ -275,12 +294,12 @@ class AllianceModel(mesa.Model):
         promoting = adopted & (active_member | (self.stage == _INSTITUTIONALISED))
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
         pilot_adoption = np.count_nonzero(adopted & w.in_pilot) / self._n_pilot
-        extra = np.where(self._outside, p.outside_spillover * pilot_adoption, 0.0)
-        if self.policy:
+        extra = np.where(self._outside, self._outside_spillover * pilot_adoption, 0.0)
+        if self.policy and on["government_programmes"]:
             extra = extra + p.policy_dissemination
         self.knowledge, self.support = adoption.outreach(
             self.knowledge, self.support, w.capacity, self.is_member, w.district, exposure,
-            p.spillover, extra,
+            self._spillover, extra,
         )
         # national organisations judge the fit by the pilots' average
         fit_ext = np.empty(self.fit.shape[0] + 1)  # np.append and .mean() cost more than the sums here
@@ -292,39 +311,43 @@ class AllianceModel(mesa.Model):
             self.knowledge, fit_here, p.relative_advantage, w.threshold * (1.0 + self.abandoned),
             p.threshold_scale * mult,
         )
-        self.stage = adoption.adopt(
-            self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
-            self.policy & self._institutional_kind, rng,
-        )
+        if on["adoption"]:
+            self.stage = adoption.adopt(
+                self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
+                self.policy & self._institutional_kind, rng,
+            )
 
         # 7 institutionalisation
         adopted = self.stage >= _ADOPTED
         pressure = institutions.policy_pressure(adopted, w.influence, self._policy_maker)
-        if not self.policy and institutions.policy_changes(pressure, p.policy_threshold, False):
+        if (not self.policy and on["national_institutionalisation"]
+                and institutions.policy_changes(pressure, p.policy_threshold, False)):
             self.policy = True
             self._policy_month = t
             self._event("policy", "national regulation changed: adoption thresholds fall in all districts")
 
         # 8 turnover
-        change = turnover.replaced(self.is_member, p.turnover_rate, rng)
         home_trust = self._platform_trust()
-        reputation = np.where(self._has_home, home_trust[self._home], 0.0)
-        self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
-            self.knowledge, self.trust, self.tenure, self.decision_maker, change, p.documentation,
-            reputation, self._dm_base, rng,
-        )
+        if on["turnover"]:
+            change = turnover.replaced(self.is_member, p.turnover_rate, rng)
+            reputation = np.where(self._has_home, home_trust[self._home], 0.0)
+            self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
+                self.knowledge, self.trust, self.tenure, self.decision_maker, change, doc,
+                reputation, self._dm_base, rng,
+            )
 
         # 9 membership
-        attractiveness = 0.5 * pool + 0.5 * home_trust
-        self.seat_active = membership.update_seats(
-            self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
-            idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
-        )
-        self.is_member = self._members()
+        if on["membership"]:
+            attractiveness = 0.5 * pool + 0.5 * home_trust
+            self.seat_active = membership.update_seats(
+                self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
+                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
+            )
+            self.is_member = self._members()
 
         # 10 fade after funding ends
         hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
-        if hazard > 0:
+        if hazard > 0 and on["fade"]:
             home = self._home
             owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
             # a changed policy backs every adopter a little; a platform its members own
@@ -336,7 +359,8 @@ class AllianceModel(mesa.Model):
 
         # 11 donor distortion of ownership
         self.ownership = donor.update_ownership(
-            self.ownership, met, donor_now, p.cost_sharing, p.donor_distortion
+            self.ownership, met if on["ownership"] else np.zeros(n_p, dtype=bool), donor_now, p.cost_sharing,
+            p.donor_distortion if on["donor_distortion"] else 0.0,
         )
 
         cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)

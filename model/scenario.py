@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
+from .mechanisms import MECHANISMS
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
 
@@ -282,6 +284,16 @@ class Structure(BaseModel):
         return self
 
 
+def _unknown_mechanism(name: str) -> str:
+    close = difflib.get_close_matches(name, list(MECHANISMS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown mechanism {name!r}{hint}; allowed: {', '.join(MECHANISMS)}"
+
+
+def _all_mechanisms() -> dict[str, bool]:
+    return dict.fromkeys(MECHANISMS, True)
+
+
 class Scenario(BaseModel):
     """Everything one run needs."""
 
@@ -291,6 +303,48 @@ class Scenario(BaseModel):
     structure: Structure
     parameters: Parameters = Field(default_factory=Parameters)
     traits: dict[Literal[KINDS], KindTraits] = Field(default_factory=dict)  # type: ignore[valid-type]
+    mechanisms: dict[str, bool] = Field(
+        default_factory=_all_mechanisms,
+        description="which named mechanisms run (model.mechanisms.MECHANISMS); all by default",
+    )
+
+    @field_validator("mechanisms", mode="before")
+    @classmethod
+    def _known_mechanisms(cls, value: Any) -> dict[str, bool]:
+        # checked by hand so every mistake reads as one line naming the switch and what is allowed
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a table of name = true/false; names: {', '.join(MECHANISMS)}")
+        out = _all_mechanisms()
+        for name, on in value.items():
+            shown = str(on).lower() if isinstance(on, bool) else repr(on)
+            if name not in MECHANISMS:
+                raise ValueError(f"mechanisms.{name} = {shown}: " + _unknown_mechanism(name))
+            if not isinstance(on, bool):
+                raise ValueError(f"mechanisms.{name} = {shown}: must be true or false")
+            out[name] = on
+        return out
+
+    def knock_out(self, names: Iterable[str], _source: str = "--off") -> Scenario:
+        """A validated copy with the named mechanisms switched off (the others keep their setting).
+
+        Raises
+        ------
+        ScenarioError
+            When a name is not in :data:`model.mechanisms.MECHANISMS`.
+        """
+        names = list(names)
+        if not names:
+            return self
+        switches = dict(self.mechanisms)
+        for name in names:
+            if name not in MECHANISMS:
+                raise ScenarioError(f"{_source} {name}: " + _unknown_mechanism(name))
+            switches[name] = False
+        return self.model_copy(update={"mechanisms": switches})
+
+    def switched_off(self) -> list[str]:
+        """Names of the mechanisms this scenario switches off, in the order of ``MECHANISMS``."""
+        return [m for m in MECHANISMS if not self.mechanisms.get(m, True)]
 
     def trait_table(self) -> dict[str, KindTraits]:
         """Traits of every kind: the scenario's own, else the defaults."""
@@ -410,6 +464,8 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         spec = specs[name]
         kind = "a whole number" if spec.integer else "a number"
         return f"{source}: {loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
+    if msg.startswith(f"{loc}."):  # the validator already named the field and its value
+        return f"{source}: {msg}"
     where = f"{loc}{shown}: " if loc else ""
     return f"{source}: {where}{msg}"
 
@@ -520,7 +576,7 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
     base_data, _ = _read_scenario_data(base_ref, (*seen, source))
     merged = dict(base_data)
     for key, value in data.items():
-        if key in ("parameters", "traits") and isinstance(value, dict):
+        if key in ("parameters", "traits", "mechanisms") and isinstance(value, dict):
             merged[key] = {**base_data.get(key, {}), **value}
         else:
             merged[key] = value
@@ -538,6 +594,10 @@ def scenario_to_toml(scenario: Scenario) -> str:
     for name, value in data["parameters"].items():
         s = specs[name]
         lines.append(f"{name} = {tomli_w.dumps({'v': value})[4:].strip()}  # {s.unit}, {s.low:g}..{s.high:g}: {s.meaning}")
+    lines.append("")
+    lines.append("[mechanisms]")
+    for name, meaning in MECHANISMS.items():
+        lines.append(f"{name} = {'true' if data['mechanisms'].get(name, True) else 'false'}  # process {meaning}")
     lines.append("")
     lines.append(tomli_w.dumps({"structure": data["structure"]}))
     if data["traits"]:

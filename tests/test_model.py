@@ -136,3 +136,74 @@ def test_a_negative_root_seed_is_a_user_error_not_a_crash():
 
     with pytest.raises(LasimInputError, match="seed = -1"):
         replication_seeds(-1, 3)
+
+
+# --------------------------------------------------------------------------- knock-outs
+
+
+def test_every_mechanism_is_on_unless_a_scenario_switches_it_off(tmp_path):
+    from model.mechanisms import MECHANISMS
+    from model.scenario import scenario_to_toml
+
+    default = load_scenario("default")
+    assert default.mechanisms == dict.fromkeys(MECHANISMS, True)
+    path = tmp_path / "mine.toml"
+    path.write_text('base = "default"\n[mechanisms]\ndonor_distortion = false\n')
+    mine = load_scenario(path)
+    assert mine.switched_off() == ["donor_distortion"]
+    assert mine.parameters == default.parameters
+    again = tmp_path / "again.toml"
+    again.write_text(scenario_to_toml(mine))
+    assert "donor_distortion = false" in again.read_text()
+    assert load_scenario(again) == mine
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("donor_distorsion = false", "mechanisms.donor_distorsion = false: unknown mechanism 'donor_distorsion' "
+                                 "(did you mean 'donor_distortion'?); allowed: funding,"),
+    ("fade = 0", "mechanisms.fade = 0: must be true or false"),
+])
+def test_a_wrong_mechanism_switch_is_one_line_naming_it(tmp_path, text, expected):
+    from model.errors import ScenarioError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(f'base = "default"\n[mechanisms]\n{text}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert "\n" not in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_knock_out_is_a_validated_copy():
+    from model.errors import ScenarioError
+
+    default = load_scenario("default")
+    off = default.knock_out(["fade", "spillover"])
+    assert off.switched_off() == ["spillover", "fade"]
+    assert default.switched_off() == []
+    assert off.knock_out([]) is off
+    with pytest.raises(ScenarioError, match=r"--off fad: unknown mechanism 'fad' \(did you mean 'fade'\?\)"):
+        default.knock_out(["fad"])
+
+
+def test_with_every_mechanism_on_a_run_is_the_full_model(default_scenario):
+    from model.mechanisms import MECHANISMS
+
+    on = default_scenario.model_copy(update={"mechanisms": dict.fromkeys(MECHANISMS, True)})
+    a = AllianceModel(default_scenario, rng=3).run(24).series()
+    b = AllianceModel(on, rng=3).run(24).series()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_switching_off_meetings_or_adoption_stops_what_they_drive(default_scenario):
+    no_meetings = AllianceModel(default_scenario.knock_out(["meetings"]), rng=4).run(36).series()
+    assert no_meetings["meetings"].sum() == 0 and no_meetings["attendance"].sum() == 0
+    no_adoption = AllianceModel(default_scenario.knock_out(["adoption"]), rng=4).run(36).series()
+    assert no_adoption["adoption_all"].max() == 0
+
+
+def test_without_fade_no_adopter_abandons_after_funding(default_scenario):
+    m = AllianceModel(default_scenario.knock_out(["fade"]), rng=5).run()
+    assert not m.abandoned.any()
+    full = AllianceModel(default_scenario, rng=5).run()
+    assert full.abandoned.any()
