@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "calibration.cli",
     "lasim.explorer.cli",
     "experiments.compare_cli",
+    "lasim.knockout_cli",
 )
 
 
