@@ -172,6 +172,10 @@ class AllianceModel(mesa.Model):
         self._scale_month: int | None = None
         self._policy_month: int | None = None
         self._donor_was_active = True
+        # the cohort practising when donor funding ends, and the share of it still practising
+        # sustain_horizon_months later (docs/ODD.md, "Outputs")
+        self._cohort: np.ndarray | None = (self.stage >= _ADOPTED) if p.project_months == 0 else None
+        self._survival = math.nan
         self.metrics: dict[str, float] = {}
 
         # one array-valued reporter: the DataCollector deep-copies every value it
@@ -363,6 +367,7 @@ class AllianceModel(mesa.Model):
             p.donor_distortion if on["donor_distortion"] else 0.0,
         )
 
+        self._follow_cohort(t)
         cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
         self.total_cost += cost
         self._record(t, met, att, idle, funds, donor_on, cases, cost)
@@ -372,6 +377,14 @@ class AllianceModel(mesa.Model):
             self.running = False
 
     # ------------------------------------------------------------------ outputs
+
+    def _follow_cohort(self, t: int) -> None:
+        p = self.params
+        if t == p.project_months - 1:
+            self._cohort = self.stage >= _ADOPTED
+        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+            n = np.count_nonzero(self._cohort)
+            self._survival = np.count_nonzero(self._cohort & (self.stage >= _ADOPTED)) / n if n else math.nan
 
     def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
         w, p = self.world, self.params
@@ -464,7 +477,16 @@ class AllianceModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""
+        practising = self.stage >= _ADOPTED
+        cohort = self._cohort
+        scale_pop = self._scale_pop
         return summarise(
             self.series(), self.params, functioning_month=self._functioning_month,
             institutionalised_month=self._policy_month, scale_month=self._scale_month,
+            cohort_share=math.nan if cohort is None else np.count_nonzero(cohort) / self.world.n,
+            survival=self._survival,
+            uptake_after_funding=(math.nan if cohort is None
+                                  else np.count_nonzero(practising & ~cohort) / self.world.n),
+            scale_extent=(np.count_nonzero(practising & scale_pop) / np.count_nonzero(scale_pop)
+                          if scale_pop.any() else math.nan),
         )

@@ -93,8 +93,9 @@ class Parameters(BaseModel):
     support_protection: float = _p(0.7, 0.0, 1.0, "share", "how much district government adoption and ownership protect adopters from fading")
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
-    sustain_min_peak: float = _p(0.2, 0.0, 1.0, "share", "peak adoption below which nothing counts as sustained")
-    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "final adoption relative to its peak that counts as sustained")
+    sustain_horizon_months: int = _p(60, 1, 600, "months", "how long after donor funding ends survival of its practisers is measured")
+    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "survival (share of those practising when donor funding "
+                              "ends still practising sustain_horizon_months later) that counts as sustained")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -110,6 +111,15 @@ class Parameters(BaseModel):
             raise ValueError(
                 f"funding_gap_start = {self.funding_gap_start} must be before horizon_months = "
                 f"{self.horizon_months} when funding_gap_months > 0"
+            )
+        # donor money that outlasts the run leaves nothing to sustain (sustained is then false);
+        # funding that ends inside it must leave time to see whether the practice lasts
+        end = self.project_months + self.sustain_horizon_months
+        if self.project_months < self.horizon_months < end:
+            raise ValueError(
+                f"horizon_months = {self.horizon_months} is too short to measure sustained: donor funding ends "
+                f"at project_months = {self.project_months} and survival is measured sustain_horizon_months = "
+                f"{self.sustain_horizon_months} later; need horizon_months >= {end}"
             )
         return self
 
