@@ -115,14 +115,14 @@ class AllianceModel(mesa.Model):
         self.knowledge = np.clip(base + champion_head_start + 0.08 * self.rng.random(n), 0, 1)
         self.seat_active = w.edge_active.copy()
         self.is_member = self._members()
-        self.trust = np.where(self.is_member, 0.3, 0.2)
+        self.trust = np.full(n, p.initial_trust)
         self.support = np.zeros(n)
         self.stage = np.full(n, Stage.UNAWARE, dtype=np.int8)
         self.abandoned = np.zeros(n, dtype=bool)
         self.tenure = self.rng.integers(0, 24, n)
         self.decision_maker = w.decision_maker.copy()
         self.fit = np.full(len(w.district_names), 0.5 * (1.0 - p.innovation_complexity))
-        self.ownership = np.full(n_p, 0.2)
+        self.ownership = np.full(n_p, p.initial_ownership)
         self.last_meeting = np.full(n_p, -p.meeting_interval, dtype=np.int64)
         self.last_case_study = np.full(n_p, -10_000, dtype=np.int64)
         self.policy = False
@@ -217,7 +217,9 @@ class AllianceModel(mesa.Model):
             funds = np.ones(n_p)
 
         # 2 meetings
-        met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
+        met = meetings.platform_meets(
+            t, self.last_meeting, p.meeting_interval, funds, rng, p.meeting_funds, p.funds_response_width
+        )
         if not on["meetings"]:
             met = np.zeros(n_p, dtype=bool)
         # attendance chances only for filled seats of platforms that meet (the others cannot attend)
@@ -253,14 +255,18 @@ class AllianceModel(mesa.Model):
                 )
             if on["trust"]:
                 div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
-                self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
+                self.trust = learning.update_trust(
+                    self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate, p.trust_base
+                )
         idle = (t - self.last_meeting) > 2 * p.meeting_interval
         if on["trust"]:
             on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
             self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
 
         # 4 action research
-        cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
+        cases = action_research.run_case_studies(
+            met, funds, fac, p.action_research_intensity, rng, p.case_study_funds, p.funds_response_width
+        )
         results = action_research.case_study_results(cases, p.innovation_complexity, rng)
         if not on["action_research"]:
             cases = np.zeros(n_p, dtype=bool)
@@ -311,9 +317,9 @@ class AllianceModel(mesa.Model):
         fit_ext[-1] = self.fit[w.district_pilot].sum() / self._n_pilot_districts
         fit_here = fit_ext[self._fit_index]
         mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
+        threshold = w.threshold * (1.0 + p.abandonment_penalty * self.abandoned)
         ready = adoption.readiness(
-            self.knowledge, fit_here, p.relative_advantage, w.threshold * (1.0 + self.abandoned),
-            p.threshold_scale * mult,
+            self.knowledge, fit_here, p.relative_advantage, threshold, p.threshold_scale * mult
         )
         if on["adoption"]:
             self.stage = adoption.adopt(
@@ -356,7 +362,7 @@ class AllianceModel(mesa.Model):
             owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
             # a changed policy backs every adopter a little; a platform its members own
             # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
-            protection = p.support_protection * np.maximum(0.5 * self.policy, owned)
+            protection = p.support_protection * np.maximum(p.policy_protection * self.policy, owned)
             self.stage, self.knowledge, self.abandoned = fade.fade(
                 self.stage, self.knowledge, self.abandoned, hazard, protection, rng
             )
@@ -364,7 +370,7 @@ class AllianceModel(mesa.Model):
         # 11 donor distortion of ownership
         self.ownership = donor.update_ownership(
             self.ownership, met if on["ownership"] else np.zeros(n_p, dtype=bool), donor_now, p.cost_sharing,
-            p.donor_distortion if on["donor_distortion"] else 0.0,
+            p.donor_distortion if on["donor_distortion"] else 0.0, p.ownership_rate,
         )
 
         self._follow_cohort(t)
@@ -434,7 +440,7 @@ class AllianceModel(mesa.Model):
         share_functioning = count(functioning) / w.n_platforms
         m["functioning_platforms"] = share_functioning
         self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
-        if self._functioning_month is None and share_functioning >= 2 / 3:
+        if self._functioning_month is None and share_functioning >= p.functioning_share:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
         if self._scale_month is None and self._scale_pop.any() and (
