@@ -115,14 +115,14 @@ class AllianceModel(mesa.Model):
         self.knowledge = np.clip(base + champion_head_start + 0.08 * self.rng.random(n), 0, 1)
         self.seat_active = w.edge_active.copy()
         self.is_member = self._members()
-        self.trust = np.where(self.is_member, 0.3, 0.2)
+        self.trust = np.full(n, p.initial_trust)
         self.support = np.zeros(n)
         self.stage = np.full(n, Stage.UNAWARE, dtype=np.int8)
         self.abandoned = np.zeros(n, dtype=bool)
         self.tenure = self.rng.integers(0, 24, n)
         self.decision_maker = w.decision_maker.copy()
         self.fit = np.full(len(w.district_names), 0.5 * (1.0 - p.innovation_complexity))
-        self.ownership = np.full(n_p, 0.2)
+        self.ownership = np.full(n_p, p.initial_ownership)
         self.last_meeting = np.full(n_p, -p.meeting_interval, dtype=np.int64)
         self.last_case_study = np.full(n_p, -10_000, dtype=np.int64)
         self.policy = False
@@ -172,6 +172,10 @@ class AllianceModel(mesa.Model):
         self._scale_month: int | None = None
         self._policy_month: int | None = None
         self._donor_was_active = True
+        # the cohort practising when donor funding ends, and the share of it still practising
+        # sustain_horizon_months later (docs/ODD.md, "Outputs")
+        self._cohort: np.ndarray | None = (self.stage >= _ADOPTED) if p.project_months == 0 else None
+        self._survival = math.nan
         self.metrics: dict[str, float] = {}
 
         # one array-valued reporter: the DataCollector deep-copies every value it
@@ -213,7 +217,9 @@ class AllianceModel(mesa.Model):
             funds = np.ones(n_p)
 
         # 2 meetings
-        met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
+        met = meetings.platform_meets(
+            t, self.last_meeting, p.meeting_interval, funds, rng, p.meeting_funds, p.funds_response_width
+        )
         if not on["meetings"]:
             met = np.zeros(n_p, dtype=bool)
         # attendance chances only for filled seats of platforms that meet (the others cannot attend)
@@ -249,14 +255,18 @@ class AllianceModel(mesa.Model):
                 )
             if on["trust"]:
                 div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
-                self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
+                self.trust = learning.update_trust(
+                    self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate, p.trust_base
+                )
         idle = (t - self.last_meeting) > 2 * p.meeting_interval
         if on["trust"]:
             on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
             self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
 
         # 4 action research
-        cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
+        cases = action_research.run_case_studies(
+            met, funds, fac, p.action_research_intensity, rng, p.case_study_funds, p.funds_response_width
+        )
         results = action_research.case_study_results(cases, p.innovation_complexity, rng)
         if not on["action_research"]:
             cases = np.zeros(n_p, dtype=bool)
@@ -307,9 +317,9 @@ class AllianceModel(mesa.Model):
         fit_ext[-1] = self.fit[w.district_pilot].sum() / self._n_pilot_districts
         fit_here = fit_ext[self._fit_index]
         mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
+        threshold = w.threshold * (1.0 + p.abandonment_penalty * self.abandoned)
         ready = adoption.readiness(
-            self.knowledge, fit_here, p.relative_advantage, w.threshold * (1.0 + self.abandoned),
-            p.threshold_scale * mult,
+            self.knowledge, fit_here, p.relative_advantage, threshold, p.threshold_scale * mult
         )
         if on["adoption"]:
             self.stage = adoption.adopt(
@@ -352,7 +362,7 @@ class AllianceModel(mesa.Model):
             owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
             # a changed policy backs every adopter a little; a platform its members own
             # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
-            protection = p.support_protection * np.maximum(0.5 * self.policy, owned)
+            protection = p.support_protection * np.maximum(p.policy_protection * self.policy, owned)
             self.stage, self.knowledge, self.abandoned = fade.fade(
                 self.stage, self.knowledge, self.abandoned, hazard, protection, rng
             )
@@ -360,9 +370,10 @@ class AllianceModel(mesa.Model):
         # 11 donor distortion of ownership
         self.ownership = donor.update_ownership(
             self.ownership, met if on["ownership"] else np.zeros(n_p, dtype=bool), donor_now, p.cost_sharing,
-            p.donor_distortion if on["donor_distortion"] else 0.0,
+            p.donor_distortion if on["donor_distortion"] else 0.0, p.ownership_rate,
         )
 
+        self._follow_cohort(t)
         cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
         self.total_cost += cost
         self._record(t, met, att, idle, funds, donor_on, cases, cost)
@@ -372,6 +383,14 @@ class AllianceModel(mesa.Model):
             self.running = False
 
     # ------------------------------------------------------------------ outputs
+
+    def _follow_cohort(self, t: int) -> None:
+        p = self.params
+        if t == p.project_months - 1:
+            self._cohort = self.stage >= _ADOPTED
+        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+            n = np.count_nonzero(self._cohort)
+            self._survival = np.count_nonzero(self._cohort & (self.stage >= _ADOPTED)) / n if n else math.nan
 
     def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
         w, p = self.world, self.params
@@ -421,7 +440,7 @@ class AllianceModel(mesa.Model):
         share_functioning = count(functioning) / w.n_platforms
         m["functioning_platforms"] = share_functioning
         self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
-        if self._functioning_month is None and share_functioning >= 2 / 3:
+        if self._functioning_month is None and share_functioning >= p.functioning_share:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
         if self._scale_month is None and self._scale_pop.any() and (
@@ -464,7 +483,16 @@ class AllianceModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""
+        practising = self.stage >= _ADOPTED
+        cohort = self._cohort
+        scale_pop = self._scale_pop
         return summarise(
             self.series(), self.params, functioning_month=self._functioning_month,
             institutionalised_month=self._policy_month, scale_month=self._scale_month,
+            cohort_share=math.nan if cohort is None else np.count_nonzero(cohort) / self.world.n,
+            survival=self._survival,
+            uptake_after_funding=(math.nan if cohort is None
+                                  else np.count_nonzero(practising & ~cohort) / self.world.n),
+            scale_extent=(np.count_nonzero(practising & scale_pop) / np.count_nonzero(scale_pop)
+                          if scale_pop.any() else math.nan),
         )

@@ -48,7 +48,13 @@ SUMMARY_FIELDS: dict[str, str] = {
     "institutionalised_month": "month national policy changed (NaN if never)",
     "scaled": "adoption beyond the pilot districts reached scale_share",
     "scale_month": "first month adoption beyond the pilots reached scale_share (NaN if never)",
-    "sustained": "real adoption (peak at least sustain_min_peak) that holds: final at least sustain_ratio of peak",
+    "scale_extent": "share adopted beyond the pilot districts at the end of the run",
+    "sustained": "survival at least sustain_ratio (false when nobody practised as donor funding ended)",
+    "survival": "of those practising when donor funding ended, the share still practising "
+                "sustain_horizon_months later (NaN if nobody practised then)",
+    "practising_at_funding_end": "share of all organisations practising in the last donor-funded month",
+    "uptake_after_funding": "share of all organisations practising at the end that did not practise when "
+                            "donor funding ended",
     "retention": "final adoption as a share of its peak (NaN if nobody adopted)",
     "peak_adoption": "highest share adopted among all organisations",
     "final_adoption": "share adopted at the end of the run",
@@ -71,8 +77,11 @@ def _month(value: int | None) -> float:
 
 
 def summarise(series: pd.DataFrame, params: Any, *, functioning_month: int | None,
-              institutionalised_month: int | None, scale_month: int | None) -> dict[str, Any]:
-    """Run outcomes from the monthly series and the months events happened (0-based)."""
+              institutionalised_month: int | None, scale_month: int | None,
+              cohort_share: float = math.nan, survival: float = math.nan,
+              uptake_after_funding: float = math.nan, scale_extent: float = math.nan) -> dict[str, Any]:
+    """Run outcomes from the monthly series, the months events happened (0-based) and the
+    measures of the cohort practising when donor funding ended (see :data:`SUMMARY_FIELDS`)."""
     adopt = series["adoption_all"].to_numpy()
     peak = float(adopt.max()) if adopt.size else 0.0
     final = float(adopt[-1]) if adopt.size else 0.0
@@ -89,7 +98,12 @@ def summarise(series: pd.DataFrame, params: Any, *, functioning_month: int | Non
         "institutionalised_month": _month(institutionalised_month),
         "scaled": scale_month is not None,
         "scale_month": _month(scale_month),
-        "sustained": bool(peak >= params.sustain_min_peak and final >= params.sustain_ratio * peak),
+        "scale_extent": float(scale_extent),
+        # NaN survival (nobody practised as funding ended, or it was not measured) is not sustained
+        "sustained": bool(survival >= params.sustain_ratio),
+        "survival": float(survival),
+        "practising_at_funding_end": float(cohort_share),
+        "uptake_after_funding": float(uptake_after_funding),
         "retention": final / peak if peak > 0 else math.nan,
         "peak_adoption": peak,
         "final_adoption": final,

@@ -48,6 +48,11 @@ class Parameters(BaseModel):
     cost_sharing: float = _p(0.3, 0.0, 1.0, "share", "share of running costs members pay themselves (quid pro quo)")
     government_budget: float = _p(0.4, 0.0, 1.0, "share", "share of running costs government pays once policy is institutionalised")
     donor_distortion: float = _p(0.02, 0.0, 0.5, "per month", "how fast donor money without cost sharing erodes ownership")
+    initial_ownership: float = _p(0.2, 0.0, 1.0, "0..1", "members' ownership of each platform at the start")
+    ownership_rate: float = _p(0.1, 0.0, 1.0, "per meeting", "how fast meetings members pay for build their ownership")
+    meeting_funds: float = _p(0.25, 0.0, 1.0, "share", "funding (share of running costs) at which a due meeting is half as likely as its funds allow")
+    case_study_funds: float = _p(0.5, 0.0, 1.0, "share", "funding (share of running costs) at which a case study is half as likely as facilitation allows")
+    funds_response_width: float = _p(0.05, 0.0, 0.5, "share", "how gradually meetings and case studies respond to funds around those points (0: hard floors)")
     meeting_cost: float = _p(1.0, 0.0, 100.0, "k USD", "cost of one district platform meeting (national x2, community x0.5)")
     case_study_cost: float = _p(2.0, 0.0, 100.0, "k USD", "cost of one month of an action-research case study")
     # facilitation and platforms
@@ -55,11 +60,14 @@ class Parameters(BaseModel):
     meeting_interval: int = _p(2, 1, 12, "months", "months between platform meetings")
     inclusion_barrier: float = _p(0.6, 0.0, 1.0, "0..1", "how much marginalised and private members stay away without proactive facilitation")
     conflict: float = _p(0.6, 0.0, 1.0, "0..1", "how strongly diverse interests erode trust under poor facilitation")
+    initial_trust: float = _p(0.3, 0.0, 1.0, "0..1", "every organisation's trust in the alliance at the start")
+    trust_base: float = _p(0.2, 0.0, 1.0, "0..1", "trust a meeting builds towards beyond the facilitator's skill (target = trust_base + facilitation - conflict)")
     trust_rate: float = _p(0.12, 0.0, 1.0, "per meeting", "how fast trust moves towards what facilitation allows")
     trust_decay: float = _p(0.04, 0.0, 1.0, "per month", "how fast trust erodes while a platform does not meet")
     trust_attendance: float = _p(0.4, 0.0, 1.0, "0..1", "how much distrust of the alliance keeps members away from meetings")
     champion_boost: float = _p(0.1, 0.0, 0.5, "0..1", "extra effective facilitation when a champion attends")
     functioning_trust: float = _p(0.45, 0.0, 1.0, "0..1", "mean member trust a platform needs to count as functioning")
+    functioning_share: float = _p(0.66, 0.0, 1.0, "share", "share of platforms that must function for the alliance to count as functioning")
     # government
     government_involvement: float = _p(0.8, 0.0, 1.0, "0..1", "how engaged government members are (0: absent)")
     government_join_month: int = _p(0, 0, 600, "month", "month government members start to take part")
@@ -90,11 +98,14 @@ class Parameters(BaseModel):
     dropout_rate: float = _p(0.01, 0.0, 1.0, "per month", "chance a member whose costs outweigh benefits leaves")
     fade_scale_months: float = _p(988.0, 1.0, 100000.0, "months", "Weibull scale of abandonment after funding ends (P11)")
     fade_shape: float = _p(0.41, 0.05, 3.0, "-", "Weibull shape of abandonment after funding ends (P11: <1, early failures)")
+    policy_protection: float = _p(0.5, 0.0, 1.0, "0..1", "how much institutionalisation backs an adopter against fading, relative to owning a platform that meets")
+    abandonment_penalty: float = _p(1.0, 0.0, 5.0, "x", "how much an organisation that abandoned the practice raises its adoption threshold (1: doubles it)")
     support_protection: float = _p(0.7, 0.0, 1.0, "share", "how much district government adoption and ownership protect adopters from fading")
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
-    sustain_min_peak: float = _p(0.2, 0.0, 1.0, "share", "peak adoption below which nothing counts as sustained")
-    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "final adoption relative to its peak that counts as sustained")
+    sustain_horizon_months: int = _p(60, 1, 600, "months", "how long after donor funding ends survival of its practisers is measured")
+    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "survival (share of those practising when donor funding "
+                              "ends still practising sustain_horizon_months later) that counts as sustained")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -110,6 +121,15 @@ class Parameters(BaseModel):
             raise ValueError(
                 f"funding_gap_start = {self.funding_gap_start} must be before horizon_months = "
                 f"{self.horizon_months} when funding_gap_months > 0"
+            )
+        # donor money that outlasts the run leaves nothing to sustain (sustained is then false);
+        # funding that ends inside it must leave time to see whether the practice lasts
+        end = self.project_months + self.sustain_horizon_months
+        if self.project_months < self.horizon_months < end:
+            raise ValueError(
+                f"horizon_months = {self.horizon_months} is too short to measure sustained: donor funding ends "
+                f"at project_months = {self.project_months} and survival is measured sustain_horizon_months = "
+                f"{self.sustain_horizon_months} later; need horizon_months >= {end}"
             )
         return self
 

@@ -87,22 +87,49 @@ class TestFunding:
         assert funding.monthly_cost(~meets & False, level, cases & False, 1.0, 2.0) == 0.0
 
 
+# ============================================================== money responses
+
+
+def test_paid_response_is_a_logistic_around_its_midpoint_and_a_floor_at_width_zero():
+    from model.mechanisms import paid_response
+
+    funds = np.array([0.0, 0.25, 0.5, 1.0])
+    got = paid_response(funds, 0.5, 0.1)
+    assert got[2] == pytest.approx(0.5)
+    assert np.all(np.diff(got) > 0) and in_unit(got)
+    assert got[0] < 0.01 and got[3] > 0.99
+    np.testing.assert_array_equal(paid_response(funds, 0.5, 0.0), [0.0, 0.0, 1.0, 1.0])
+
+
 # ============================================================== 2 meetings and attendance
 
 
 class TestMeetings:
     def test_a_platform_meets_only_when_due_and_paid(self):
         last = np.array([0, 0, 8, 8])
-        funds = np.array([1.0, 0.2, 1.0, 0.24])
-        met = meetings.platform_meets(10, last, 2, funds, rng())
-        # due (10-0 >= 2) and fully paid: meets; unpaid (< 0.25): never; not due (10-8 < 3): never
+        funds = np.array([1.0, 0.0, 1.0, 0.24])
+        # width 0 is the hard floor: due and paid meets; unpaid never; not due (10-8 < 3) never
+        met = meetings.platform_meets(10, last, 2, funds, rng(), 0.25, 0.0)
         np.testing.assert_array_equal(met, [True, False, True, False])
         assert not meetings.platform_meets(10, last, 3, funds, rng())[2]
+        assert not meetings.platform_meets(10, last, 3, funds, rng())[1]  # no money, no meeting
 
     def test_a_partly_funded_platform_meets_with_probability_equal_to_its_funds(self):
         funds = np.full(N_DRAWS, 0.6)
         met = meetings.platform_meets(10, np.zeros(N_DRAWS, dtype=np.int64), 1, funds, rng(1))
+        # well above the midpoint (0.25) the logistic is 0.9991
         assert met.mean() == pytest.approx(0.6, abs=0.01)
+
+    def test_the_chance_to_meet_rises_smoothly_through_the_funding_midpoint(self):
+        levels = np.linspace(0.0, 1.0, 41)
+        funds = np.repeat(levels, 20_000)
+        met = meetings.platform_meets(10, np.zeros(funds.shape[0], dtype=np.int64), 1, funds, rng(2), 0.25, 0.05)
+        share = met.reshape(41, -1).mean(axis=1)
+        assert np.all(np.diff(share) > -0.01)  # never falls with money (se of a step < 0.005)
+        # no jump: neighbouring levels 0.025 apart differ by less than a fifth
+        assert np.max(np.diff(share)) < 0.2
+        i = int(np.argmin(np.abs(levels - 0.25)))
+        assert share[i] == pytest.approx(0.25 * 0.5, abs=0.01)
 
     def test_attendance_is_a_probability_and_barriers_hit_only_the_hard_to_reach(self):
         eng = np.full(4, 0.8)
@@ -240,6 +267,17 @@ class TestHorizontalLearning:
         calm = learning.update_trust(trust, att, ea, ep, fac, div, 0.0, 0.5)
         assert calm[1] == pytest.approx(calm[2])
 
+    def test_trust_base_lifts_what_any_facilitation_can_build(self):
+        ea, ep = seats((0, 0), (1, 1))
+        trust = np.full(2, 0.3)
+        att = np.ones(2, dtype=bool)
+        fac, div = np.array([0.3, 0.3]), np.array([0.5, 0.5])
+        low = learning.update_trust(trust, att, ea, ep, fac, div, 0.6, 1.0, 0.0)
+        high = learning.update_trust(trust, att, ea, ep, fac, div, 0.6, 1.0, 0.4)
+        # with rate 1 trust jumps to the target: base + facilitation - conflict x diversity x (1 - facilitation)
+        np.testing.assert_allclose(low, 0.3 - 0.6 * 0.5 * 0.7)
+        np.testing.assert_allclose(high, 0.4 + 0.3 - 0.6 * 0.5 * 0.7)
+
     def test_trust_stays_in_bounds_and_absent_members_keep_theirs(self):
         ea, ep = seats((0, 0), (1, 0), (2, 1))
         trust = np.array([0.99, 0.01, 0.4])
@@ -257,13 +295,16 @@ class TestActionResearch:
     def test_only_funded_platforms_that_met_run_case_studies(self):
         n = N_DRAWS
         met = np.arange(n) % 2 == 0
-        funds = np.where(np.arange(n) % 4 < 2, 1.0, 0.49)
+        funds = np.where(np.arange(n) % 4 < 2, 1.0, 0.3)
         fac = np.full(n, 0.5)
         cases = action_research.run_case_studies(met, funds, fac, 0.6, rng(3))
         assert not cases[~met].any()
-        assert not cases[funds < 0.5].any()
-        # the facilitator weaves research in: rate = intensity x facilitation
-        assert cases[met & (funds >= 0.5)].mean() == pytest.approx(0.3, abs=0.01)  # se 0.002
+        # 0.3 is four widths below the midpoint 0.5: the logistic is 0.018
+        assert cases[met & (funds < 0.5)].mean() < 0.3 * 0.05
+        # the facilitator weaves research in: rate = intensity x facilitation (x 0.99995 at full funds)
+        assert cases[met & (funds == 1.0)].mean() == pytest.approx(0.3, abs=0.01)  # se 0.002
+        half = action_research.run_case_studies(met, np.full(n, 0.5), fac, 0.6, rng(4))
+        assert half[met].mean() == pytest.approx(0.15, abs=0.01)
         assert not action_research.run_case_studies(met, funds, fac, 0.0, rng(3)).any()
 
     def test_results_are_zero_without_a_case_study_and_complex_innovations_fail_more(self):

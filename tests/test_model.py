@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import weakref
 
 import numpy as np
@@ -207,3 +208,63 @@ def test_without_fade_no_adopter_abandons_after_funding(default_scenario):
     assert not m.abandoned.any()
     full = AllianceModel(default_scenario, rng=5).run()
     assert full.abandoned.any()
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def test_a_horizon_too_short_to_measure_sustained_is_one_line(default_scenario):
+    from model.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        default_scenario.with_parameters(horizon_months=100)
+    msg = str(err.value)
+    assert "\n" not in msg and "horizon_months = 100" in msg and "need horizon_months >= 120" in msg
+    # donor money for the whole run leaves nothing to measure: allowed, never sustained
+    whole = AllianceModel(default_scenario.with_parameters(horizon_months=36, project_months=36), rng=1).run()
+    out = whole.summary()
+    assert math.isnan(out["survival"]) and out["sustained"] is False
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("project", [30, 60])
+def test_survival_follows_the_cohort_practising_when_funding_ends(default_scenario, seed, project):
+    # project 30: a late peak, most uptake comes after funding and must not count as survival
+    horizon = project + default_scenario.parameters.sustain_horizon_months
+    m = AllianceModel(default_scenario.with_parameters(project_months=project, horizon_months=horizon), rng=seed)
+    m.run(project)
+    cohort = m.stage >= Stage.ADOPTED
+    m.run()
+    now = m.stage >= Stage.ADOPTED
+    out = m.summary()
+    assert out["practising_at_funding_end"] == pytest.approx(cohort.mean())
+    assert out["survival"] == pytest.approx((cohort & now).sum() / cohort.sum())
+    assert out["uptake_after_funding"] == pytest.approx((now & ~cohort).mean())
+    # final adoption splits exactly into the surviving cohort and the new uptake
+    assert out["final_adoption"] == pytest.approx(
+        out["practising_at_funding_end"] * out["survival"] + out["uptake_after_funding"])
+    assert out["sustained"] == (out["survival"] >= default_scenario.parameters.sustain_ratio)
+
+
+def test_nobody_practising_when_funding_ends_is_not_sustained(default_scenario):
+    out = AllianceModel(default_scenario.knock_out(["adoption"]), rng=2).run().summary()
+    assert out["practising_at_funding_end"] == 0
+    assert math.isnan(out["survival"]) and out["sustained"] is False
+    assert out["scale_extent"] == 0 and out["scaled"] is False
+
+
+def test_without_meetings_after_the_project_the_cohort_fades(default_scenario):
+    # no platform can meet once the donor leaves (no member money, no government money):
+    # nothing protects the adopters, so the cohort loses about what the P11 fade curve says
+    s = default_scenario.with_parameters(cost_sharing=0.0, government_budget=0.0)
+    outs = [AllianceModel(s, rng=seed).run().summary() for seed in (21, 22, 23, 24)]
+    for out in outs:
+        assert out["practising_at_funding_end"] > 0
+        assert out["survival"] < 0.9 and out["sustained"] is False
+
+
+def test_scale_extent_is_the_share_adopted_beyond_the_pilots_at_the_end(default_scenario):
+    m = AllianceModel(default_scenario, rng=8).run()
+    out = m.summary()
+    assert out["scale_extent"] == pytest.approx(m.series()["adoption_outside"].iloc[-1])
+    assert out["scaled"] == (m.series()["adoption_outside"].max() >= default_scenario.parameters.scale_share)

@@ -47,6 +47,19 @@ def attending(attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.nd
     return edge_agent[idx], edge_platform[idx]
 
 
+def paid_response(funds: np.ndarray, midpoint: float, width: float) -> np.ndarray:
+    """How far each platform's money lets an activity go ahead: a logistic in its funds.
+
+    Near 0 well below ``midpoint`` (the share of running costs at which half of what
+    is due can be paid for), near 1 well above it; ``width`` sets how sharply it rises
+    (0: the hard floor ``funds >= midpoint``). No source gives a floor, so the response
+    is smooth (docs/decisions.md).
+    """
+    if width <= 0:
+        return (funds >= midpoint).astype(float)
+    return 1.0 / (1.0 + np.exp(-(funds - midpoint) / width))
+
+
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den`` with 0 where ``den`` is 0 (callers guarantee ``num`` is 0 there too).
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import attending
+from . import attending, paid_response
 
 
 def run_case_studies(
     met: np.ndarray, funds: np.ndarray, facilitation: np.ndarray, intensity: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator, midpoint: float = 0.5, width: float = 0.05,
 ) -> np.ndarray:
     """Platforms that run a joint case study this month.
 
-    Only funded platforms that met can, and only as often as their facilitator
-    can weave joint research into the platform's work (001: methodological
-    guidance is a facilitation function).
+    Only platforms that met can, only as often as their facilitator can weave
+    joint research into the platform's work (001: methodological guidance is a
+    facilitation function), and less the less they can pay for it (a logistic
+    around ``midpoint``, :func:`~model.mechanisms.paid_response`).
     """
-    return met & (funds >= 0.5) & (rng.random(met.shape[0]) < intensity * facilitation)
+    chance = intensity * facilitation * paid_response(funds, midpoint, width)
+    return met & (rng.random(met.shape[0]) < chance)
 
 
 def case_study_results(
