@@ -38,8 +38,8 @@ FULL = "full model"
 
 #: Headline outcomes, in the order they are shown; names the model does not (yet) report are skipped.
 HEADLINE_OUTCOMES: tuple[str, ...] = (
-    "functioning", "scaled", "sustained", "sustained_survival", "new_uptake", "peak_adoption",
-    "final_adoption", "scale_extent", "persistence",
+    "functioning", "scaled", "scale_extent", "sustained", "survival", "uptake_after_funding", "peak_adoption",
+    "final_adoption", "persistence",
 )
 
 
