@@ -127,4 +127,5 @@ if __name__ == "__main__":  # print the cell table and any failed comparison (fo
         print(cell_table(grid_runs).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         checks = monotonicity_checks(grid_runs)
         print(f"\n{(~checks['ok']).sum()} of {len(checks)} comparisons move the wrong way at 1%")
-        print(checks[~checks["ok"]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        if not checks["ok"].all():
+            print(checks[~checks["ok"]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
