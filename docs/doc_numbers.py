@@ -53,7 +53,11 @@ def share(k: int, n: int) -> str:
     from experiments.compare import wilson
 
     p, lo, hi = wilson(int(k), int(n))
-    return f"{p:.0%} [{lo * 100:.0f}, {hi * 100:.0f}] of {n} runs"
+
+    def pct(x: float) -> str:  # a bound below 1% keeps a decimal: [0, 0] would claim certainty
+        return f"{x * 100:.0f}" if x == 0 or x >= 0.01 else f"{x * 100:.1f}"
+
+    return f"{p:.0%} [{pct(lo)}, {pct(hi)}] of {n} runs"
 
 
 def _plain(frame: Any) -> Any:
@@ -168,9 +172,9 @@ def section_headline(ctx: dict) -> tuple[dict[str, str], dict]:
         "headline_no_government": q(gov == 0),
         "headline_weak_facilitation": q(fac <= 0.4),
         "headline_strong": q((fac >= 0.8) & (gov >= 0.75)),
-        "headline_by_gap": "; ".join(f"{g:g} months: {q((fac >= 0.6) & (gov >= 0.5) & (gap == g))}"
-                                     for g in sorted(gap.unique())),
-        "headline_discover": found.boxes[0].sentence if found.boxes else found.text().splitlines()[0],
+        "headline_by_gap": "; ".join(f"{g:g} months: {q((fac >= 0.6) & (gap == g))}" for g in sorted(gap.unique())),
+        "headline_discover": (f"{found.boxes[0].sentence}; {round(found.boxes[0].mass * len(df))} runs in the box"
+                              if found.boxes else found.text().splitlines()[0]),
     }
     table = df.groupby(["government_involvement", "facilitation_quality", "funding_gap_months"])[
         ["scaled", "sustained"]].mean().round(4).reset_index()

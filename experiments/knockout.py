@@ -239,13 +239,17 @@ def format_effects(effects: pd.DataFrame) -> str:
     mechs = list(dict.fromkeys(effects["mechanism"]))
     cells = {(r.mechanism, r.outcome): r for r in effects.itertuples()}
 
+    def num(x: float) -> str:
+        # two decimals hide small but clear effects (an interval of [-0.004, -0.001] is not zero)
+        return f"{x:+.2f}" if abs(x) >= 0.01 or x == 0 else f"{x:+.3f}"
+
     def cell(r: Any) -> str:
         if not np.isfinite(r.effect):
             return "n/a"
         mark = "*" if r.clear else " "
-        return f"{r.effect:+.2f} [{r.low:+.2f},{r.high:+.2f}]{mark}"
+        return f"{num(r.effect)} [{num(r.low)},{num(r.high)}]{mark}"
 
-    width = max(len(o) for o in outcomes + ["+0.00 [+0.00,+0.00]*"])
+    width = max(len(o) for o in [*outcomes, *(cell(r) for r in cells.values())])
     mwidth = max(len(m) for m in mechs + ["mechanism off"])
     head = f"{'mechanism off':<{mwidth}}  " + "  ".join(f"{o:>{width}}" for o in outcomes)
     full = effects.drop_duplicates("outcome").set_index("outcome")["full"]

@@ -34,9 +34,9 @@ GRID: dict[str, tuple[float, ...]] = {
 #: +1: the outcomes must not fall as the factor rises; -1: they must not rise.
 DIRECTION: dict[str, int] = {"facilitation_quality": +1, "funding_gap_months": -1, "government_involvement": +1}
 
-#: Outcomes checked. ``survival`` with nobody practising at the end of funding counts as 0
+#: Outcomes checked (``sustained``: survival at least sustain_ratio, the yes/no the issue names). ``survival`` with nobody practising at the end of funding counts as 0
 #: (nothing survived), as it does for ``sustained``.
-OUTCOMES: tuple[str, ...] = ("functioning", "scaled", "survival")
+OUTCOMES: tuple[str, ...] = ("functioning", "scaled", "survival", "sustained")
 
 
 def _label(cell: Mapping[str, float]) -> str:

@@ -2,7 +2,7 @@
 
 Over the 3 x 3 x 3 grid of experiments.responses (facilitation 0.3/0.6/0.9,
 funding gap 0/12/24 months, government 0/0.5/1; 40 replications per cell on
-common seeds), P(functioning), P(scaled) and survival after funding do not
+common seeds), P(functioning), P(scaled), survival after funding and P(sustained) do not
 fall with facilitation or government and do not rise with the gap: no adjacent
 pair of levels moves the wrong way at 1% (one-sided paired t-test). The grid is
 run once per session (module fixture); ``python -m experiments.responses``
