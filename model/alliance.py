@@ -212,7 +212,9 @@ class AllianceModel(mesa.Model):
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
         donor_now = p.donor_share if donor_on else 0.0
         gov_share = p.government_budget * p.government_involvement if self.policy else 0.0
-        funds = funding.platform_funds(donor_now, p.cost_sharing, self.ownership, gov_share)
+        funds = funding.platform_funds(
+            donor_on, donor_now, p.cost_sharing, p.member_funding, self.ownership, gov_share
+        )
         if not on["funding"]:
             funds = np.ones(n_p)
 

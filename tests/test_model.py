@@ -254,9 +254,9 @@ def test_nobody_practising_when_funding_ends_is_not_sustained(default_scenario):
 
 
 def test_without_meetings_after_the_project_the_cohort_fades(default_scenario):
-    # no platform can meet once the donor leaves (no member money, no government money):
+    # no platform can meet once the donor leaves (members pay nothing, government nothing):
     # nothing protects the adopters, so the cohort loses about what the P11 fade curve says
-    s = default_scenario.with_parameters(cost_sharing=0.0, government_budget=0.0)
+    s = default_scenario.with_parameters(cost_sharing=0.0, member_funding=0.0, government_budget=0.0)
     outs = [AllianceModel(s, rng=seed).run().summary() for seed in (21, 22, 23, 24)]
     for out in outs:
         assert out["practising_at_funding_end"] > 0
