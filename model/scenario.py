@@ -72,8 +72,10 @@ class Parameters(BaseModel):
     # government
     government_involvement: float = _p(0.8, 0.0, 1.0, "0..1", "how engaged government members are (0: absent)")
     government_join_month: int = _p(0, 0, 600, "month", "month government members start to take part")
-    policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
+    policy_threshold: float = _p(0.65, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
     policy_effect: float = _p(0.5, 0.0, 1.0, "share", "how much a policy change lowers adoption thresholds everywhere")
+    district_policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among a district's local government that puts the practice in the district's plans and budget")
+    programme_districts_per_year: float = _p(1.0, 0.0, 100.0, "per year", "districts a national government programme reaches a year after policy changes (pilots first)")
     policy_dissemination: float = _p(0.015, 0.0, 1.0, "per month", "knowledge that government programmes carry to all districts after a policy change")
     # learning
     learning_rate: float = _p(0.4, 0.0, 1.0, "per meeting", "share of the knowledge gap closed at a well-facilitated meeting")
@@ -85,7 +87,7 @@ class Parameters(BaseModel):
     fit_gain: float = _p(0.05, 0.0, 1.0, "per case study", "improvement of the innovation's local fit per case study")
     fit_transfer: float = _p(0.03, 0.0, 1.0, "per month", "documented lessons that raise fit in districts outside the alliance")
     spillover: float = _p(0.05, 0.0, 1.0, "per month", "knowledge adopters' outreach carries to non-members of their district")
-    outside_spillover: float = _p(0.01, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
+    outside_spillover: float = _p(0.03, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
     # innovation and adoption
     innovation_complexity: float = _p(0.5, 0.0, 1.0, "0..1", "how hard the innovation is to make work (lowers fit and learning)")
     relative_advantage: float = _p(0.6, 0.0, 1.0, "0..1", "how much better the innovation is than current practice")

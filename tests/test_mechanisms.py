@@ -575,6 +575,30 @@ class TestInstitutions:
         assert institutions.threshold_multiplier(False, 0.5) == 1.0
         assert institutions.threshold_multiplier(True, 0.5) == 0.5
         assert institutions.threshold_multiplier(True, 0.0) == 1.0
+        np.testing.assert_allclose(institutions.threshold_multiplier(np.array([True, False]), 0.4), [0.6, 1.0])
+
+    def test_district_pressure_counts_each_districts_local_government_alone(self):
+        adopted = np.array([True, False, True, True, True])
+        infl = np.array([0.6, 0.2, 0.5, 1.0, 1.0])
+        local = np.array([True, True, True, False, True])
+        district = np.array([0, 0, 1, 1, -1])  # the national organisation and a service provider do not count
+        got = institutions.district_pressure(adopted, infl, local, district, 3)
+        np.testing.assert_allclose(got[:2], [0.75, 1.0])
+        assert np.isnan(got[2])  # no local government: nobody to institutionalise
+
+    def test_a_district_institutionalises_at_its_threshold_and_stays(self):
+        already = np.array([True, False, False, False])
+        got = institutions.districts_institutionalise(np.array([0.0, 0.49, 0.5, np.nan]), 0.5, already)
+        np.testing.assert_array_equal(got, [True, False, True, False])
+
+    def test_a_programme_reaches_pilots_first_then_one_district_after_another(self):
+        pilot = np.array([False, True, False, True, False])
+        order = institutions.programme_order(pilot, rng(5))
+        assert set(order[:2]) == {1, 3} and sorted(order) == [0, 1, 2, 3, 4]
+        reach = [institutions.programme_reach(m, 2.0, 5) for m in (-1, 0, 5, 6, 12, 18, 24, 600)]
+        assert reach == [0, 1, 1, 2, 3, 4, 5, 5]
+        assert institutions.programme_reach(0, 100.0, 5) == 1
+        assert institutions.programme_reach(1, 100.0, 5) == 5  # a large budget is the old "everyone at once"
 
 
 # ============================================================== 8 turnover
