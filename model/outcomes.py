@@ -54,7 +54,8 @@ SUMMARY_FIELDS: dict[str, str] = {
     "scaled": "adoption beyond the pilot districts reached scale_share",
     "scale_month": "first month adoption beyond the pilots reached scale_share (NaN if never)",
     "scale_extent": "share adopted beyond the pilot districts at the end of the run",
-    "sustained": "survival at least sustain_ratio (false when nobody practised as donor funding ended)",
+    "sustained": "at least sustain_min_share practised when donor funding ended and their survival is at least "
+                 "sustain_ratio",
     "survival": "of those practising when donor funding ended, the share still practising "
                 "sustain_horizon_months later (NaN if nobody practised then)",
     "practising_at_funding_end": "share of all organisations practising in the last donor-funded month",
@@ -114,8 +115,9 @@ def summarise(series: pd.DataFrame, params: Any, *, functioning_month: int | Non
         "scaled": scale_month is not None,
         "scale_month": _month(scale_month),
         "scale_extent": float(scale_extent),
-        # NaN survival (nobody practised as funding ended, or it was not measured) is not sustained
-        "sustained": bool(survival >= params.sustain_ratio),
+        # NaN survival (nobody practised as funding ended, or it was not measured) is not sustained,
+        # nor is the survival of a handful of early adopters: nothing was there to sustain
+        "sustained": bool(cohort_share >= params.sustain_min_share and survival >= params.sustain_ratio),
         "survival": float(survival),
         "practising_at_funding_end": float(cohort_share),
         "uptake_after_funding": float(uptake_after_funding),

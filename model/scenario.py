@@ -107,6 +107,7 @@ class Parameters(BaseModel):
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
     sustain_horizon_months: int = _p(60, 1, 600, "months", "how long after donor funding ends survival of its practisers is measured")
+    sustain_min_share: float = _p(0.1, 0.0, 1.0, "share", "share of all organisations practising when donor funding ends below which nothing counts as sustained")
     sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "survival (share of those practising when donor funding "
                               "ends still practising sustain_horizon_months later) that counts as sustained")
 

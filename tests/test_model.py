@@ -243,7 +243,9 @@ def test_survival_follows_the_cohort_practising_when_funding_ends(default_scenar
     # final adoption splits exactly into the surviving cohort and the new uptake
     assert out["final_adoption"] == pytest.approx(
         out["practising_at_funding_end"] * out["survival"] + out["uptake_after_funding"])
-    assert out["sustained"] == (out["survival"] >= default_scenario.parameters.sustain_ratio)
+    p = default_scenario.parameters
+    assert out["sustained"] == (out["survival"] >= p.sustain_ratio
+                                and out["practising_at_funding_end"] >= p.sustain_min_share)
 
 
 def test_nobody_practising_when_funding_ends_is_not_sustained(default_scenario):
