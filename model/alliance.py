@@ -126,6 +126,13 @@ class AllianceModel(mesa.Model):
         self.last_meeting = np.full(n_p, -p.meeting_interval, dtype=np.int64)
         self.last_case_study = np.full(n_p, -10_000, dtype=np.int64)
         self.policy = False
+        n_d = len(w.district_names)
+        # districts whose local government put the practice in its plans and budget, and
+        # districts a national programme has reached; the last entry is the national level
+        self.district_policy = np.zeros(n_d, dtype=bool)
+        self.backed = np.zeros(n_d + 1, dtype=bool)
+        self._programme_order = institutions.programme_order(w.district_pilot, self.rng)
+        self._reached = 0
         self.month = 0
         self.total_cost = 0.0
         self.events: list[Event] = []
@@ -152,6 +159,7 @@ class AllianceModel(mesa.Model):
         self._n_pilot = max(int(w.in_pilot.sum()), 1)
         self._n_pilot_districts = int(w.district_pilot.sum())
         self._fit_index = np.where(w.district >= 0, w.district, len(w.district_names))
+        self._platform_level_index = np.where(w.platform_district >= 0, w.platform_district, len(w.district_names))
         # per-seat copies of fixed traits: gathering them anew every month was a
         # large share of a step at 10,000 organisations
         ea, ep = w.edge_agent, w.edge_platform
@@ -211,8 +219,10 @@ class AllianceModel(mesa.Model):
         # 1 funding
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
         donor_now = p.donor_share if donor_on else 0.0
-        gov_share = p.government_budget * p.government_involvement if self.policy else 0.0
-        funds = funding.platform_funds(donor_now, p.cost_sharing, self.ownership, gov_share)
+        gov_share = p.government_budget * p.government_involvement * self.backed[self._platform_level_index]
+        funds = funding.platform_funds(
+            donor_on, donor_now, p.cost_sharing, p.member_funding, self.ownership, gov_share
+        )
         if not on["funding"]:
             funds = np.ones(n_p)
 
@@ -280,7 +290,7 @@ class AllianceModel(mesa.Model):
                 self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
             )
         self.fit = action_research.transfer_fit(
-            self.fit, w.district_pilot, doc, p.fit_transfer, 5.0 if self.policy and on["government_programmes"] else 1.0
+            self.fit, w.district_pilot, doc, p.fit_transfer, np.where(self.backed[:-1], 5.0, 1.0)
         )
         self.last_case_study[cases] = t
 
@@ -305,8 +315,8 @@ class AllianceModel(mesa.Model):
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
         pilot_adoption = np.count_nonzero(adopted & w.in_pilot) / self._n_pilot
         extra = np.where(self._outside, self._outside_spillover * pilot_adoption, 0.0)
-        if self.policy and on["government_programmes"]:
-            extra = extra + p.policy_dissemination
+        backed_org = self.backed[self._fit_index]
+        extra = extra + p.policy_dissemination * backed_org
         self.knowledge, self.support = adoption.outreach(
             self.knowledge, self.support, w.capacity, self.is_member, w.district, exposure,
             self._spillover, extra,
@@ -316,7 +326,7 @@ class AllianceModel(mesa.Model):
         fit_ext[:-1] = self.fit
         fit_ext[-1] = self.fit[w.district_pilot].sum() / self._n_pilot_districts
         fit_here = fit_ext[self._fit_index]
-        mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
+        mult = institutions.threshold_multiplier(backed_org, p.policy_effect)
         threshold = w.threshold * (1.0 + p.abandonment_penalty * self.abandoned)
         ready = adoption.readiness(
             self.knowledge, fit_here, p.relative_advantage, threshold, p.threshold_scale * mult
@@ -324,7 +334,7 @@ class AllianceModel(mesa.Model):
         if on["adoption"]:
             self.stage = adoption.adopt(
                 self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
-                self.policy & self._institutional_kind, rng,
+                backed_org & self._institutional_kind, rng,
             )
 
         # 7 institutionalisation
@@ -334,7 +344,27 @@ class AllianceModel(mesa.Model):
                 and institutions.policy_changes(pressure, p.policy_threshold, False)):
             self.policy = True
             self._policy_month = t
-            self._event("policy", "national regulation changed: adoption thresholds fall in all districts")
+            self._event("policy", "national regulation changed: a government programme starts, district by district")
+        if on["district_institutionalisation"]:
+            dp = institutions.district_pressure(
+                adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
+            )
+            # a government that stays away (involvement 0) budgets for nothing, whatever its staff adopt
+            now = institutions.districts_institutionalise(
+                dp * p.government_involvement, p.district_policy_threshold, self.district_policy
+            )
+            for d in (now & ~self.district_policy).nonzero()[0].tolist():
+                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget")
+            self.district_policy = now
+        reached = np.zeros_like(self.district_policy)
+        if self.policy and on["government_programmes"]:
+            k = institutions.programme_reach(t - self._policy_month, p.programme_districts_per_year, reached.shape[0])
+            reached[self._programme_order[:k]] = True
+            for d in self._programme_order[self._reached:k].tolist():
+                self._event("programme", f"the government programme reaches district {w.district_names[d]}")
+            self._reached = k
+        self.backed[:-1] = self.district_policy | reached
+        self.backed[-1] = self.policy
 
         # 8 turnover
         home_trust = self._platform_trust()
@@ -362,7 +392,7 @@ class AllianceModel(mesa.Model):
             owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
             # a changed policy backs every adopter a little; a platform its members own
             # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
-            protection = p.support_protection * np.maximum(p.policy_protection * self.policy, owned)
+            protection = p.support_protection * np.maximum(p.policy_protection * self.backed[self._fit_index], owned)
             self.stage, self.knowledge, self.abandoned = fade.fade(
                 self.stage, self.knowledge, self.abandoned, hazard, protection, rng
             )
@@ -430,6 +460,8 @@ class AllianceModel(mesa.Model):
         m["mean_fit"] = total(self.fit) / self.fit.shape[0]
         m["ownership"] = total(self.ownership) / w.n_platforms
         m["policy"] = float(self.policy)
+        m["districts_institutionalised"] = count(self.district_policy) / self.district_policy.shape[0]
+        m["government_reach"] = count(self.backed[:-1]) / self.district_policy.shape[0]
         m["cost"] = cost
         m["total_cost"] = self.total_cost
 
@@ -495,4 +527,5 @@ class AllianceModel(mesa.Model):
                                   else np.count_nonzero(practising & ~cohort) / self.world.n),
             scale_extent=(np.count_nonzero(practising & scale_pop) / np.count_nonzero(scale_pop)
                           if scale_pop.any() else math.nan),
+            pilot_adoption=np.count_nonzero(practising & self.world.in_pilot) / self._n_pilot,
         )

@@ -46,8 +46,9 @@ class Parameters(BaseModel):
     funding_gap_start: int = _p(6, 0, 600, "month", "month the funding gap starts")
     donor_share: float = _p(0.7, 0.0, 1.0, "share", "share of platform running costs donors pay during the project")
     cost_sharing: float = _p(0.3, 0.0, 1.0, "share", "share of running costs members pay themselves (quid pro quo)")
+    member_funding: float = _p(0.5, 0.0, 1.0, "share", "share of running costs members who fully own a platform pay once the donor is gone (scaled by ownership)")
     government_budget: float = _p(0.4, 0.0, 1.0, "share", "share of running costs government pays once policy is institutionalised")
-    donor_distortion: float = _p(0.02, 0.0, 0.5, "per month", "how fast donor money without cost sharing erodes ownership")
+    donor_distortion: float = _p(0.1, 0.0, 0.5, "per month", "how fast donor money without cost sharing erodes ownership")
     initial_ownership: float = _p(0.2, 0.0, 1.0, "0..1", "members' ownership of each platform at the start")
     ownership_rate: float = _p(0.1, 0.0, 1.0, "per meeting", "how fast meetings members pay for build their ownership")
     meeting_funds: float = _p(0.25, 0.0, 1.0, "share", "funding (share of running costs) at which a due meeting is half as likely as its funds allow")
@@ -71,8 +72,10 @@ class Parameters(BaseModel):
     # government
     government_involvement: float = _p(0.8, 0.0, 1.0, "0..1", "how engaged government members are (0: absent)")
     government_join_month: int = _p(0, 0, 600, "month", "month government members start to take part")
-    policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
+    policy_threshold: float = _p(0.65, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
     policy_effect: float = _p(0.5, 0.0, 1.0, "share", "how much a policy change lowers adoption thresholds everywhere")
+    district_policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among a district's local government that puts the practice in the district's plans and budget")
+    programme_districts_per_year: float = _p(1.0, 0.0, 100.0, "per year", "districts a national government programme reaches a year after policy changes (pilots first)")
     policy_dissemination: float = _p(0.015, 0.0, 1.0, "per month", "knowledge that government programmes carry to all districts after a policy change")
     # learning
     learning_rate: float = _p(0.4, 0.0, 1.0, "per meeting", "share of the knowledge gap closed at a well-facilitated meeting")
@@ -84,7 +87,7 @@ class Parameters(BaseModel):
     fit_gain: float = _p(0.05, 0.0, 1.0, "per case study", "improvement of the innovation's local fit per case study")
     fit_transfer: float = _p(0.03, 0.0, 1.0, "per month", "documented lessons that raise fit in districts outside the alliance")
     spillover: float = _p(0.05, 0.0, 1.0, "per month", "knowledge adopters' outreach carries to non-members of their district")
-    outside_spillover: float = _p(0.01, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
+    outside_spillover: float = _p(0.03, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
     # innovation and adoption
     innovation_complexity: float = _p(0.5, 0.0, 1.0, "0..1", "how hard the innovation is to make work (lowers fit and learning)")
     relative_advantage: float = _p(0.6, 0.0, 1.0, "0..1", "how much better the innovation is than current practice")
@@ -104,6 +107,7 @@ class Parameters(BaseModel):
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
     sustain_horizon_months: int = _p(60, 1, 600, "months", "how long after donor funding ends survival of its practisers is measured")
+    sustain_min_share: float = _p(0.1, 0.0, 1.0, "share", "share of all organisations practising when donor funding ends below which nothing counts as sustained")
     sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "survival (share of those practising when donor funding "
                               "ends still practising sustain_horizon_months later) that counts as sustained")
 

@@ -63,20 +63,31 @@ class TestFunding:
         assert all(funding.donor_active(t, 24, 6, 0) for t in range(24))
         assert not funding.donor_active(24, 24, 6, 0)
 
-    def test_funds_add_donor_cost_sharing_by_ownership_and_government(self):
+    def test_while_the_donor_pays_members_pay_their_agreed_share_and_government_by_ownership(self):
         own = np.array([0.0, 0.5, 1.0])
-        got = funding.platform_funds(0.3, 0.4, own, 0.1)
-        np.testing.assert_allclose(got, [0.4, 0.6, 0.8])
+        got = funding.platform_funds(True, 0.3, 0.2, 0.9, own, 0.2)
+        np.testing.assert_allclose(got, [0.5, 0.6, 0.7])
+
+    def test_once_the_donor_is_gone_owners_pay_the_larger_of_cost_sharing_and_member_funding(self):
+        own = np.array([0.0, 0.5, 1.0])
+        np.testing.assert_allclose(funding.platform_funds(False, 0.0, 0.2, 0.5, own, 0.0), [0.0, 0.25, 0.5])
+        np.testing.assert_allclose(funding.platform_funds(False, 0.0, 0.8, 0.5, own, 0.0), [0.0, 0.4, 0.8])
+        # government per platform (districts that institutionalised), scaled by ownership
+        np.testing.assert_allclose(funding.platform_funds(False, 0.0, 0.0, 0.5, own, np.array([0.4, 0.4, 0.0])),
+                                   [0.0, 0.45, 0.5])
 
     def test_funds_are_capped_at_the_full_running_cost_and_grow_with_ownership(self):
         own = np.linspace(0.0, 1.0, 11)
-        got = funding.platform_funds(0.7, 0.6, own, 0.4)
-        assert in_unit(got)
-        assert got.max() == 1.0
-        assert np.all(np.diff(got) >= 0)
+        for donor_on in (True, False):
+            got = funding.platform_funds(donor_on, 0.7 * donor_on, 0.6, 0.5, own, 0.4)
+            assert in_unit(got)
+            assert got.max() == 1.0
+            assert np.all(np.diff(got) >= 0)
 
-    def test_without_donor_cost_sharing_or_government_there_is_no_money(self):
-        got = funding.platform_funds(0.0, 0.0, np.array([0.0, 1.0]), 0.0)
+    def test_without_donor_ownership_or_cost_sharing_there_is_no_money(self):
+        got = funding.platform_funds(False, 0.0, 0.3, 0.5, np.array([0.0, 0.0]), 0.4)
+        np.testing.assert_array_equal(got, [0.0, 0.0])
+        got = funding.platform_funds(True, 0.0, 0.0, 0.5, np.array([0.0, 1.0]), 0.0)
         np.testing.assert_array_equal(got, [0.0, 0.0])
 
     def test_monthly_cost_weighs_levels_and_counts_case_studies(self):
@@ -564,6 +575,30 @@ class TestInstitutions:
         assert institutions.threshold_multiplier(False, 0.5) == 1.0
         assert institutions.threshold_multiplier(True, 0.5) == 0.5
         assert institutions.threshold_multiplier(True, 0.0) == 1.0
+        np.testing.assert_allclose(institutions.threshold_multiplier(np.array([True, False]), 0.4), [0.6, 1.0])
+
+    def test_district_pressure_counts_each_districts_local_government_alone(self):
+        adopted = np.array([True, False, True, True, True])
+        infl = np.array([0.6, 0.2, 0.5, 1.0, 1.0])
+        local = np.array([True, True, True, False, True])
+        district = np.array([0, 0, 1, 1, -1])  # the national organisation and a service provider do not count
+        got = institutions.district_pressure(adopted, infl, local, district, 3)
+        np.testing.assert_allclose(got[:2], [0.75, 1.0])
+        assert np.isnan(got[2])  # no local government: nobody to institutionalise
+
+    def test_a_district_institutionalises_at_its_threshold_and_stays(self):
+        already = np.array([True, False, False, False])
+        got = institutions.districts_institutionalise(np.array([0.0, 0.49, 0.5, np.nan]), 0.5, already)
+        np.testing.assert_array_equal(got, [True, False, True, False])
+
+    def test_a_programme_reaches_pilots_first_then_one_district_after_another(self):
+        pilot = np.array([False, True, False, True, False])
+        order = institutions.programme_order(pilot, rng(5))
+        assert set(order[:2]) == {1, 3} and sorted(order) == [0, 1, 2, 3, 4]
+        reach = [institutions.programme_reach(m, 2.0, 5) for m in (-1, 0, 5, 6, 12, 18, 24, 600)]
+        assert reach == [0, 1, 1, 2, 3, 4, 5, 5]
+        assert institutions.programme_reach(0, 100.0, 5) == 1
+        assert institutions.programme_reach(1, 100.0, 5) == 5  # a large budget is the old "everyone at once"
 
 
 # ============================================================== 8 turnover
@@ -732,23 +767,28 @@ class TestFade:
 class TestDonor:
     def test_donor_money_without_cost_sharing_erodes_ownership(self):
         own = np.array([0.8])
-        for met in (np.array([False]), np.array([True])):
-            got = donor.update_ownership(own, met, 1.0, 0.0, 0.05)
-            assert got[0] == pytest.approx(0.8 * 0.95)
+        got = donor.update_ownership(own, np.array([False]), 1.0, 0.0, 0.05)
+        assert got[0] == pytest.approx(0.8 * 0.95)
+        met = donor.update_ownership(own, np.array([True]), 1.0, 0.0, 0.05, 0.1)
+        assert met[0] == pytest.approx(0.8 + 0.1 * 0.2 - 0.05 * 0.8)
 
-    def test_cost_sharing_at_meetings_builds_ownership(self):
+    def test_meetings_build_ownership_whatever_members_pay(self):
         own = np.array([0.2, 0.2])
-        got = donor.update_ownership(own, np.array([True, False]), 0.0, 0.5, 0.05)
-        assert got[0] == pytest.approx(0.2 + 0.05 * 0.8)
-        assert got[1] == 0.2  # no meeting, no donor money: nothing changes
+        for sharing in (0.0, 0.5):
+            got = donor.update_ownership(own, np.array([True, False]), 0.0, sharing, 0.05, 0.1)
+            assert got[0] == pytest.approx(0.2 + 0.1 * 0.8)
+            assert got[1] == 0.2  # no meeting, no donor money: nothing changes
 
-    def test_more_donor_money_erodes_more_and_more_cost_sharing_builds_more(self):
+    def test_more_donor_money_erodes_more_and_cost_sharing_shields_from_it(self):
         own = np.array([0.5])
         met = np.array([True])
         by_donor = [donor.update_ownership(own, met, d, 0.2, 0.05)[0] for d in np.linspace(0, 1, 5)]
         by_sharing = [donor.update_ownership(own, met, 0.7, c, 0.05)[0] for c in np.linspace(0, 1, 5)]
         assert np.all(np.diff(by_donor) < 0)
         assert np.all(np.diff(by_sharing) > 0)
+        # without distortion the donor's money leaves ownership as it is
+        no_distortion = [donor.update_ownership(own, met, d, 0.2, 0.0)[0] for d in np.linspace(0, 1, 5)]
+        assert len(set(no_distortion)) == 1
 
     def test_ownership_stays_in_bounds_over_many_months(self):
         own = np.array([0.0, 0.5, 1.0])

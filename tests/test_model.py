@@ -243,7 +243,9 @@ def test_survival_follows_the_cohort_practising_when_funding_ends(default_scenar
     # final adoption splits exactly into the surviving cohort and the new uptake
     assert out["final_adoption"] == pytest.approx(
         out["practising_at_funding_end"] * out["survival"] + out["uptake_after_funding"])
-    assert out["sustained"] == (out["survival"] >= default_scenario.parameters.sustain_ratio)
+    p = default_scenario.parameters
+    assert out["sustained"] == (out["survival"] >= p.sustain_ratio
+                                and out["practising_at_funding_end"] >= p.sustain_min_share)
 
 
 def test_nobody_practising_when_funding_ends_is_not_sustained(default_scenario):
@@ -254,9 +256,9 @@ def test_nobody_practising_when_funding_ends_is_not_sustained(default_scenario):
 
 
 def test_without_meetings_after_the_project_the_cohort_fades(default_scenario):
-    # no platform can meet once the donor leaves (no member money, no government money):
+    # no platform can meet once the donor leaves (members pay nothing, government nothing):
     # nothing protects the adopters, so the cohort loses about what the P11 fade curve says
-    s = default_scenario.with_parameters(cost_sharing=0.0, government_budget=0.0)
+    s = default_scenario.with_parameters(cost_sharing=0.0, member_funding=0.0, government_budget=0.0)
     outs = [AllianceModel(s, rng=seed).run().summary() for seed in (21, 22, 23, 24)]
     for out in outs:
         assert out["practising_at_funding_end"] > 0
@@ -268,3 +270,30 @@ def test_scale_extent_is_the_share_adopted_beyond_the_pilots_at_the_end(default_
     out = m.summary()
     assert out["scale_extent"] == pytest.approx(m.series()["adoption_outside"].iloc[-1])
     assert out["scaled"] == (m.series()["adoption_outside"].max() >= default_scenario.parameters.scale_share)
+
+
+def test_a_district_can_institutionalise_without_national_policy():
+    s = load_scenario("default").knock_out(["national_institutionalisation"])
+    runs = [AllianceModel(s, rng=seed).run() for seed in (31, 32, 33)]
+    assert not any(m.policy for m in runs)
+    assert any(m.district_policy.any() for m in runs)
+    for m in runs:
+        # government backs exactly the districts that institutionalised, and funds only their platforms
+        np.testing.assert_array_equal(m.backed[:-1], m.district_policy)
+        assert m.series()["government_reach"].iloc[-1] == pytest.approx(m.district_policy.mean())
+
+
+def test_the_national_programme_reaches_districts_within_its_budget(default_scenario):
+    s = default_scenario.with_parameters(programme_districts_per_year=1.0).knock_out(["district_institutionalisation"])
+    for seed in (41, 42, 43, 44):
+        m = AllianceModel(s, rng=seed).run()
+        if not m.policy:
+            continue
+        reach = m.series()["government_reach"]
+        n_d = len(m.world.district_names)
+        start = m.summary()["institutionalised_month"]
+        after = reach.loc[start:].to_numpy()
+        # one district when policy changes, one more a year, never all at once
+        assert after[0] == pytest.approx(1 / n_d)
+        months = np.arange(after.shape[0])
+        np.testing.assert_allclose(after, np.minimum(1 + months // 12, n_d) / n_d)
