@@ -107,8 +107,7 @@ def section_default(ctx: dict) -> tuple[dict[str, str], dict]:
     summary, series, snapshots, world = run_replications(sc, seeds, progress=ctx["progress"],
                                                          snapshot_months=[p.project_months])
     months = summary["functioning_month"].dropna()
-    last = series[series["month"] == series["month"].max()].set_index("replication")
-    local = (last["adoption_local"] >= 0.5).reindex(summary["replication"]).to_numpy()
+    local = summary["local_impact"].to_numpy(bool)
     scaled = summary["scaled"].to_numpy(bool)
     n = len(summary)
     text = {
