@@ -34,8 +34,8 @@ GRID: dict[str, tuple[float, ...]] = {
 #: +1: the outcomes must not fall as the factor rises; -1: they must not rise.
 DIRECTION: dict[str, int] = {"facilitation_quality": +1, "funding_gap_months": -1, "government_involvement": +1}
 
-#: Outcomes checked (``sustained``: survival at least sustain_ratio, the yes/no the issue names). ``survival`` with nobody practising at the end of funding counts as 0
-#: (nothing survived), as it does for ``sustained``.
+#: Outcomes checked (``sustained``: survival at least sustain_ratio). ``survival`` with nobody
+#: practising at the end of funding counts as 0 (nothing survived), as it does for ``sustained``.
 OUTCOMES: tuple[str, ...] = ("functioning", "scaled", "survival", "sustained")
 
 
