@@ -160,18 +160,19 @@ def test_p5_a_funding_gap_during_set_up_often_kills_the_alliance(root):
 
 # ---------------------------------------------------------------------------- P6
 
+INSTITUTIONS = ("national_institutionalisation", "district_institutionalisation")
+
 
 @pytest.mark.parametrize("root", ROOTS)
 def test_p6_pilots_fade_after_funding_ends_unless_institutionalised(root):
-    runs = summaries(root, government_involvement=1.0)
-    inst = runs["institutionalised"].to_numpy(bool)
-    assert inst.sum() >= 5 and (~inst).sum() >= 5
-    assert_greater(runs.loc[inst, "survival"], runs.loc[~inst, "survival"],
-                   "survival, institutionalised vs not", paired=False)
-    # without fade, the runs that were not institutionalised keep their practisers
-    no_fade = summaries(root, off=("fade",), government_involvement=1.0)
-    assert_greater(no_fade.loc[~inst, "survival"], runs.loc[~inst, "survival"],
-                   "survival of runs not institutionalised, fade off vs on")
+    # institutionalisation is graded (national policy, district plans): compare the model
+    # with both switched off, on the same seeds, rather than runs that happened to institutionalise
+    full = summaries(root, government_involvement=1.0)
+    bare = summaries(root, off=INSTITUTIONS, government_involvement=1.0)
+    assert_greater(full["survival"], bare["survival"], "survival, institutionalisation on vs off")
+    # without institutions, it is fade that takes the practice away
+    bare_no_fade = summaries(root, off=(*INSTITUTIONS, "fade"), government_involvement=1.0)
+    assert_greater(bare_no_fade["survival"], bare["survival"], "survival without institutions, fade off vs on")
 
 
 # ---------------------------------------------------------------------------- P7
@@ -291,7 +292,8 @@ def test_p13_pockets_of_success_local_impact_far_more_often_than_scale(root):
     assert local.mean() >= 2 * scaled.mean() or local.mean() - scaled.mean() >= 0.3
     pockets = local * (1 - scaled)
     assert pockets.mean() >= 0.2, f"pockets (local impact without scale) in {pockets.mean():.0%} of runs"
-    # pockets last where a district institutionalises the practice in its own plans
+    # the pockets hold where district governments put the practice in their own plans: without
+    # that, less of it remains in the alliance's districts at the horizon
     knocked = summaries(root, off=("district_institutionalisation",))
-    pockets_off = knocked["local_impact"].to_numpy(float) * (1 - knocked["scaled"].to_numpy(float))
-    assert_greater(pockets, pockets_off, "pockets of success, district institutionalisation on vs off")
+    assert_greater(full["final_pilot_adoption"], knocked["final_pilot_adoption"],
+                   "adoption in the alliance's districts at the horizon, district institutionalisation on vs off")
