@@ -287,7 +287,8 @@ class AllianceModel(mesa.Model):
                     p.action_research_gain,
                 )
             self.fit = action_research.update_fit(
-                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
+                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity,
+                self._horizontal, self._exchange_rate,
             )
         self.fit = action_research.transfer_fit(
             self.fit, w.district_pilot, doc, p.fit_transfer, np.where(self.backed[:-1], 5.0, 1.0)
