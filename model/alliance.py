@@ -346,7 +346,7 @@ class AllianceModel(mesa.Model):
             self.policy = True
             self._policy_month = t
             self._event("policy", "national regulation changed: a government programme starts, district by district")
-        if on["district_institutionalisation"]:
+        if on["district_institutionalisation"] and not self.district_policy.all():
             dp = institutions.district_pressure(
                 adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
             )
