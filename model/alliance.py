@@ -287,7 +287,8 @@ class AllianceModel(mesa.Model):
                     p.action_research_gain,
                 )
             self.fit = action_research.update_fit(
-                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
+                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity,
+                self._horizontal, self._exchange_rate,
             )
         self.fit = action_research.transfer_fit(
             self.fit, w.district_pilot, doc, p.fit_transfer, np.where(self.backed[:-1], 5.0, 1.0)
@@ -345,7 +346,7 @@ class AllianceModel(mesa.Model):
             self.policy = True
             self._policy_month = t
             self._event("policy", "national regulation changed: a government programme starts, district by district")
-        if on["district_institutionalisation"]:
+        if on["district_institutionalisation"] and not self.district_policy.all():
             dp = institutions.district_pressure(
                 adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
             )

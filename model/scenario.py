@@ -79,7 +79,7 @@ class Parameters(BaseModel):
     policy_dissemination: float = _p(0.015, 0.0, 1.0, "per month", "knowledge that government programmes carry to all districts after a policy change")
     # learning
     learning_rate: float = _p(0.4, 0.0, 1.0, "per meeting", "share of the knowledge gap closed at a well-facilitated meeting")
-    exchange_rate: float = _p(0.2, 0.0, 1.0, "0..1", "weight of linked platforms' knowledge (exchange visits, e-platform)")
+    exchange_rate: float = _p(0.2, 0.0, 1.0, "0..1", "weight of linked platforms' knowledge and field trials (exchange visits, e-platform)")
     vertical_rate: float = _p(0.3, 0.0, 1.0, "per month", "how much evidence and policy signals linking members carry between levels")
     documentation: float = _p(0.5, 0.0, 1.0, "0..1", "share of knowledge captured by process documentation")
     action_research_intensity: float = _p(0.6, 0.0, 1.0, "per month", "chance a funded platform runs a case study in a month")

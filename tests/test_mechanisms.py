@@ -370,6 +370,20 @@ class TestActionResearch:
         assert got[1] == pytest.approx(0.3 + 0.03 * 0.7)  # failures narrow down what works, by less
         assert got[2] == 0.3 and got[3] == 0.3  # no case study; national platform has no district
 
+    def test_exchange_visits_carry_a_share_of_linked_platforms_trials_to_their_district(self):
+        fit = np.full(4, 0.3)
+        plat_district = np.array([0, 1, 2, -1])
+        results = np.array([0.5, 0.0, 0.0, 0.5])
+        cases = np.array([True, False, False, True])
+        links = np.array([[0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=float)
+        got = action_research.update_fit(fit, plat_district, results, cases, 0.1, 0.0, links, 0.5)
+        assert got[0] == pytest.approx(0.3 + 0.1 * 0.7)  # its own trial; the national platform adds no district fit
+        assert got[1] == pytest.approx(0.3 + 0.5 * 0.1 * 0.7)  # saw district 0's trial
+        assert got[2] == 0.3  # not linked
+        np.testing.assert_array_equal(
+            action_research.update_fit(fit, plat_district, results, cases, 0.1, 0.0, links, 0.0),
+            action_research.update_fit(fit, plat_district, results, cases, 0.1, 0.0))
+
     def test_fit_gain_falls_with_complexity_and_fit_stays_below_one(self):
         fit = np.array([0.5])
         pd_ = np.array([0])

@@ -199,6 +199,10 @@ def test_with_every_mechanism_on_a_run_is_the_full_model(default_scenario):
 def test_switching_off_meetings_or_adoption_stops_what_they_drive(default_scenario):
     no_meetings = AllianceModel(default_scenario.knock_out(["meetings"]), rng=4).run(36).series()
     assert no_meetings["meetings"].sum() == 0 and no_meetings["attendance"].sum() == 0
+    out = AllianceModel(default_scenario.knock_out(["meetings"]), rng=4).run().summary()
+    # a few organisations adopt on their own (external influence); that is nothing to sustain
+    assert out["practising_at_funding_end"] < default_scenario.parameters.sustain_min_share
+    assert out["sustained"] is False and out["functioning"] is False
     no_adoption = AllianceModel(default_scenario.knock_out(["adoption"]), rng=4).run(36).series()
     assert no_adoption["adoption_all"].max() == 0
 

@@ -42,9 +42,8 @@ def district_pressure(
     i = np.asarray(local_government & (district >= 0)).nonzero()[0]
     w = influence[i]
     total = np.bincount(district[i], w, n_districts)
-    done = np.bincount(district[i], w * adopted[i], n_districts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, done / np.where(total > 0, total, 1.0), np.nan)
+    done = np.bincount(district[i][adopted[i]], w[adopted[i]], n_districts)
+    return np.where(total > 0, done / np.maximum(total, 1e-300), np.nan)
 
 
 def districts_institutionalise(pressure: np.ndarray, threshold: float, already: np.ndarray) -> np.ndarray:
@@ -53,7 +52,7 @@ def districts_institutionalise(pressure: np.ndarray, threshold: float, already: 
     A district institutionalises when enough of its local government has adopted
     (004: "scaling up requires involving (local) government").
     """
-    return already | (np.nan_to_num(pressure, nan=-1.0) >= threshold)
+    return already | (pressure >= threshold)  # NaN (no local government) compares False
 
 
 def programme_order(pilot: np.ndarray, rng: np.random.Generator) -> np.ndarray:
