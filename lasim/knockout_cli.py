@@ -39,19 +39,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "outcomes, and write knockout.csv, runs.csv, knockout.png and run.json into --out.")
     p.add_argument("scenario", nargs="?", default="default",
                    help="shipped scenario name or scenario .toml file (default: default)")
-    p.add_argument("--replications", "-n", type=_int_at_least(2), default=50,
+    p.add_argument("--replications", "-n", type=_int_at_least(2), default=50, metavar="N",
                    help="paired seeds per design (default 50)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0, help="root seed of the replications (default 0)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S",
+                   help="root seed of the replications (default 0)")
     p.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter of the full model, e.g. --set facilitation_quality=0.4 (repeatable)")
     p.add_argument("--off", action="append", default=[], metavar="NAME",
                    help="switch a mechanism off in the full model too, as in `lasim run --off` (repeatable)")
     p.add_argument("--mechanism", "-m", dest="mechanisms", action="append", default=None, metavar="NAME",
                    help="knock out only this mechanism (repeatable; default: every mechanism that runs)")
-    p.add_argument("--out", "-o", type=Path, default=None,
+    p.add_argument("--out", "-o", type=Path, default=None, metavar="DIR",
                    help="output directory (default: runs/knockout-<scenario>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    p.add_argument("--processes", type=int, default=None,
+    p.add_argument("--processes", type=int, default=None, metavar="N",
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
