@@ -87,7 +87,7 @@ class Parameters(BaseModel):
     fit_gain: float = _p(0.05, 0.0, 1.0, "per case study", "improvement of the innovation's local fit per case study")
     fit_transfer: float = _p(0.03, 0.0, 1.0, "per month", "documented lessons that raise fit in districts outside the alliance")
     spillover: float = _p(0.05, 0.0, 1.0, "per month", "knowledge adopters' outreach carries to non-members of their district")
-    outside_spillover: float = _p(0.03, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
+    outside_spillover: float = _p(0.02, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
     # innovation and adoption
     innovation_complexity: float = _p(0.5, 0.0, 1.0, "0..1", "how hard the innovation is to make work (lowers fit and learning)")
     relative_advantage: float = _p(0.6, 0.0, 1.0, "0..1", "how much better the innovation is than current practice")
