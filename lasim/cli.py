@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "calibration.cli",
     "lasim.explorer.cli",
     "experiments.compare_cli",
+    "lasim.knockout_cli",
 )
 
 

@@ -96,6 +96,13 @@ class AllianceModel(mesa.Model):
         super().__init__(rng=None if rng is None else int(rng))
         self.config = scenario  # mesa.Model.scenario is Mesa's own experimental Scenario
         self.params = p = scenario.parameters
+        # which mechanisms run (model.mechanisms.MECHANISMS); read as attributes every month
+        self.on = on = dict(scenario.mechanisms)
+        self._documentation = p.documentation if on["documentation"] else 0.0
+        self._champion_boost = p.champion_boost if on["champions"] else 0.0
+        self._exchange_rate = p.exchange_rate if on["exchange_visits"] else 0.0
+        self._spillover = p.spillover if on["spillover"] else 0.0
+        self._outside_spillover = p.outside_spillover if on["spillover"] else 0.0
         self.world = w = build_world(scenario, self.rng)
         n, n_p = w.n, w.n_platforms
 
@@ -104,20 +111,28 @@ class AllianceModel(mesa.Model):
 
         # state arrays (see docs/ODD.md, "State variables")
         base = np.where(w.kind == KIND_INDEX["research"], 0.3, 0.02)
-        self.knowledge = np.clip(base + 0.25 * w.champion + 0.08 * self.rng.random(n), 0, 1)
+        champion_head_start = 0.25 * w.champion if on["champions"] else 0.0
+        self.knowledge = np.clip(base + champion_head_start + 0.08 * self.rng.random(n), 0, 1)
         self.seat_active = w.edge_active.copy()
         self.is_member = self._members()
-        self.trust = np.where(self.is_member, 0.3, 0.2)
+        self.trust = np.full(n, p.initial_trust)
         self.support = np.zeros(n)
         self.stage = np.full(n, Stage.UNAWARE, dtype=np.int8)
         self.abandoned = np.zeros(n, dtype=bool)
         self.tenure = self.rng.integers(0, 24, n)
         self.decision_maker = w.decision_maker.copy()
         self.fit = np.full(len(w.district_names), 0.5 * (1.0 - p.innovation_complexity))
-        self.ownership = np.full(n_p, 0.2)
+        self.ownership = np.full(n_p, p.initial_ownership)
         self.last_meeting = np.full(n_p, -p.meeting_interval, dtype=np.int64)
         self.last_case_study = np.full(n_p, -10_000, dtype=np.int64)
         self.policy = False
+        n_d = len(w.district_names)
+        # districts whose local government put the practice in its plans and budget, and
+        # districts a national programme has reached; the last entry is the national level
+        self.district_policy = np.zeros(n_d, dtype=bool)
+        self.backed = np.zeros(n_d + 1, dtype=bool)
+        self._programme_order = institutions.programme_order(w.district_pilot, self.rng)
+        self._reached = 0
         self.month = 0
         self.total_cost = 0.0
         self.events: list[Event] = []
@@ -144,6 +159,7 @@ class AllianceModel(mesa.Model):
         self._n_pilot = max(int(w.in_pilot.sum()), 1)
         self._n_pilot_districts = int(w.district_pilot.sum())
         self._fit_index = np.where(w.district >= 0, w.district, len(w.district_names))
+        self._platform_level_index = np.where(w.platform_district >= 0, w.platform_district, len(w.district_names))
         # per-seat copies of fixed traits: gathering them anew every month was a
         # large share of a step at 10,000 organisations
         ea, ep = w.edge_agent, w.edge_platform
@@ -164,6 +180,10 @@ class AllianceModel(mesa.Model):
         self._scale_month: int | None = None
         self._policy_month: int | None = None
         self._donor_was_active = True
+        # the cohort practising when donor funding ends, and the share of it still practising
+        # sustain_horizon_months later (docs/ODD.md, "Outputs")
+        self._cohort: np.ndarray | None = (self.stage >= _ADOPTED) if p.project_months == 0 else None
+        self._survival = math.nan
         self.metrics: dict[str, float] = {}
 
         # one array-valued reporter: the DataCollector deep-copies every value it
@@ -192,17 +212,26 @@ class AllianceModel(mesa.Model):
 
     def step(self) -> None:
         """One month: processes 1 to 11 of docs/ODD.md, then record the month."""
-        w, p, rng, t = self.world, self.params, self.rng, self.month
+        w, p, rng, t, on = self.world, self.params, self.rng, self.month, self.on
         ea, ep, n_p = w.edge_agent, w.edge_platform, w.n_platforms
+        doc = self._documentation
 
         # 1 funding
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
         donor_now = p.donor_share if donor_on else 0.0
-        gov_share = p.government_budget * p.government_involvement if self.policy else 0.0
-        funds = funding.platform_funds(donor_now, p.cost_sharing, self.ownership, gov_share)
+        gov_share = p.government_budget * p.government_involvement * self.backed[self._platform_level_index]
+        funds = funding.platform_funds(
+            donor_on, donor_now, p.cost_sharing, p.member_funding, self.ownership, gov_share
+        )
+        if not on["funding"]:
+            funds = np.ones(n_p)
 
         # 2 meetings
-        met = meetings.platform_meets(t, self.last_meeting, p.meeting_interval, funds, rng)
+        met = meetings.platform_meets(
+            t, self.last_meeting, p.meeting_interval, funds, rng, p.meeting_funds, p.funds_response_width
+        )
+        if not on["meetings"]:
+            met = np.zeros(n_p, dtype=bool)
         # attendance chances only for filled seats of platforms that meet (the others cannot attend)
         seated = self.seat_active & met[ep]
         s_ = seated.nonzero()[0]  # np.flatnonzero costs more than the work here
@@ -223,41 +252,51 @@ class AllianceModel(mesa.Model):
 
         # 3 horizontal learning and trust
         champions = _any_per_row(pa, self._champion_seat[ia], n_p)
-        fac = np.minimum(1.0, w.platform_facilitation + p.champion_boost * champions)
+        fac = np.minimum(1.0, w.platform_facilitation + self._champion_boost * champions)
         pool = learning.platform_pool(self.knowledge, self._influence_seat[ia], aa, pa, n_p)
         # in a month nobody attends (half the months of a default run) the learning kernels
         # would return knowledge and trust unchanged: skip them
         anyone = ia.shape[0] > 0
         if anyone:
-            target = learning.mix_linked(pool, self._horizontal, met, p.exchange_rate)
-            self.knowledge = learning.horizontal_learning(
-                self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
-            )
-            div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
-            self.trust = learning.update_trust(self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate)
+            if on["horizontal_learning"]:
+                target = learning.mix_linked(pool, self._horizontal, met, self._exchange_rate)
+                self.knowledge = learning.horizontal_learning(
+                    self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
+                )
+            if on["trust"]:
+                div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
+                self.trust = learning.update_trust(
+                    self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate, p.trust_base
+                )
         idle = (t - self.last_meeting) > 2 * p.meeting_interval
-        on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
-        self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
+        if on["trust"]:
+            on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
+            self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
 
         # 4 action research
-        cases = action_research.run_case_studies(met, funds, fac, p.action_research_intensity, rng)
+        cases = action_research.run_case_studies(
+            met, funds, fac, p.action_research_intensity, rng, p.case_study_funds, p.funds_response_width
+        )
         results = action_research.case_study_results(cases, p.innovation_complexity, rng)
+        if not on["action_research"]:
+            cases = np.zeros(n_p, dtype=bool)
         if cases.any():  # without a case study neither knowledge nor fit can change
             if anyone:
                 self.knowledge = action_research.action_research_learning(
-                    self.knowledge, w.capacity, came, aa, pa, results, cases, p.documentation,
+                    self.knowledge, w.capacity, came, aa, pa, results, cases, doc,
                     p.action_research_gain,
                 )
             self.fit = action_research.update_fit(
-                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity
+                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity,
+                self._horizontal, self._exchange_rate,
             )
         self.fit = action_research.transfer_fit(
-            self.fit, w.district_pilot, p.documentation, p.fit_transfer, 5.0 if self.policy else 1.0
+            self.fit, w.district_pilot, doc, p.fit_transfer, np.where(self.backed[:-1], 5.0, 1.0)
         )
         self.last_case_study[cases] = t
 
         # 5 vertical learning
-        if anyone:
+        if anyone and on["vertical_learning"]:
             vt = vertical.vertical_targets(pool, self._vertical, met)
             self.knowledge = vertical.vertical_learning(
                 self.knowledge, w.capacity, vt, came, aa, pa, p.vertical_rate
@@ -265,9 +304,10 @@ class AllianceModel(mesa.Model):
 
         # 6 adoption, peer support and outreach
         adopted = self.stage >= _ADOPTED
-        self.support = adoption.peer_support(
-            self.support, adopted, w.influence, came, aa, pa, n_p, p.support_memory
-        )
+        if on["peer_support"]:
+            self.support = adoption.peer_support(
+                self.support, adopted, w.influence, came, aa, pa, n_p, p.support_memory
+            )
         # only adopters with resources behind them promote the practice: members of a
         # platform that still meets, or organisations whose practice policy has embedded
         home = self._home
@@ -275,70 +315,96 @@ class AllianceModel(mesa.Model):
         promoting = adopted & (active_member | (self.stage == _INSTITUTIONALISED))
         exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
         pilot_adoption = np.count_nonzero(adopted & w.in_pilot) / self._n_pilot
-        extra = np.where(self._outside, p.outside_spillover * pilot_adoption, 0.0)
-        if self.policy:
-            extra = extra + p.policy_dissemination
+        extra = np.where(self._outside, self._outside_spillover * pilot_adoption, 0.0)
+        backed_org = self.backed[self._fit_index]
+        extra = extra + p.policy_dissemination * backed_org
         self.knowledge, self.support = adoption.outreach(
             self.knowledge, self.support, w.capacity, self.is_member, w.district, exposure,
-            p.spillover, extra,
+            self._spillover, extra,
         )
         # national organisations judge the fit by the pilots' average
         fit_ext = np.empty(self.fit.shape[0] + 1)  # np.append and .mean() cost more than the sums here
         fit_ext[:-1] = self.fit
         fit_ext[-1] = self.fit[w.district_pilot].sum() / self._n_pilot_districts
         fit_here = fit_ext[self._fit_index]
-        mult = institutions.threshold_multiplier(self.policy, p.policy_effect)
+        mult = institutions.threshold_multiplier(backed_org, p.policy_effect)
+        threshold = w.threshold * (1.0 + p.abandonment_penalty * self.abandoned)
         ready = adoption.readiness(
-            self.knowledge, fit_here, p.relative_advantage, w.threshold * (1.0 + self.abandoned),
-            p.threshold_scale * mult,
+            self.knowledge, fit_here, p.relative_advantage, threshold, p.threshold_scale * mult
         )
-        self.stage = adoption.adopt(
-            self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
-            self.policy & self._institutional_kind, rng,
-        )
+        if on["adoption"]:
+            self.stage = adoption.adopt(
+                self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
+                backed_org & self._institutional_kind, rng,
+            )
 
         # 7 institutionalisation
         adopted = self.stage >= _ADOPTED
         pressure = institutions.policy_pressure(adopted, w.influence, self._policy_maker)
-        if not self.policy and institutions.policy_changes(pressure, p.policy_threshold, False):
+        if (not self.policy and on["national_institutionalisation"]
+                and institutions.policy_changes(pressure, p.policy_threshold, False)):
             self.policy = True
             self._policy_month = t
-            self._event("policy", "national regulation changed: adoption thresholds fall in all districts")
+            self._event("policy", "national regulation changed: a government programme starts, district by district")
+        if on["district_institutionalisation"] and not self.district_policy.all():
+            dp = institutions.district_pressure(
+                adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
+            )
+            # a government that stays away (involvement 0) budgets for nothing, whatever its staff adopt
+            now = institutions.districts_institutionalise(
+                dp * p.government_involvement, p.district_policy_threshold, self.district_policy
+            )
+            for d in (now & ~self.district_policy).nonzero()[0].tolist():
+                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget")
+            self.district_policy = now
+        reached = np.zeros_like(self.district_policy)
+        if self.policy and on["government_programmes"]:
+            k = institutions.programme_reach(t - self._policy_month, p.programme_districts_per_year, reached.shape[0])
+            reached[self._programme_order[:k]] = True
+            for d in self._programme_order[self._reached:k].tolist():
+                self._event("programme", f"the government programme reaches district {w.district_names[d]}")
+            self._reached = k
+        self.backed[:-1] = self.district_policy | reached
+        self.backed[-1] = self.policy
 
         # 8 turnover
-        change = turnover.replaced(self.is_member, p.turnover_rate, rng)
         home_trust = self._platform_trust()
-        reputation = np.where(self._has_home, home_trust[self._home], 0.0)
-        self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
-            self.knowledge, self.trust, self.tenure, self.decision_maker, change, p.documentation,
-            reputation, self._dm_base, rng,
-        )
+        if on["turnover"]:
+            change = turnover.replaced(self.is_member, p.turnover_rate, rng)
+            reputation = np.where(self._has_home, home_trust[self._home], 0.0)
+            self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
+                self.knowledge, self.trust, self.tenure, self.decision_maker, change, doc,
+                reputation, self._dm_base, rng,
+            )
 
         # 9 membership
-        attractiveness = 0.5 * pool + 0.5 * home_trust
-        self.seat_active = membership.update_seats(
-            self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
-            idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
-        )
-        self.is_member = self._members()
+        if on["membership"]:
+            attractiveness = 0.5 * pool + 0.5 * home_trust
+            self.seat_active = membership.update_seats(
+                self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
+                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
+            )
+            self.is_member = self._members()
 
         # 10 fade after funding ends
         hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
-        if hazard > 0:
+        if hazard > 0 and on["fade"]:
             home = self._home
             owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
             # a changed policy backs every adopter a little; a platform its members own
             # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
-            protection = p.support_protection * np.maximum(0.5 * self.policy, owned)
+            protection = p.support_protection * np.maximum(p.policy_protection * self.backed[self._fit_index], owned)
             self.stage, self.knowledge, self.abandoned = fade.fade(
                 self.stage, self.knowledge, self.abandoned, hazard, protection, rng
             )
 
         # 11 donor distortion of ownership
         self.ownership = donor.update_ownership(
-            self.ownership, met, donor_now, p.cost_sharing, p.donor_distortion
+            self.ownership, met if on["ownership"] else np.zeros(n_p, dtype=bool), donor_now, p.cost_sharing,
+            p.donor_distortion if on["donor_distortion"] else 0.0, p.ownership_rate,
         )
 
+        self._follow_cohort(t)
         cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
         self.total_cost += cost
         self._record(t, met, att, idle, funds, donor_on, cases, cost)
@@ -348,6 +414,14 @@ class AllianceModel(mesa.Model):
             self.running = False
 
     # ------------------------------------------------------------------ outputs
+
+    def _follow_cohort(self, t: int) -> None:
+        p = self.params
+        if t == p.project_months - 1:
+            self._cohort = self.stage >= _ADOPTED
+        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+            n = np.count_nonzero(self._cohort)
+            self._survival = np.count_nonzero(self._cohort & (self.stage >= _ADOPTED)) / n if n else math.nan
 
     def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
         w, p = self.world, self.params
@@ -387,6 +461,8 @@ class AllianceModel(mesa.Model):
         m["mean_fit"] = total(self.fit) / self.fit.shape[0]
         m["ownership"] = total(self.ownership) / w.n_platforms
         m["policy"] = float(self.policy)
+        m["districts_institutionalised"] = count(self.district_policy) / self.district_policy.shape[0]
+        m["government_reach"] = count(self.backed[:-1]) / self.district_policy.shape[0]
         m["cost"] = cost
         m["total_cost"] = self.total_cost
 
@@ -397,7 +473,7 @@ class AllianceModel(mesa.Model):
         share_functioning = count(functioning) / w.n_platforms
         m["functioning_platforms"] = share_functioning
         self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
-        if self._functioning_month is None and share_functioning >= 2 / 3:
+        if self._functioning_month is None and share_functioning >= p.functioning_share:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
         if self._scale_month is None and self._scale_pop.any() and (
@@ -440,7 +516,17 @@ class AllianceModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""
+        practising = self.stage >= _ADOPTED
+        cohort = self._cohort
+        scale_pop = self._scale_pop
         return summarise(
             self.series(), self.params, functioning_month=self._functioning_month,
             institutionalised_month=self._policy_month, scale_month=self._scale_month,
+            cohort_share=math.nan if cohort is None else np.count_nonzero(cohort) / self.world.n,
+            survival=self._survival,
+            uptake_after_funding=(math.nan if cohort is None
+                                  else np.count_nonzero(practising & ~cohort) / self.world.n),
+            scale_extent=(np.count_nonzero(practising & scale_pop) / np.count_nonzero(scale_pop)
+                          if scale_pop.any() else math.nan),
+            pilot_adoption=np.count_nonzero(practising & self.world.in_pilot) / self._n_pilot,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
+from .mechanisms import MECHANISMS
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
 
@@ -44,8 +46,14 @@ class Parameters(BaseModel):
     funding_gap_start: int = _p(6, 0, 600, "month", "month the funding gap starts")
     donor_share: float = _p(0.7, 0.0, 1.0, "share", "share of platform running costs donors pay during the project")
     cost_sharing: float = _p(0.3, 0.0, 1.0, "share", "share of running costs members pay themselves (quid pro quo)")
+    member_funding: float = _p(0.5, 0.0, 1.0, "share", "share of running costs members who fully own a platform pay once the donor is gone (scaled by ownership)")
     government_budget: float = _p(0.4, 0.0, 1.0, "share", "share of running costs government pays once policy is institutionalised")
-    donor_distortion: float = _p(0.02, 0.0, 0.5, "per month", "how fast donor money without cost sharing erodes ownership")
+    donor_distortion: float = _p(0.1, 0.0, 0.5, "per month", "how fast donor money without cost sharing erodes ownership")
+    initial_ownership: float = _p(0.2, 0.0, 1.0, "0..1", "members' ownership of each platform at the start")
+    ownership_rate: float = _p(0.1, 0.0, 1.0, "per meeting", "how fast meetings members pay for build their ownership")
+    meeting_funds: float = _p(0.25, 0.0, 1.0, "share", "funding (share of running costs) at which a due meeting is half as likely as its funds allow")
+    case_study_funds: float = _p(0.5, 0.0, 1.0, "share", "funding (share of running costs) at which a case study is half as likely as facilitation allows")
+    funds_response_width: float = _p(0.05, 0.0, 0.5, "share", "how gradually meetings and case studies respond to funds around those points (0: hard floors)")
     meeting_cost: float = _p(1.0, 0.0, 100.0, "k USD", "cost of one district platform meeting (national x2, community x0.5)")
     case_study_cost: float = _p(2.0, 0.0, 100.0, "k USD", "cost of one month of an action-research case study")
     # facilitation and platforms
@@ -53,20 +61,25 @@ class Parameters(BaseModel):
     meeting_interval: int = _p(2, 1, 12, "months", "months between platform meetings")
     inclusion_barrier: float = _p(0.6, 0.0, 1.0, "0..1", "how much marginalised and private members stay away without proactive facilitation")
     conflict: float = _p(0.6, 0.0, 1.0, "0..1", "how strongly diverse interests erode trust under poor facilitation")
+    initial_trust: float = _p(0.3, 0.0, 1.0, "0..1", "every organisation's trust in the alliance at the start")
+    trust_base: float = _p(0.2, 0.0, 1.0, "0..1", "trust a meeting builds towards beyond the facilitator's skill (target = trust_base + facilitation - conflict)")
     trust_rate: float = _p(0.12, 0.0, 1.0, "per meeting", "how fast trust moves towards what facilitation allows")
     trust_decay: float = _p(0.04, 0.0, 1.0, "per month", "how fast trust erodes while a platform does not meet")
     trust_attendance: float = _p(0.4, 0.0, 1.0, "0..1", "how much distrust of the alliance keeps members away from meetings")
     champion_boost: float = _p(0.1, 0.0, 0.5, "0..1", "extra effective facilitation when a champion attends")
     functioning_trust: float = _p(0.45, 0.0, 1.0, "0..1", "mean member trust a platform needs to count as functioning")
+    functioning_share: float = _p(0.66, 0.0, 1.0, "share", "share of platforms that must function for the alliance to count as functioning")
     # government
     government_involvement: float = _p(0.8, 0.0, 1.0, "0..1", "how engaged government members are (0: absent)")
     government_join_month: int = _p(0, 0, 600, "month", "month government members start to take part")
-    policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
+    policy_threshold: float = _p(0.65, 0.0, 1.0, "share", "influence-weighted adoption among national government and regulators that changes policy")
     policy_effect: float = _p(0.5, 0.0, 1.0, "share", "how much a policy change lowers adoption thresholds everywhere")
+    district_policy_threshold: float = _p(0.5, 0.0, 1.0, "share", "influence-weighted adoption among a district's local government that puts the practice in the district's plans and budget")
+    programme_districts_per_year: float = _p(1.0, 0.0, 100.0, "per year", "districts a national government programme reaches a year after policy changes (pilots first)")
     policy_dissemination: float = _p(0.015, 0.0, 1.0, "per month", "knowledge that government programmes carry to all districts after a policy change")
     # learning
     learning_rate: float = _p(0.4, 0.0, 1.0, "per meeting", "share of the knowledge gap closed at a well-facilitated meeting")
-    exchange_rate: float = _p(0.2, 0.0, 1.0, "0..1", "weight of linked platforms' knowledge (exchange visits, e-platform)")
+    exchange_rate: float = _p(0.2, 0.0, 1.0, "0..1", "weight of linked platforms' knowledge and field trials (exchange visits, e-platform)")
     vertical_rate: float = _p(0.3, 0.0, 1.0, "per month", "how much evidence and policy signals linking members carry between levels")
     documentation: float = _p(0.5, 0.0, 1.0, "0..1", "share of knowledge captured by process documentation")
     action_research_intensity: float = _p(0.6, 0.0, 1.0, "per month", "chance a funded platform runs a case study in a month")
@@ -74,7 +87,7 @@ class Parameters(BaseModel):
     fit_gain: float = _p(0.05, 0.0, 1.0, "per case study", "improvement of the innovation's local fit per case study")
     fit_transfer: float = _p(0.03, 0.0, 1.0, "per month", "documented lessons that raise fit in districts outside the alliance")
     spillover: float = _p(0.05, 0.0, 1.0, "per month", "knowledge adopters' outreach carries to non-members of their district")
-    outside_spillover: float = _p(0.01, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
+    outside_spillover: float = _p(0.02, 0.0, 1.0, "per month", "knowledge that reaches districts outside the alliance without policy")
     # innovation and adoption
     innovation_complexity: float = _p(0.5, 0.0, 1.0, "0..1", "how hard the innovation is to make work (lowers fit and learning)")
     relative_advantage: float = _p(0.6, 0.0, 1.0, "0..1", "how much better the innovation is than current practice")
@@ -88,11 +101,15 @@ class Parameters(BaseModel):
     dropout_rate: float = _p(0.01, 0.0, 1.0, "per month", "chance a member whose costs outweigh benefits leaves")
     fade_scale_months: float = _p(988.0, 1.0, 100000.0, "months", "Weibull scale of abandonment after funding ends (P11)")
     fade_shape: float = _p(0.41, 0.05, 3.0, "-", "Weibull shape of abandonment after funding ends (P11: <1, early failures)")
+    policy_protection: float = _p(0.5, 0.0, 1.0, "0..1", "how much institutionalisation backs an adopter against fading, relative to owning a platform that meets")
+    abandonment_penalty: float = _p(1.0, 0.0, 5.0, "x", "how much an organisation that abandoned the practice raises its adoption threshold (1: doubles it)")
     support_protection: float = _p(0.7, 0.0, 1.0, "share", "how much district government adoption and ownership protect adopters from fading")
     # outcome definitions
     scale_share: float = _p(0.3, 0.0, 1.0, "share", "adoption share outside the pilot districts that counts as scaled")
-    sustain_min_peak: float = _p(0.2, 0.0, 1.0, "share", "peak adoption below which nothing counts as sustained")
-    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "final adoption relative to its peak that counts as sustained")
+    sustain_horizon_months: int = _p(60, 1, 600, "months", "how long after donor funding ends survival of its practisers is measured")
+    sustain_min_share: float = _p(0.1, 0.0, 1.0, "share", "share of all organisations practising when donor funding ends below which nothing counts as sustained")
+    sustain_ratio: float = _p(0.9, 0.0, 1.0, "share", "survival (share of those practising when donor funding "
+                              "ends still practising sustain_horizon_months later) that counts as sustained")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -108,6 +125,15 @@ class Parameters(BaseModel):
             raise ValueError(
                 f"funding_gap_start = {self.funding_gap_start} must be before horizon_months = "
                 f"{self.horizon_months} when funding_gap_months > 0"
+            )
+        # donor money that outlasts the run leaves nothing to sustain (sustained is then false);
+        # funding that ends inside it must leave time to see whether the practice lasts
+        end = self.project_months + self.sustain_horizon_months
+        if self.project_months < self.horizon_months < end:
+            raise ValueError(
+                f"horizon_months = {self.horizon_months} is too short to measure sustained: donor funding ends "
+                f"at project_months = {self.project_months} and survival is measured sustain_horizon_months = "
+                f"{self.sustain_horizon_months} later; need horizon_months >= {end}"
             )
         return self
 
@@ -282,6 +308,16 @@ class Structure(BaseModel):
         return self
 
 
+def _unknown_mechanism(name: str) -> str:
+    close = difflib.get_close_matches(name, list(MECHANISMS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown mechanism {name!r}{hint}; allowed: {', '.join(MECHANISMS)}"
+
+
+def _all_mechanisms() -> dict[str, bool]:
+    return dict.fromkeys(MECHANISMS, True)
+
+
 class Scenario(BaseModel):
     """Everything one run needs."""
 
@@ -291,6 +327,48 @@ class Scenario(BaseModel):
     structure: Structure
     parameters: Parameters = Field(default_factory=Parameters)
     traits: dict[Literal[KINDS], KindTraits] = Field(default_factory=dict)  # type: ignore[valid-type]
+    mechanisms: dict[str, bool] = Field(
+        default_factory=_all_mechanisms,
+        description="which named mechanisms run (model.mechanisms.MECHANISMS); all by default",
+    )
+
+    @field_validator("mechanisms", mode="before")
+    @classmethod
+    def _known_mechanisms(cls, value: Any) -> dict[str, bool]:
+        # checked by hand so every mistake reads as one line naming the switch and what is allowed
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a table of name = true/false; names: {', '.join(MECHANISMS)}")
+        out = _all_mechanisms()
+        for name, on in value.items():
+            shown = str(on).lower() if isinstance(on, bool) else repr(on)
+            if name not in MECHANISMS:
+                raise ValueError(f"mechanisms.{name} = {shown}: " + _unknown_mechanism(name))
+            if not isinstance(on, bool):
+                raise ValueError(f"mechanisms.{name} = {shown}: must be true or false")
+            out[name] = on
+        return out
+
+    def knock_out(self, names: Iterable[str], _source: str = "--off") -> Scenario:
+        """A validated copy with the named mechanisms switched off (the others keep their setting).
+
+        Raises
+        ------
+        ScenarioError
+            When a name is not in :data:`model.mechanisms.MECHANISMS`.
+        """
+        names = list(names)
+        if not names:
+            return self
+        switches = dict(self.mechanisms)
+        for name in names:
+            if name not in MECHANISMS:
+                raise ScenarioError(f"{_source} {name}: " + _unknown_mechanism(name))
+            switches[name] = False
+        return self.model_copy(update={"mechanisms": switches})
+
+    def switched_off(self) -> list[str]:
+        """Names of the mechanisms this scenario switches off, in the order of ``MECHANISMS``."""
+        return [m for m in MECHANISMS if not self.mechanisms.get(m, True)]
 
     def trait_table(self) -> dict[str, KindTraits]:
         """Traits of every kind: the scenario's own, else the defaults."""
@@ -410,6 +488,8 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         spec = specs[name]
         kind = "a whole number" if spec.integer else "a number"
         return f"{source}: {loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
+    if msg.startswith(f"{loc}."):  # the validator already named the field and its value
+        return f"{source}: {msg}"
     where = f"{loc}{shown}: " if loc else ""
     return f"{source}: {where}{msg}"
 
@@ -520,7 +600,7 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
     base_data, _ = _read_scenario_data(base_ref, (*seen, source))
     merged = dict(base_data)
     for key, value in data.items():
-        if key in ("parameters", "traits") and isinstance(value, dict):
+        if key in ("parameters", "traits", "mechanisms") and isinstance(value, dict):
             merged[key] = {**base_data.get(key, {}), **value}
         else:
             merged[key] = value
@@ -538,6 +618,10 @@ def scenario_to_toml(scenario: Scenario) -> str:
     for name, value in data["parameters"].items():
         s = specs[name]
         lines.append(f"{name} = {tomli_w.dumps({'v': value})[4:].strip()}  # {s.unit}, {s.low:g}..{s.high:g}: {s.meaning}")
+    lines.append("")
+    lines.append("[mechanisms]")
+    for name, meaning in MECHANISMS.items():
+        lines.append(f"{name} = {'true' if data['mechanisms'].get(name, True) else 'false'}  # process {meaning}")
     lines.append("")
     lines.append(tomli_w.dumps({"structure": data["structure"]}))
     if data["traits"]:

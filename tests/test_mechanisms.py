@@ -63,20 +63,31 @@ class TestFunding:
         assert all(funding.donor_active(t, 24, 6, 0) for t in range(24))
         assert not funding.donor_active(24, 24, 6, 0)
 
-    def test_funds_add_donor_cost_sharing_by_ownership_and_government(self):
+    def test_while_the_donor_pays_members_pay_their_agreed_share_and_government_by_ownership(self):
         own = np.array([0.0, 0.5, 1.0])
-        got = funding.platform_funds(0.3, 0.4, own, 0.1)
-        np.testing.assert_allclose(got, [0.4, 0.6, 0.8])
+        got = funding.platform_funds(True, 0.3, 0.2, 0.9, own, 0.2)
+        np.testing.assert_allclose(got, [0.5, 0.6, 0.7])
+
+    def test_once_the_donor_is_gone_owners_pay_the_larger_of_cost_sharing_and_member_funding(self):
+        own = np.array([0.0, 0.5, 1.0])
+        np.testing.assert_allclose(funding.platform_funds(False, 0.0, 0.2, 0.5, own, 0.0), [0.0, 0.25, 0.5])
+        np.testing.assert_allclose(funding.platform_funds(False, 0.0, 0.8, 0.5, own, 0.0), [0.0, 0.4, 0.8])
+        # government per platform (districts that institutionalised), scaled by ownership
+        np.testing.assert_allclose(funding.platform_funds(False, 0.0, 0.0, 0.5, own, np.array([0.4, 0.4, 0.0])),
+                                   [0.0, 0.45, 0.5])
 
     def test_funds_are_capped_at_the_full_running_cost_and_grow_with_ownership(self):
         own = np.linspace(0.0, 1.0, 11)
-        got = funding.platform_funds(0.7, 0.6, own, 0.4)
-        assert in_unit(got)
-        assert got.max() == 1.0
-        assert np.all(np.diff(got) >= 0)
+        for donor_on in (True, False):
+            got = funding.platform_funds(donor_on, 0.7 * donor_on, 0.6, 0.5, own, 0.4)
+            assert in_unit(got)
+            assert got.max() == 1.0
+            assert np.all(np.diff(got) >= 0)
 
-    def test_without_donor_cost_sharing_or_government_there_is_no_money(self):
-        got = funding.platform_funds(0.0, 0.0, np.array([0.0, 1.0]), 0.0)
+    def test_without_donor_ownership_or_cost_sharing_there_is_no_money(self):
+        got = funding.platform_funds(False, 0.0, 0.3, 0.5, np.array([0.0, 0.0]), 0.4)
+        np.testing.assert_array_equal(got, [0.0, 0.0])
+        got = funding.platform_funds(True, 0.0, 0.0, 0.5, np.array([0.0, 1.0]), 0.0)
         np.testing.assert_array_equal(got, [0.0, 0.0])
 
     def test_monthly_cost_weighs_levels_and_counts_case_studies(self):
@@ -87,22 +98,49 @@ class TestFunding:
         assert funding.monthly_cost(~meets & False, level, cases & False, 1.0, 2.0) == 0.0
 
 
+# ============================================================== money responses
+
+
+def test_paid_response_is_a_logistic_around_its_midpoint_and_a_floor_at_width_zero():
+    from model.mechanisms import paid_response
+
+    funds = np.array([0.0, 0.25, 0.5, 1.0])
+    got = paid_response(funds, 0.5, 0.1)
+    assert got[2] == pytest.approx(0.5)
+    assert np.all(np.diff(got) > 0) and in_unit(got)
+    assert got[0] < 0.01 and got[3] > 0.99
+    np.testing.assert_array_equal(paid_response(funds, 0.5, 0.0), [0.0, 0.0, 1.0, 1.0])
+
+
 # ============================================================== 2 meetings and attendance
 
 
 class TestMeetings:
     def test_a_platform_meets_only_when_due_and_paid(self):
         last = np.array([0, 0, 8, 8])
-        funds = np.array([1.0, 0.2, 1.0, 0.24])
-        met = meetings.platform_meets(10, last, 2, funds, rng())
-        # due (10-0 >= 2) and fully paid: meets; unpaid (< 0.25): never; not due (10-8 < 3): never
+        funds = np.array([1.0, 0.0, 1.0, 0.24])
+        # width 0 is the hard floor: due and paid meets; unpaid never; not due (10-8 < 3) never
+        met = meetings.platform_meets(10, last, 2, funds, rng(), 0.25, 0.0)
         np.testing.assert_array_equal(met, [True, False, True, False])
         assert not meetings.platform_meets(10, last, 3, funds, rng())[2]
+        assert not meetings.platform_meets(10, last, 3, funds, rng())[1]  # no money, no meeting
 
     def test_a_partly_funded_platform_meets_with_probability_equal_to_its_funds(self):
         funds = np.full(N_DRAWS, 0.6)
         met = meetings.platform_meets(10, np.zeros(N_DRAWS, dtype=np.int64), 1, funds, rng(1))
+        # well above the midpoint (0.25) the logistic is 0.9991
         assert met.mean() == pytest.approx(0.6, abs=0.01)
+
+    def test_the_chance_to_meet_rises_smoothly_through_the_funding_midpoint(self):
+        levels = np.linspace(0.0, 1.0, 41)
+        funds = np.repeat(levels, 20_000)
+        met = meetings.platform_meets(10, np.zeros(funds.shape[0], dtype=np.int64), 1, funds, rng(2), 0.25, 0.05)
+        share = met.reshape(41, -1).mean(axis=1)
+        assert np.all(np.diff(share) > -0.01)  # never falls with money (se of a step < 0.005)
+        # no jump: neighbouring levels 0.025 apart differ by less than a fifth
+        assert np.max(np.diff(share)) < 0.2
+        i = int(np.argmin(np.abs(levels - 0.25)))
+        assert share[i] == pytest.approx(0.25 * 0.5, abs=0.01)
 
     def test_attendance_is_a_probability_and_barriers_hit_only_the_hard_to_reach(self):
         eng = np.full(4, 0.8)
@@ -240,6 +278,17 @@ class TestHorizontalLearning:
         calm = learning.update_trust(trust, att, ea, ep, fac, div, 0.0, 0.5)
         assert calm[1] == pytest.approx(calm[2])
 
+    def test_trust_base_lifts_what_any_facilitation_can_build(self):
+        ea, ep = seats((0, 0), (1, 1))
+        trust = np.full(2, 0.3)
+        att = np.ones(2, dtype=bool)
+        fac, div = np.array([0.3, 0.3]), np.array([0.5, 0.5])
+        low = learning.update_trust(trust, att, ea, ep, fac, div, 0.6, 1.0, 0.0)
+        high = learning.update_trust(trust, att, ea, ep, fac, div, 0.6, 1.0, 0.4)
+        # with rate 1 trust jumps to the target: base + facilitation - conflict x diversity x (1 - facilitation)
+        np.testing.assert_allclose(low, 0.3 - 0.6 * 0.5 * 0.7)
+        np.testing.assert_allclose(high, 0.4 + 0.3 - 0.6 * 0.5 * 0.7)
+
     def test_trust_stays_in_bounds_and_absent_members_keep_theirs(self):
         ea, ep = seats((0, 0), (1, 0), (2, 1))
         trust = np.array([0.99, 0.01, 0.4])
@@ -257,13 +306,16 @@ class TestActionResearch:
     def test_only_funded_platforms_that_met_run_case_studies(self):
         n = N_DRAWS
         met = np.arange(n) % 2 == 0
-        funds = np.where(np.arange(n) % 4 < 2, 1.0, 0.49)
+        funds = np.where(np.arange(n) % 4 < 2, 1.0, 0.3)
         fac = np.full(n, 0.5)
         cases = action_research.run_case_studies(met, funds, fac, 0.6, rng(3))
         assert not cases[~met].any()
-        assert not cases[funds < 0.5].any()
-        # the facilitator weaves research in: rate = intensity x facilitation
-        assert cases[met & (funds >= 0.5)].mean() == pytest.approx(0.3, abs=0.01)  # se 0.002
+        # 0.3 is four widths below the midpoint 0.5: the logistic is 0.018
+        assert cases[met & (funds < 0.5)].mean() < 0.3 * 0.05
+        # the facilitator weaves research in: rate = intensity x facilitation (x 0.99995 at full funds)
+        assert cases[met & (funds == 1.0)].mean() == pytest.approx(0.3, abs=0.01)  # se 0.002
+        half = action_research.run_case_studies(met, np.full(n, 0.5), fac, 0.6, rng(4))
+        assert half[met].mean() == pytest.approx(0.15, abs=0.01)
         assert not action_research.run_case_studies(met, funds, fac, 0.0, rng(3)).any()
 
     def test_results_are_zero_without_a_case_study_and_complex_innovations_fail_more(self):
@@ -317,6 +369,20 @@ class TestActionResearch:
         assert got[0] == pytest.approx(0.3 + 0.1 * 0.7)
         assert got[1] == pytest.approx(0.3 + 0.03 * 0.7)  # failures narrow down what works, by less
         assert got[2] == 0.3 and got[3] == 0.3  # no case study; national platform has no district
+
+    def test_exchange_visits_carry_a_share_of_linked_platforms_trials_to_their_district(self):
+        fit = np.full(4, 0.3)
+        plat_district = np.array([0, 1, 2, -1])
+        results = np.array([0.5, 0.0, 0.0, 0.5])
+        cases = np.array([True, False, False, True])
+        links = np.array([[0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=float)
+        got = action_research.update_fit(fit, plat_district, results, cases, 0.1, 0.0, links, 0.5)
+        assert got[0] == pytest.approx(0.3 + 0.1 * 0.7)  # its own trial; the national platform adds no district fit
+        assert got[1] == pytest.approx(0.3 + 0.5 * 0.1 * 0.7)  # saw district 0's trial
+        assert got[2] == 0.3  # not linked
+        np.testing.assert_array_equal(
+            action_research.update_fit(fit, plat_district, results, cases, 0.1, 0.0, links, 0.0),
+            action_research.update_fit(fit, plat_district, results, cases, 0.1, 0.0))
 
     def test_fit_gain_falls_with_complexity_and_fit_stays_below_one(self):
         fit = np.array([0.5])
@@ -523,6 +589,30 @@ class TestInstitutions:
         assert institutions.threshold_multiplier(False, 0.5) == 1.0
         assert institutions.threshold_multiplier(True, 0.5) == 0.5
         assert institutions.threshold_multiplier(True, 0.0) == 1.0
+        np.testing.assert_allclose(institutions.threshold_multiplier(np.array([True, False]), 0.4), [0.6, 1.0])
+
+    def test_district_pressure_counts_each_districts_local_government_alone(self):
+        adopted = np.array([True, False, True, True, True])
+        infl = np.array([0.6, 0.2, 0.5, 1.0, 1.0])
+        local = np.array([True, True, True, False, True])
+        district = np.array([0, 0, 1, 1, -1])  # the national organisation and a service provider do not count
+        got = institutions.district_pressure(adopted, infl, local, district, 3)
+        np.testing.assert_allclose(got[:2], [0.75, 1.0])
+        assert np.isnan(got[2])  # no local government: nobody to institutionalise
+
+    def test_a_district_institutionalises_at_its_threshold_and_stays(self):
+        already = np.array([True, False, False, False])
+        got = institutions.districts_institutionalise(np.array([0.0, 0.49, 0.5, np.nan]), 0.5, already)
+        np.testing.assert_array_equal(got, [True, False, True, False])
+
+    def test_a_programme_reaches_pilots_first_then_one_district_after_another(self):
+        pilot = np.array([False, True, False, True, False])
+        order = institutions.programme_order(pilot, rng(5))
+        assert set(order[:2]) == {1, 3} and sorted(order) == [0, 1, 2, 3, 4]
+        reach = [institutions.programme_reach(m, 2.0, 5) for m in (-1, 0, 5, 6, 12, 18, 24, 600)]
+        assert reach == [0, 1, 1, 2, 3, 4, 5, 5]
+        assert institutions.programme_reach(0, 100.0, 5) == 1
+        assert institutions.programme_reach(1, 100.0, 5) == 5  # a large budget is the old "everyone at once"
 
 
 # ============================================================== 8 turnover
@@ -691,23 +781,28 @@ class TestFade:
 class TestDonor:
     def test_donor_money_without_cost_sharing_erodes_ownership(self):
         own = np.array([0.8])
-        for met in (np.array([False]), np.array([True])):
-            got = donor.update_ownership(own, met, 1.0, 0.0, 0.05)
-            assert got[0] == pytest.approx(0.8 * 0.95)
+        got = donor.update_ownership(own, np.array([False]), 1.0, 0.0, 0.05)
+        assert got[0] == pytest.approx(0.8 * 0.95)
+        met = donor.update_ownership(own, np.array([True]), 1.0, 0.0, 0.05, 0.1)
+        assert met[0] == pytest.approx(0.8 + 0.1 * 0.2 - 0.05 * 0.8)
 
-    def test_cost_sharing_at_meetings_builds_ownership(self):
+    def test_meetings_build_ownership_whatever_members_pay(self):
         own = np.array([0.2, 0.2])
-        got = donor.update_ownership(own, np.array([True, False]), 0.0, 0.5, 0.05)
-        assert got[0] == pytest.approx(0.2 + 0.05 * 0.8)
-        assert got[1] == 0.2  # no meeting, no donor money: nothing changes
+        for sharing in (0.0, 0.5):
+            got = donor.update_ownership(own, np.array([True, False]), 0.0, sharing, 0.05, 0.1)
+            assert got[0] == pytest.approx(0.2 + 0.1 * 0.8)
+            assert got[1] == 0.2  # no meeting, no donor money: nothing changes
 
-    def test_more_donor_money_erodes_more_and_more_cost_sharing_builds_more(self):
+    def test_more_donor_money_erodes_more_and_cost_sharing_shields_from_it(self):
         own = np.array([0.5])
         met = np.array([True])
         by_donor = [donor.update_ownership(own, met, d, 0.2, 0.05)[0] for d in np.linspace(0, 1, 5)]
         by_sharing = [donor.update_ownership(own, met, 0.7, c, 0.05)[0] for c in np.linspace(0, 1, 5)]
         assert np.all(np.diff(by_donor) < 0)
         assert np.all(np.diff(by_sharing) > 0)
+        # without distortion the donor's money leaves ownership as it is
+        no_distortion = [donor.update_ownership(own, met, d, 0.2, 0.0)[0] for d in np.linspace(0, 1, 5)]
+        assert len(set(no_distortion)) == 1
 
     def test_ownership_stays_in_bounds_over_many_months(self):
         own = np.array([0.0, 0.5, 1.0])

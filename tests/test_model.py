@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import weakref
 
 import numpy as np
@@ -136,3 +137,167 @@ def test_a_negative_root_seed_is_a_user_error_not_a_crash():
 
     with pytest.raises(LasimInputError, match="seed = -1"):
         replication_seeds(-1, 3)
+
+
+# --------------------------------------------------------------------------- knock-outs
+
+
+def test_every_mechanism_is_on_unless_a_scenario_switches_it_off(tmp_path):
+    from model.mechanisms import MECHANISMS
+    from model.scenario import scenario_to_toml
+
+    default = load_scenario("default")
+    assert default.mechanisms == dict.fromkeys(MECHANISMS, True)
+    path = tmp_path / "mine.toml"
+    path.write_text('base = "default"\n[mechanisms]\ndonor_distortion = false\n')
+    mine = load_scenario(path)
+    assert mine.switched_off() == ["donor_distortion"]
+    assert mine.parameters == default.parameters
+    again = tmp_path / "again.toml"
+    again.write_text(scenario_to_toml(mine))
+    assert "donor_distortion = false" in again.read_text()
+    assert load_scenario(again) == mine
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("donor_distorsion = false", "mechanisms.donor_distorsion = false: unknown mechanism 'donor_distorsion' "
+                                 "(did you mean 'donor_distortion'?); allowed: funding,"),
+    ("fade = 0", "mechanisms.fade = 0: must be true or false"),
+])
+def test_a_wrong_mechanism_switch_is_one_line_naming_it(tmp_path, text, expected):
+    from model.errors import ScenarioError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(f'base = "default"\n[mechanisms]\n{text}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert "\n" not in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_knock_out_is_a_validated_copy():
+    from model.errors import ScenarioError
+
+    default = load_scenario("default")
+    off = default.knock_out(["fade", "spillover"])
+    assert off.switched_off() == ["spillover", "fade"]
+    assert default.switched_off() == []
+    assert off.knock_out([]) is off
+    with pytest.raises(ScenarioError, match=r"--off fad: unknown mechanism 'fad' \(did you mean 'fade'\?\)"):
+        default.knock_out(["fad"])
+
+
+def test_with_every_mechanism_on_a_run_is_the_full_model(default_scenario):
+    from model.mechanisms import MECHANISMS
+
+    on = default_scenario.model_copy(update={"mechanisms": dict.fromkeys(MECHANISMS, True)})
+    a = AllianceModel(default_scenario, rng=3).run(24).series()
+    b = AllianceModel(on, rng=3).run(24).series()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_switching_off_meetings_or_adoption_stops_what_they_drive(default_scenario):
+    no_meetings = AllianceModel(default_scenario.knock_out(["meetings"]), rng=4).run(36).series()
+    assert no_meetings["meetings"].sum() == 0 and no_meetings["attendance"].sum() == 0
+    out = AllianceModel(default_scenario.knock_out(["meetings"]), rng=4).run().summary()
+    # a few organisations adopt on their own (external influence); that is nothing to sustain
+    assert out["practising_at_funding_end"] < default_scenario.parameters.sustain_min_share
+    assert out["sustained"] is False and out["functioning"] is False
+    no_adoption = AllianceModel(default_scenario.knock_out(["adoption"]), rng=4).run(36).series()
+    assert no_adoption["adoption_all"].max() == 0
+
+
+def test_without_fade_no_adopter_abandons_after_funding(default_scenario):
+    m = AllianceModel(default_scenario.knock_out(["fade"]), rng=5).run()
+    assert not m.abandoned.any()
+    full = AllianceModel(default_scenario, rng=5).run()
+    assert full.abandoned.any()
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def test_a_horizon_too_short_to_measure_sustained_is_one_line(default_scenario):
+    from model.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        default_scenario.with_parameters(horizon_months=100)
+    msg = str(err.value)
+    assert "\n" not in msg and "horizon_months = 100" in msg and "need horizon_months >= 120" in msg
+    # donor money for the whole run leaves nothing to measure: allowed, never sustained
+    whole = AllianceModel(default_scenario.with_parameters(horizon_months=36, project_months=36), rng=1).run()
+    out = whole.summary()
+    assert math.isnan(out["survival"]) and out["sustained"] is False
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("project", [30, 60])
+def test_survival_follows_the_cohort_practising_when_funding_ends(default_scenario, seed, project):
+    # project 30: a late peak, most uptake comes after funding and must not count as survival
+    horizon = project + default_scenario.parameters.sustain_horizon_months
+    m = AllianceModel(default_scenario.with_parameters(project_months=project, horizon_months=horizon), rng=seed)
+    m.run(project)
+    cohort = m.stage >= Stage.ADOPTED
+    m.run()
+    now = m.stage >= Stage.ADOPTED
+    out = m.summary()
+    assert out["practising_at_funding_end"] == pytest.approx(cohort.mean())
+    assert out["survival"] == pytest.approx((cohort & now).sum() / cohort.sum())
+    assert out["uptake_after_funding"] == pytest.approx((now & ~cohort).mean())
+    # final adoption splits exactly into the surviving cohort and the new uptake
+    assert out["final_adoption"] == pytest.approx(
+        out["practising_at_funding_end"] * out["survival"] + out["uptake_after_funding"])
+    p = default_scenario.parameters
+    assert out["sustained"] == (out["survival"] >= p.sustain_ratio
+                                and out["practising_at_funding_end"] >= p.sustain_min_share)
+
+
+def test_nobody_practising_when_funding_ends_is_not_sustained(default_scenario):
+    out = AllianceModel(default_scenario.knock_out(["adoption"]), rng=2).run().summary()
+    assert out["practising_at_funding_end"] == 0
+    assert math.isnan(out["survival"]) and out["sustained"] is False
+    assert out["scale_extent"] == 0 and out["scaled"] is False
+
+
+def test_without_meetings_after_the_project_the_cohort_fades(default_scenario):
+    # no platform can meet once the donor leaves (members pay nothing, government nothing):
+    # nothing protects the adopters, so the cohort loses about what the P11 fade curve says
+    s = default_scenario.with_parameters(cost_sharing=0.0, member_funding=0.0, government_budget=0.0)
+    outs = [AllianceModel(s, rng=seed).run().summary() for seed in (21, 22, 23, 24)]
+    for out in outs:
+        assert out["practising_at_funding_end"] > 0
+        assert out["survival"] < 0.9 and out["sustained"] is False
+
+
+def test_scale_extent_is_the_share_adopted_beyond_the_pilots_at_the_end(default_scenario):
+    m = AllianceModel(default_scenario, rng=8).run()
+    out = m.summary()
+    assert out["scale_extent"] == pytest.approx(m.series()["adoption_outside"].iloc[-1])
+    assert out["scaled"] == (m.series()["adoption_outside"].max() >= default_scenario.parameters.scale_share)
+
+
+def test_a_district_can_institutionalise_without_national_policy():
+    s = load_scenario("default").knock_out(["national_institutionalisation"])
+    runs = [AllianceModel(s, rng=seed).run() for seed in (31, 32, 33)]
+    assert not any(m.policy for m in runs)
+    assert any(m.district_policy.any() for m in runs)
+    for m in runs:
+        # government backs exactly the districts that institutionalised, and funds only their platforms
+        np.testing.assert_array_equal(m.backed[:-1], m.district_policy)
+        assert m.series()["government_reach"].iloc[-1] == pytest.approx(m.district_policy.mean())
+
+
+def test_the_national_programme_reaches_districts_within_its_budget(default_scenario):
+    s = default_scenario.with_parameters(programme_districts_per_year=1.0).knock_out(["district_institutionalisation"])
+    for seed in (41, 42, 43, 44):
+        m = AllianceModel(s, rng=seed).run()
+        if not m.policy:
+            continue
+        reach = m.series()["government_reach"]
+        n_d = len(m.world.district_names)
+        start = m.summary()["institutionalised_month"]
+        after = reach.loc[start:].to_numpy()
+        # one district when policy changes, one more a year, never all at once
+        assert after[0] == pytest.approx(1 / n_d)
+        months = np.arange(after.shape[0])
+        np.testing.assert_allclose(after, np.minimum(1 + months // 12, n_d) / n_d)

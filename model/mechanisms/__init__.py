@@ -9,6 +9,32 @@ import numpy as np
 
 _TINY = 1e-12
 
+#: Every named mechanism a scenario can switch off (``[mechanisms]``, ``--off``): name -> meaning.
+#: The number is the ODD process (docs/ODD.md, section 3) the mechanism belongs to. Switched
+#: off, a mechanism is bypassed: the state stays as the mechanism would leave it if it did nothing.
+MECHANISMS: dict[str, str] = {
+    "funding": "1: money limits what platforms can do (off: every platform is fully paid every month)",
+    "meetings": "2: platforms meet and members attend (off: no platform ever meets)",
+    "horizontal_learning": "3: attendees learn from their platform's pool of knowledge",
+    "trust": "3: trust moves towards what facilitation allows at meetings and erodes on idle platforms",
+    "exchange_visits": "3: linked platforms share knowledge (exchange visits, electronic platform)",
+    "champions": "3: champions start knowing more and lift facilitation when they attend",
+    "action_research": "4: joint case studies teach participants and improve the innovation's local fit",
+    "documentation": "4, 8: documented lessons teach from failures, survive turnover and travel to other districts",
+    "vertical_learning": "5: linking members carry evidence and policy signals between levels",
+    "adoption": "6: organisations move from unaware to adopted (off: nobody adopts)",
+    "peer_support": "6: adopters met at meetings make adoption more likely (the Bass imitation term)",
+    "spillover": "6: adopters' outreach reaches non-members of their district; pilots' success reaches other districts",
+    "national_institutionalisation": "7: national policy changes once national government and regulators adopt",
+    "district_institutionalisation": "7: a district's local government puts the practice in its own plans and budget",
+    "government_programmes": "7: after institutionalisation, government programmes carry the practice to districts",
+    "turnover": "8: representatives change and take undocumented knowledge with them",
+    "membership": "9: platforms recruit new members and members drop out",
+    "fade": "10: after donor funding ends, unsupported adopters abandon the practice",
+    "ownership": "11: members who pay part of the cost come to own their platform",
+    "donor_distortion": "11: donor money that pays what members could pay erodes their ownership",
+}
+
 
 def attending(attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Organisation and platform of each seat whose organisation attended (``attended`` is boolean per seat).
@@ -19,6 +45,19 @@ def attending(attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.nd
     """
     idx = np.asarray(attended).nonzero()[0]  # np.flatnonzero is a slower wrapper of this
     return edge_agent[idx], edge_platform[idx]
+
+
+def paid_response(funds: np.ndarray, midpoint: float, width: float) -> np.ndarray:
+    """How far each platform's money lets an activity go ahead: a logistic in its funds.
+
+    Near 0 well below ``midpoint`` (the share of running costs at which half of what
+    is due can be paid for), near 1 well above it; ``width`` sets how sharply it rises
+    (0: the hard floor ``funds >= midpoint``). No source gives a floor, so the response
+    is smooth (docs/decisions.md).
+    """
+    if width <= 0:
+        return (funds >= midpoint).astype(float)
+    return 1.0 / (1.0 + np.exp(-(funds - midpoint) / width))
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

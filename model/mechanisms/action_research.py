@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import attending
+from . import attending, paid_response
 
 
 def run_case_studies(
     met: np.ndarray, funds: np.ndarray, facilitation: np.ndarray, intensity: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator, midpoint: float = 0.5, width: float = 0.05,
 ) -> np.ndarray:
     """Platforms that run a joint case study this month.
 
-    Only funded platforms that met can, and only as often as their facilitator
-    can weave joint research into the platform's work (001: methodological
-    guidance is a facilitation function).
+    Only platforms that met can, only as often as their facilitator can weave
+    joint research into the platform's work (001: methodological guidance is a
+    facilitation function), and less the less they can pay for it (a logistic
+    around ``midpoint``, :func:`~model.mechanisms.paid_response`).
     """
-    return met & (funds >= 0.5) & (rng.random(met.shape[0]) < intensity * facilitation)
+    chance = intensity * facilitation * paid_response(funds, midpoint, width)
+    return met & (rng.random(met.shape[0]) < chance)
 
 
 def case_study_results(
@@ -46,15 +48,19 @@ def action_research_learning(
 
 def update_fit(
     fit: np.ndarray, platform_district: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
-    fit_gain: float, complexity: float,
+    fit_gain: float, complexity: float, links=None, exchange_rate: float = 0.0,
 ) -> np.ndarray:
     """The innovation's local fit per district after this month's case studies.
 
     Each case study adapts the innovation to its district; failures still
-    narrow down what works, but by less.
+    narrow down what works, but by less. Platforms linked by exchange visits
+    (``links``, platform x platform) see each other's trials in the field (004:
+    joint field visits) and adapt by ``exchange_rate`` of what they saw.
     """
-    local = case_studies & (platform_district >= 0)
-    effect = np.where(results >= 0, 1.0, 0.3) * local * fit_gain * (1.0 - 0.5 * complexity)
+    local = platform_district >= 0
+    effect = np.where(results >= 0, 1.0, 0.3) * (case_studies & local) * fit_gain * (1.0 - 0.5 * complexity)
+    if links is not None and exchange_rate > 0:
+        effect = effect + exchange_rate * (links @ effect) * local
     per_district = np.bincount(platform_district[local], effect[local], fit.shape[0])
     return np.minimum(1.0, fit + per_district * (1.0 - fit))
 

@@ -7,14 +7,17 @@ import numpy as np
 
 def update_ownership(
     ownership: np.ndarray, met: np.ndarray, donor_share: float, cost_sharing: float,
-    distortion: float,
+    distortion: float, rate: float = 0.1,
 ) -> np.ndarray:
     """Members' ownership of each platform (0..1) after one month.
 
-    Ownership grows at meetings where members pay part of the cost, and erodes
-    where donor money covers what members could have paid: heavy donor money
-    without cost sharing leaves an alliance that nobody owns once it stops.
+    Ownership grows at every meeting members take part in (``rate`` of what is
+    left to own), and erodes where donor money covers what members could have
+    paid (``donor_share x (1 - cost_sharing)``): heavy donor money without cost
+    sharing leaves an alliance that nobody owns, and so nobody pays for, once it
+    stops (004). Cost sharing matters only by shielding ownership from the donor:
+    without distortion, how much the donor pays leaves ownership as it is.
     """
-    build = 0.1 * cost_sharing * met
+    build = rate * met
     erode = distortion * donor_share * (1.0 - cost_sharing)
     return np.minimum(np.maximum(ownership + build * (1.0 - ownership) - erode * ownership, 0.0), 1.0)

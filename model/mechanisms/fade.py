@@ -30,7 +30,8 @@ def fade(
     organisation: district government backing, ownership of a platform that
     still meets) cuts the hazard for the rest. Those who abandon go back to
     "aware" with half their know-how and are marked: a broken scheme makes an
-    organisation slow to try again (the model doubles its threshold).
+    organisation slow to try again (the model raises its threshold by
+    ``abandonment_penalty``, process 6).
     """
     at_risk = stage == int(Stage.ADOPTED)  # a plain int compares faster than the IntEnum member
     drop = at_risk & (rng.random(stage.shape[0]) < hazard * (1.0 - protection))

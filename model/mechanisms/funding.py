@@ -12,18 +12,26 @@ def donor_active(month: int, project_months: int, gap_start: int, gap_months: in
 
 
 def platform_funds(
+    donor_on: bool,
     donor_share: float,
     cost_sharing: float,
+    member_funding: float,
     ownership: np.ndarray,
-    government_share: float,
+    government_share: float | np.ndarray,
 ) -> np.ndarray:
     """Share of its running cost each platform can pay this month (0..1).
 
-    Members pay their agreed share only in proportion to how much they own the
-    alliance (002: membership is premised on joint sharing of costs), and
-    government pays once policy has been institutionalised.
+    While the donor pays, members pay their agreed ``cost_sharing`` (the project's
+    condition, 002: membership is premised on joint sharing of costs). Once the
+    donor is gone (after the project or in a gap), members pay what they own:
+    ``max(cost_sharing, member_funding) x ownership``. Government, once the practice
+    is institutionalised, co-finances what local members own and run, not a donor's
+    project (004), so its share is scaled by ownership too; ``government_share``
+    may be one number or one per platform. Ownership, which donor money without
+    cost sharing erodes (process 11), so decides what is left once the donor leaves.
     """
-    return np.minimum(1.0, donor_share + cost_sharing * ownership + government_share)
+    members = cost_sharing if donor_on else max(cost_sharing, member_funding) * ownership
+    return np.minimum(1.0, donor_share + members + government_share * ownership)
 
 
 _LEVEL_FACTOR = np.array([2.0, 1.0, 0.5])  # national, intermediate, local meetings

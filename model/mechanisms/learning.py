@@ -61,14 +61,16 @@ def diversity(kind: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
 def update_trust(
     trust: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
     facilitation: np.ndarray, platform_diversity: np.ndarray, conflict: float, rate: float,
+    base: float = 0.2,
 ) -> np.ndarray:
     """Trust after a month of meetings.
 
     Each attendee's trust moves towards what its platform's facilitation
-    allows: skilled facilitation mediates divergent interests (001), poor
-    facilitation of a diverse platform lets conflicts erode trust.
+    allows (``base`` plus its skill): skilled facilitation mediates divergent
+    interests (001), poor facilitation of a diverse platform lets conflicts erode trust.
     """
-    target = np.minimum(np.maximum(0.2 + facilitation - conflict * platform_diversity * (1.0 - facilitation), 0.0), 1.0)
+    strain = conflict * platform_diversity * (1.0 - facilitation)
+    target = np.minimum(np.maximum(base + facilitation - strain, 0.0), 1.0)
     a, p = attending(attended, edge_agent, edge_platform)
     pull = np.bincount(a, target[p] - trust[a], trust.shape[0])
     seats = np.bincount(a, minlength=trust.shape[0])

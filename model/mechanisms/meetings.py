@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import paid_response
+
 
 def platform_meets(
     month: int, last_meeting: np.ndarray, interval: int, funds: np.ndarray,
-    rng: np.random.Generator,
+    rng: np.random.Generator, midpoint: float = 0.25, width: float = 0.05,
 ) -> np.ndarray:
     """Platforms that meet this month.
 
-    A platform meets when a meeting is due and it can pay for one: below a quarter
-    of its running cost the facilitator is not paid and nothing happens;
-    above that a partly funded platform meets with probability equal to its funds.
+    A platform meets when a meeting is due and it can pay for one: a partly funded
+    platform meets with probability equal to its funds, damped well below
+    ``midpoint`` (too little money to pay the facilitator at all; see
+    :func:`~model.mechanisms.paid_response`).
     """
     due = (month - last_meeting) >= interval
-    paid = funds >= 0.25
-    return due & paid & (rng.random(funds.shape[0]) < funds)
+    return due & (rng.random(funds.shape[0]) < funds * paid_response(funds, midpoint, width))
 
 
 def attendance_probability(
