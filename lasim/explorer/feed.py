@@ -81,9 +81,14 @@ def _group_platforms(events: Sequence[FeedEvent]) -> list[FeedLine]:
         else:
             verb = _VERB_PLURAL[m0["verb"]]
             names = tuple(m["name"] for _, m in current)
+            # community platforms are many and alike: count them, name the others
+            named = [m["name"] for _, m in current if m["level"] != "community"]
+            n_comm = sum(m["level"] == "community" for _, m in current)
+            if n_comm:
+                named.append(f"{n_comm} community platform{'s' if n_comm > 1 else ''}")
             causes = tuple(dict.fromkeys(e.cause for e, _ in current if e.cause))
             lines.append(FeedLine(first.month, current[-1][0].month, first.kind,
-                                  f"{len(current)} platforms {verb} ({', '.join(names)})",
+                                  f"{len(current)} platforms {verb} ({', '.join(named)})",
                                   causes, count=len(current), names=names))
         current.clear()
 
@@ -110,7 +115,8 @@ def _month_word(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f" (month {int(x)})"
 
 
-def verdict_line(summary: dict[str, Any], horizon: int, events: Sequence[FeedEvent]) -> FeedLine:
+def verdict_line(summary: dict[str, Any], horizon: int, events: Sequence[FeedEvent],
+                 parameters: dict[str, Any] | None = None) -> FeedLine:
     """The run's result in one line, with its main cause when the model recorded one.
 
     The main cause is the cause the model recorded for the decisive event: for a
@@ -127,8 +133,14 @@ def verdict_line(summary: dict[str, Any], horizon: int, events: Sequence[FeedEve
     else:
         parts.append("the innovation did not scale")
     final, peak = float(summary.get("final_adoption", 0.0)), float(summary.get("peak_adoption", 0.0))
-    held = "held" if summary.get("sustained") else "did not hold"
-    parts.append(f"adoption {held}: {100 * final:.0f}% at the end, peak {100 * peak:.0f}%")
+    min_peak = float((parameters or {}).get("sustain_min_peak", 0.0))
+    if summary.get("sustained"):
+        held = "adoption held"
+    elif peak < min_peak:
+        held = f"adoption stayed low (a peak under {100 * min_peak:.0f}%)"
+    else:
+        held = "adoption did not hold"
+    parts.append(f"{held}: {100 * final:.0f}% at the end, peak {100 * peak:.0f}%")
     text = f"result after {horizon} months: " + "; ".join(parts)
     if summary.get("scaled"):
         decisive = [e for e in events if e.kind == "scaled" and e.cause]

@@ -154,7 +154,7 @@ class AllianceChart:
         # the caption (what colour and size mean) is page text, which follows the browser's zoom
         self.artists: AllianceArtists = draw_alliance(
             ax, session.layout, snap.stage, snap.influence, snap.seat_active, snap.member,
-            fontsize=ALLIANCE_LABEL_PT * scale, stopped=snap.stopped,
+            fontsize=ALLIANCE_LABEL_PT * scale, stopped=snap.stopped, legend=False,
         )
         self.month = ax.text(0.01, 0.99, "", transform=ax.transAxes, ha="left", va="top",
                              fontsize=(ALLIANCE_LABEL_PT + 2) * scale, weight="bold")

@@ -49,18 +49,37 @@ CSS = """
   .lasim-main .lasim-feed-col { grid-column: 1 / -1; }
   .lasim-main.lasim-wide { grid-template-columns: minmax(0, 1fr); }
 }
+@media (max-width: 900px) {
+  /* a zoomed-in browser: the drawing takes the whole width, first */
+  .lasim-main, .lasim-large .lasim-main { grid-template-columns: minmax(0, 1fr); }
+  .lasim-main .lasim-drawing-col { order: 1; }
+  .lasim-main .lasim-controls-col { order: 2; max-height: none; }
+  .lasim-main .lasim-feed-col { order: 3; }
+}
 .lasim-controls-col { max-height: calc(100vh - 70px); overflow-y: auto; padding-right: 4px; }
-.lasim-wide .lasim-controls-col { max-height: none; display: grid;
+.lasim-wide @media (max-width: 900px) {
+  /* a zoomed-in browser: the drawing takes the whole width, first */
+  .lasim-main, .lasim-large .lasim-main { grid-template-columns: minmax(0, 1fr); }
+  .lasim-main .lasim-drawing-col { order: 1; }
+  .lasim-main .lasim-controls-col { order: 2; max-height: none; }
+  .lasim-main .lasim-feed-col { order: 3; }
+}
+.lasim-controls-col { max-height: none; display: grid;
   grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 0 12px; }
 .lasim-description { font-size: 0.85em; color: #444; margin: 2px 0 6px 0; }
 .lasim-label { font-weight: 500; margin-top: 4px; }
-.lasim-help { color: #555; font-size: 0.8em; margin: -10px 0 2px 0; }
-.lasim-control-inert .lasim-help { color: #a63603; }
+.lasim-help { display: none; }
+.lasim-control-inert .lasim-help { display: block; color: #a63603; font-size: 0.8em; margin: -10px 0 2px 0; }
+.lasim-control-inert .lasim-label { color: #777; }
 .lasim-control .v-input__slot { margin-bottom: 0; }
 .lasim-control .v-messages { display: none; }
 .lasim-status { font-size: 1.1em; font-weight: 600; margin-left: 8px; }
 .lasim-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 4px; }
 .lasim-caption { font-size: 0.8em; color: #444; }
+.lasim-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85em; margin: 2px 0 6px 0; }
+.lasim-swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 50%;
+  border: 1px solid #252525; vertical-align: -0.1em; margin-right: 4px; }
+.lasim-ring { background: none; border: 2px dashed #cc1a1a; }
 .lasim-feed { max-height: calc(100vh - 90px); overflow-y: auto; }
 .lasim-feed h3 { font-size: 1em; margin: 6px 0 2px 0; }
 .lasim-events { font-size: 0.9em; }
@@ -138,8 +157,25 @@ def feed_lines(f: Frame) -> tuple[list[FeedLine], list[FeedLine]]:
     lines = group_feed(f.events)
     pinned = [ln for ln in lines if ln.pinned]
     if f.finished and f.summary is not None:
-        pinned.append(verdict_line(f.summary, f.horizon, f.events))
+        pinned.append(verdict_line(f.summary, f.horizon, f.events, f.parameters))
     return pinned, [ln for ln in lines if not ln.pinned][::-1]
+
+
+@solara.component
+def Legend() -> None:
+    """What the drawing's colours and marks mean, as page text (it follows the browser's zoom)."""
+    from lasim.drawing import STAGE_COLOURS
+    from model.kinds import STAGE_NAMES
+
+    with solara.v.Html(tag="div", class_="lasim-legend"):
+        for colour, name in zip(STAGE_COLOURS, STAGE_NAMES, strict=True):
+            with solara.v.Html(tag="span"):
+                solara.v.Html(tag="span", class_="lasim-swatch", style_=f"background: {colour}")
+                solara.v.Html(tag="span", children=[name])
+        with solara.v.Html(tag="span"):
+            solara.v.Html(tag="span", class_="lasim-swatch lasim-ring")
+            solara.v.Html(tag="span", children=["platform not meeting"])
+        solara.v.Html(tag="span", children=["size: influence; pale outline: not a member this month"])
 
 
 @solara.component
@@ -268,8 +304,7 @@ def ExploreTab(large: bool = False, wide: bool = False) -> None:
                 solara.ProgressLinear(True)
             else:
                 Figure(f.alliance, "alliance")
-                PlainText("Colour: adoption stage. Size: influence. Pale outline: not a member this month. "
-                          "Red dashed ring: platform not meeting.", classes=["lasim-caption"])
+                Legend()
                 with solara.Columns([1, 1]) if wide else solara.Div():
                     Figure(f.adoption, "adoption")
                     Figure(f.dynamics, "dynamics")
@@ -290,8 +325,11 @@ def Page() -> None:
         with solara.Div(classes=["lasim-header"]):
             solara.v.Html(tag="h1", children=["lasim scenario explorer"])
             solara.ToggleButtonsSingle(value=mode, values=MODES, dense=True, classes=["lasim-mode"])
-            solara.Checkbox(label="Large text", value=large, style="margin-top: 0")
-            solara.Checkbox(label="Wide drawing", value=wide, style="margin-top: 0")
+            # plain buttons: Vuetify's checkbox label breaks under the page's larger font
+            solara.Button(("✓ " if large.value else "") + "Large text", on_click=lambda: large.set(not large.value),
+                          outlined=not large.value, color="primary", small=True, classes=["lasim-large-text"])
+            solara.Button(("✓ " if wide.value else "") + "Wide drawing", on_click=lambda: wide.set(not wide.value),
+                          outlined=not wide.value, color="primary", small=True, classes=["lasim-wide-toggle"])
         if mode.value == MODES[0]:
             ExploreTab(large=large.value, wide=wide.value)
         else:

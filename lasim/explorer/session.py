@@ -69,14 +69,14 @@ def controls(horizon_months: int = 120) -> list[Control]:
     make the slider useless (turnover above 20% a month; gaps beyond the horizon).
     """
     return [
-        _control("facilitation_quality", "Facilitation quality", 0.05, unit="0 = poor, 1 = excellent"),
+        _control("facilitation_quality", "Facilitation quality", 0.05, unit="0 poor, 1 excellent"),
         _control("funding_gap_months", "Funding gap length", 1, high=min(120, horizon_months),
                  pattern="{} months"),
         _control("funding_gap_start", "Funding gap starts at", 1, high=horizon_months - 1, pattern="month {}"),
-        _control("government_involvement", "Government involvement", 0.05, unit="0 = absent, 1 = fully engaged"),
-        _control("documentation", "Process documentation", 0.05, unit="share of lessons written down"),
-        _control("turnover_rate", "Staff turnover", 0.005, high=0.2, unit="chance per month"),
-        _control("cost_sharing", "Cost sharing by members", 0.05, unit="share of running costs"),
+        _control("government_involvement", "Government involvement", 0.05, unit="0 absent, 1 engaged"),
+        _control("documentation", "Documentation", 0.05, unit="share of lessons"),
+        _control("turnover_rate", "Staff turnover", 0.005, high=0.2, unit="a month"),
+        _control("cost_sharing", "Cost sharing", 0.05, unit="share of costs"),
     ]
 
 
