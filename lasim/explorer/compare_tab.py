@@ -166,10 +166,9 @@ def CompareTab() -> None:
          "the spread is what a programme designer must plan for.")
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.Select("Scenario", values=list(choices), value=label.value, on_value=choose)
-        with solara.Div(style={"min-width": "280px"}):
+        with solara.Div(style={"min-width": "280px"}, classes=["lasim-replications"]):
             solara.Div(children=[f"Replications per setting: {replications.value}"], classes=["lasim-label"])
-            solara.SliderInt("", value=replications, min=MIN_REPLICATIONS, max=MAX_REPLICATIONS,
-                             classes=["lasim-replications"])
+            solara.SliderInt("", value=replications, min=MIN_REPLICATIONS, max=MAX_REPLICATIONS)
         solara.InputInt("Root seed (as lasim compare --seed)", value=seed)
         solara.Button("Run comparison", color="primary", on_click=lambda: task(),
                       disabled=task.pending, classes=["lasim-run-compare"])

@@ -76,6 +76,8 @@ CSS = """
 .lasim-status { font-size: 1.1em; font-weight: 600; margin-left: 8px; }
 .lasim-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 4px; }
 .lasim-caption { font-size: 0.8em; color: #444; }
+.lasim-figure { margin: 0 !important; max-width: 100%; display: block; }
+.lasim-drawing-col { min-width: 0; }
 .lasim-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85em; margin: 2px 0 6px 0; }
 .lasim-swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 50%;
   border: 1px solid #252525; vertical-align: -0.1em; margin-right: 4px; }
