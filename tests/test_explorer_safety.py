@@ -186,3 +186,29 @@ def test_bass_disables_the_sliders_that_change_nothing():
 def test_compare_refuses_too_few_replications():
     with pytest.raises(LasimInputError, match=f"between {MIN_REPLICATIONS}"):
         compare_settings(load_scenario("default"), {}, {"facilitation_quality": 0.4}, 3)
+
+
+def test_a_clear_verdict_next_to_overlapping_intervals_is_called_tentative():
+    from lasim.explorer.compare_tab import interval_notes
+
+    for seed in (0, 1, 2):
+        r = compare_settings(load_scenario("default"), {}, {"facilitation_quality": 0.4}, MIN_REPLICATIONS, seed)
+        notes = interval_notes(r.table, r.verdict)
+        a, b = r.table
+        for col, words in (("scaled", "scaling"), ("sustained", "sustained adoption")):
+            overlap = a[f"p_{col}_lo"] <= b[f"p_{col}_hi"] and b[f"p_{col}_lo"] <= a[f"p_{col}_hi"]
+            said_clear = any(
+                (f"Difference in {words}" if col == "scaled" else "Sustained adoption") in line for line in r.verdict)
+            flagged = any(words in n for n in notes)
+            # a note exactly where "clear" meets overlapping intervals, nowhere else
+            assert flagged == (overlap and said_clear and _clear(r.verdict, col)), (seed, col, notes)
+
+
+def _clear(verdict: list[str], col: str) -> bool:
+    import re
+
+    text = " ".join(verdict)
+    pattern = (r"Difference in scaling: [^.]*?, (clear|not clear)" if col == "scaled"
+               else r"Sustained adoption: [^.]*?\], [^,]*?\], (clear|not clear)")
+    m = re.search(pattern, text)
+    return bool(m) and m.group(1) == "clear"

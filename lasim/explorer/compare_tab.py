@@ -82,6 +82,36 @@ def compare_settings(
     return CompareOutcome(data["verdict"], data["table"], figures, replications)
 
 
+_VERDICT_PARTS = (("scaled", "scaling", r"Difference in scaling: [^.]*?, (clear|not clear)"),
+                  ("sustained", "sustained adoption", r"Sustained adoption: [^.]*?\], [^,]*?\], (clear|not clear)"))
+
+
+def interval_notes(table: list[dict[str, Any]], verdict: list[str]) -> list[str]:
+    """A caution wherever the verdict calls a difference clear while the two shares' intervals overlap.
+
+    The verdict's paired interval is a normal approximation; with few runs and yes/no
+    outcomes it can exclude zero on a handful of discordant pairs (4 of 10 runs
+    scaling against 0 of 10 reads "clear", where an exact paired test gives p = 0.125).
+    The page then says the difference is tentative, so what it shows never
+    contradicts the intervals next to it.
+    """
+    import re
+
+    if len(table) != 2:
+        return []
+    a, b = table
+    notes = []
+    text = " ".join(verdict)
+    for col, words, pattern in _VERDICT_PARTS:
+        m = re.search(pattern, text)
+        overlap = a[f"p_{col}_lo"] <= b[f"p_{col}_hi"] and b[f"p_{col}_lo"] <= a[f"p_{col}_hi"]
+        if m and m.group(1) == "clear" and overlap:
+            notes.append(
+                f"Tentative: the two intervals for {words} overlap, so with {a['runs']} runs per setting "
+                "this difference is not yet certain; run more replications before relying on it.")
+    return notes
+
+
 def _svg(fig: Any) -> bytes:
     """A report figure as SVG (sharp on a projector), then freed."""
     import matplotlib.pyplot as plt
@@ -194,6 +224,8 @@ def CompareTab() -> None:
             with solara.Card("Verdict", classes=["lasim-verdict"]):
                 for line in result.verdict:
                     PlainText(line, classes=["lasim-verdict-line"])
+                for note in interval_notes(result.table, result.verdict):
+                    PlainText(note, classes=["lasim-caption", "lasim-verdict-note"])
                 solara.HTML(tag="div", unsafe_innerHTML=_table_html(result.table))
             with solara.Columns([1, 1]):
                 for name in ("probabilities", "months_to_scale"):

@@ -194,7 +194,8 @@ def inert_controls(scenario: Scenario, horizon: int | None = None) -> dict[str, 
     for c in ctrls:
         lo, hi = (int(c.low), int(c.high)) if c.integer else (c.low, c.high)
         if all(run({**others, c.name: lo}).equals(run({**others, c.name: hi})) for others in (base, mid)):
-            out[c.name] = f"no effect in this scenario: runs with {c.fmt(lo)} and {c.fmt(hi)} are identical"
+            ends = (c.fmt(lo), c.fmt(hi)) if c.integer else (f"{lo:g}", f"{hi:g}")
+            out[c.name] = f"no effect in this scenario: runs at {ends[0]} and {ends[1]} give the same months"
     return out
 
 
