@@ -212,3 +212,19 @@ def _clear(verdict: list[str], col: str) -> bool:
                else r"Sustained adoption: [^.]*?\], [^,]*?\], (clear|not clear)")
     m = re.search(pattern, text)
     return bool(m) and m.group(1) == "clear"
+
+
+def test_lasim_app_on_the_network_warns_and_prints_the_addresses(monkeypatch, capsys):
+    import lasim.explorer.server as server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda scenario, host, port: served.append((host, port)))
+    monkeypatch.setattr(server, "network_addresses", lambda host: ["192.168.1.20"])
+    assert main(["app", "--host", "0.0.0.0", "--port", "0"]) == 0
+    err = capsys.readouterr().err
+    assert served and served[0][0] == "0.0.0.0"
+    port = served[0][1]
+    assert "WARNING" in err and f"http://192.168.1.20:{port}/" in err
+    # on this machine only: no warning
+    assert main(["app", "--port", "0"]) == 0
+    assert "WARNING" not in capsys.readouterr().err
