@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.collections import LineCollection, PatchCollection, PathCollection
 from matplotlib.lines import Line2D
+from matplotlib.patches import Ellipse
 
 from model.kinds import STAGE_NAMES
 
@@ -56,6 +57,8 @@ class AllianceLayout:
         Organisations with no home platform (outside the alliance at the start).
     labels : list of (x, y, text)
         Platform and district labels.
+    platform_radius : (n_platforms, 2) array
+        Half width and half height of each platform's disc.
     """
 
     xy: np.ndarray
@@ -67,6 +70,7 @@ class AllianceLayout:
     outside: np.ndarray
     labels: list[tuple[float, float, str]] = field(default_factory=list)
     xlim: tuple[float, float] = (0.0, 1.0)
+    platform_radius: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
 
 
 def _disc(n: int, centre: tuple[float, float], rx: float, ry: float) -> np.ndarray:
@@ -135,13 +139,15 @@ def compute_layout(world) -> AllianceLayout:
     home = np.asarray(world.home_platform)
     n = len(home)
     xy = np.zeros((n, 2))
+    radius = np.zeros((len(px), 2))
 
     # disc size: a disc must fit between neighbouring slots and between levels
     for p in range(len(px)):
         members = np.flatnonzero(home == p)
         size = max(len(members), 1)
         rx = min(0.42, 0.12 + 0.04 * np.sqrt(size))
-        xy[members] = _disc(len(members), (px[p], py[p]), rx, min(0.3, rx * 0.9))
+        radius[p] = rx, min(0.3, rx * 0.9)
+        xy[members] = _disc(len(members), (px[p], py[p]), *radius[p])
 
     outside = home < 0
     labels: list[tuple[float, float, str]] = []
@@ -187,7 +193,7 @@ def compute_layout(world) -> AllianceLayout:
     return AllianceLayout(
         xy=xy, platform_xy=np.column_stack([px, py]), parent_segments=parent_segments,
         exchange_segments=exchange_segments, seat_segments=seat_segments,
-        seat_index=seat_index, outside=outside, labels=labels, xlim=(lo, hi),
+        seat_index=seat_index, outside=outside, labels=labels, xlim=(lo, hi), platform_radius=radius,
     )
 
 
@@ -204,14 +210,21 @@ class AllianceArtists:
     layout: AllianceLayout
     members: PathCollection
     seats: LineCollection
+    stopped: PatchCollection | None = None
 
     def update(self, stage: np.ndarray, edge_active: np.ndarray | None = None,
-               member: np.ndarray | None = None) -> None:
+               member: np.ndarray | None = None, stopped: np.ndarray | None = None) -> None:
         """Recolour organisations by ``stage``; show only the seats active this month.
 
         Organisations that are not members this month (outsiders, drop-outs) get a
-        pale outline, members a dark one.
+        pale outline, members a dark one. Platforms in ``stopped`` (not meeting)
+        get a red dashed ring.
         """
+        if self.stopped is not None:
+            ring = np.zeros((len(self.layout.platform_xy), 4))
+            if stopped is not None:
+                ring[np.asarray(stopped, dtype=bool)] = (0.8, 0.1, 0.1, 1.0)
+            self.stopped.set_edgecolors(ring)
         colours = np.asarray(STAGE_COLOURS)[np.asarray(stage, dtype=int)]
         self.members.set_facecolors(colours)
         inside = ~self.layout.outside if member is None else np.asarray(member, dtype=bool)
@@ -232,6 +245,8 @@ def draw_alliance(
     member: np.ndarray | None = None,
     *,
     legend: bool = True,
+    fontsize: float = 7.0,
+    stopped: np.ndarray | None = None,
 ) -> AllianceArtists:
     """Draw the alliance on ``ax``: levels, links, members coloured by stage and sized by influence.
 
@@ -252,6 +267,12 @@ def draw_alliance(
         Which organisations are members this month (``None``: those with a home platform).
     legend
         Whether to add the stage legend.
+    fontsize
+        Size of the platform and district labels in points (level names and the
+        legend are one point larger).
+    stopped
+        Platforms not meeting this month, ringed in red (``None``: no rings are drawn,
+        and ``update`` cannot add them).
 
     Returns
     -------
@@ -270,15 +291,23 @@ def draw_alliance(
         c=np.asarray(STAGE_COLOURS)[np.asarray(stage, dtype=int)],
         linewidths=0.5, zorder=2,
     )
+    rings = None
+    if stopped is not None and len(layout.platform_radius):
+        rings = PatchCollection(
+            [Ellipse(tuple(c), 2 * r[0] + 0.12, 2 * r[1] + 0.12) for c, r in
+             zip(layout.platform_xy, layout.platform_radius, strict=True)],
+            facecolors="none", edgecolors="none", linewidths=1.6, linestyles="dashed", zorder=3,
+        )
+        ax.add_collection(rings)
     for x, y, text in layout.labels:
-        ax.text(x, y, text, ha="center", va="center", fontsize=7, color="#252525", zorder=3)
+        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="#252525", zorder=3)
     lo, hi = layout.xlim
     rows = [(y, lab) for y, lab in zip(_LEVEL_Y, LEVEL_LABELS, strict=True)]
     if layout.outside.any():
         rows.append((_OUTSIDE_Y, OUTSIDE_LABEL))
     for y, lab in rows:
         ax.axhline(y, color="#f0f0f0", linewidth=0.8, zorder=0)
-        ax.text(lo - 0.1, y, lab, ha="right", va="center", fontsize=8, style="italic", color="#525252")
+        ax.text(lo - 0.1, y, lab, ha="right", va="center", fontsize=fontsize + 1, style="italic", color="#525252")
     ax.set_xlim(lo - 1.6, hi + 0.2)
     ax.set_ylim((_OUTSIDE_Y - 0.6) if layout.outside.any() else -0.6, 2.6)
     ax.set_xticks([])
@@ -288,8 +317,11 @@ def draw_alliance(
     if legend:
         handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="#252525",
                           label=name) for c, name in zip(STAGE_COLOURS, STAGE_NAMES, strict=True)]
-        ax.legend(handles=handles, loc="upper right", fontsize=7, frameon=False, title="stage",
-                  title_fontsize=7)
-    artists = AllianceArtists(layout=layout, members=members, seats=seats)
-    artists.update(stage, edge_active, member)
+        if rings is not None:
+            handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markersize=9,
+                                  markeredgecolor="#cc1a1a", label="platform not meeting"))
+        ax.legend(handles=handles, loc="upper right", fontsize=fontsize, frameon=False, title="stage",
+                  title_fontsize=fontsize)
+    artists = AllianceArtists(layout=layout, members=members, seats=seats, stopped=rings)
+    artists.update(stage, edge_active, member, stopped)
     return artists

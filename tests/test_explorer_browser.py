@@ -5,7 +5,10 @@ must go to the lasim server on 127.0.0.1. When Chromium is missing the test
 installs it with apt, and fails (never skips) when it cannot, so CI cannot pass
 without having run it.
 
-Screenshots go to ``test-artifacts/`` at the repository root.
+Screenshots go to ``test-artifacts/`` at the repository root (git-ignored). The
+server runs on a hard-linked copy of the offline asset cache
+(``SOLARA_ASSETS_PROXY_CACHE_DIR``), so the request that used to delete part of
+the cache can be tried here without ever touching the real one.
 """
 
 from __future__ import annotations
@@ -69,7 +72,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+def asset_cache(tmp_path_factory) -> Path:
+    """A hard-linked copy of the offline asset cache: instant, and nothing done to it reaches the real one."""
+    import solara.server.settings as ss
+
+    copy = tmp_path_factory.mktemp("assets") / "cdn"
+    shutil.copytree(Path(ss.assets.proxy_cache_dir), copy, copy_function=os.link)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def app_url(asset_cache) -> Iterator[str]:
     """``lasim app`` on a free port of 127.0.0.1, started as a user would, stopped afterwards."""
     port = _free_port()
     log = ARTIFACTS / "lasim-app.log"
@@ -78,6 +91,7 @@ def app_url() -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lasim.cli", "app", "--port", str(port)],
             cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "SOLARA_ASSETS_PROXY_CACHE_DIR": str(asset_cache)},
         )
         url = f"http://127.0.0.1:{port}/"
         try:
@@ -153,14 +167,35 @@ def _month(page) -> int:
     return int(m.group(1))
 
 
-def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1500, "height": 1150})
+def _open(browser, url: str, width: int = 1500, height: int = 1150, scale: float = 1.0):
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
     watch = PageWatch(page)
     page.goto(url)
-    page.wait_for_selector(".lasim-adoption img, img.lasim-adoption", state="attached", timeout=90_000)
+    page.wait_for_selector("img.lasim-alliance", state="attached", timeout=90_000)
     page.wait_for_selector(".lasim-month", timeout=30_000)
-    page.wait_for_selector("h2:has-text('lasim scenario explorer')", timeout=30_000)
+    page.wait_for_selector("h1:has-text('lasim scenario explorer')", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('img.lasim-alliance').naturalWidth > 0", timeout=30_000)
+    # the page's style sheet arrives as a widget of its own: measure only once it applies
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.lasim-main')).display === 'grid'",
+                           timeout=30_000)
     return page, watch
+
+
+def _box(page, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return box
+
+
+def _label_px(page) -> float:
+    """CSS pixels of the drawing's smallest labels: their point size scaled by how wide the SVG is shown."""
+    from lasim.explorer.figures import ALLIANCE_LABEL_PT, ALLIANCE_WIDTH_IN, label_px
+
+    return label_px(ALLIANCE_LABEL_PT, ALLIANCE_WIDTH_IN, _box(page, "img.lasim-alliance")["width"])
+
+
+def _svg_text(page, selector: str) -> str:
+    return page.evaluate("s => fetch(document.querySelector(s).src).then(r => r.text())", selector)
 
 
 def test_page_plays_offline(browser, app_url):
@@ -192,7 +227,7 @@ def test_page_plays_offline(browser, app_url):
             timeout=90_000)
         # the feed fills in plain words; the project's funding always ends at month 60
         page.wait_for_function(
-            "() => document.querySelector('.lasim-events').innerText.includes('month ')", timeout=120_000)
+            "() => document.querySelector('.lasim-events').innerText.includes('month')", timeout=120_000)
         page.locator(".lasim-play").click()  # pause
         page.wait_for_function(
             "() => document.querySelector('.lasim-month').innerText.includes('paused')"
@@ -205,7 +240,7 @@ def test_page_plays_offline(browser, app_url):
         assert after != before, "the adoption chart did not change while playing"
 
         events = page.inner_text(".lasim-events")
-        assert re.search(r"month \d+: ", events), events
+        assert re.search(r"months? \d+(-\d+)?: ", events), events
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
 
@@ -244,6 +279,15 @@ def test_comparison_mode(browser, app_url):
         page.wait_for_timeout(500)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explorer-compare.png"), full_page=True)
+        # the replications slider starts at the minimum that can call a difference clear
+        rep = page.locator(".lasim-replications [role=slider]")
+        assert rep.get_attribute("aria-valuemin") == "10"
+        # a verdict about other settings does not stay on screen once a slider moves
+        thumb = page.locator(".lasim-setting-b .lasim-control-facilitation_quality [role=slider]")
+        thumb.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_selector(".lasim-stale", timeout=30_000)
+        assert page.locator(".lasim-verdict").count() == 0
         assert not watch.errors, watch.errors
         assert not watch.outside(), f"requests left 127.0.0.1: {watch.outside()}"
     finally:
@@ -275,3 +319,96 @@ def test_compare_report_opens_offline(browser, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "compare-report.png"), full_page=True)
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("width, height", [(1024, 768), (1366, 768)])
+def test_projector_layout(browser, app_url, width, height):
+    """Labels of at least 12 CSS px; at 1366 x 768 controls, drawing and feed all on screen."""
+    page, watch = _open(browser, app_url, width, height)
+    try:
+        assert _label_px(page) >= 12, _label_px(page)
+        assert b"<svg" in _svg_text(page, "img.lasim-alliance").encode()  # vector: sharp at any zoom
+        on_screen = [".lasim-play", ".lasim-step", ".lasim-control-facilitation_quality",
+                     ".lasim-control-cost_sharing", "img.lasim-alliance", ".lasim-month"]
+        if width >= 1366:
+            on_screen.append(".lasim-feed")
+        for selector in on_screen:
+            box = _box(page, selector)
+            assert box["y"] >= 0 and box["x"] >= 0, selector
+            assert box["y"] + min(box["height"], 200) <= height and box["x"] + box["width"] <= width + 1, (
+                selector, box)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"explorer-{width}x{height}.png"))
+        # the large-text preset makes the drawing's labels larger still
+        before = _label_px(page) * 1.0
+        page.locator(".lasim-large-text").click()
+        page.wait_for_selector(".lasim-large", timeout=30_000)
+        page.wait_for_timeout(1500)
+        from lasim.explorer.figures import LARGE_TEXT
+
+        svg = _svg_text(page, "img.lasim-alliance")
+        assert f"font: {9 * LARGE_TEXT:g}px" in svg or f"font-size: {9 * LARGE_TEXT:g}px" in svg or (
+            f"{9 * LARGE_TEXT:g}px" in svg), "the large-text preset did not enlarge the drawing's labels"
+        assert before >= 12
+        page.screenshot(path=str(ARTIFACTS / f"explorer-{width}x{height}-large.png"))
+        assert not watch.errors, watch.errors
+        assert not watch.outside(), f"requests left 127.0.0.1: {watch.outside()}"
+    finally:
+        page.close()
+
+
+def test_browser_zoom_keeps_the_drawing_large(browser, app_url):
+    """150% zoom on a 1024 x 768 screen: 683 x 512 CSS px at 1.5 device pixels each."""
+    page, watch = _open(browser, app_url, 683, 512, scale=1.5)
+    try:
+        assert _label_px(page) >= 12, _label_px(page)
+        assert _box(page, "img.lasim-alliance")["y"] < 512  # the drawing comes first
+        page.screenshot(path=str(ARTIFACTS / "explorer-zoom150.png"))
+        assert not watch.errors, watch.errors
+    finally:
+        page.close()
+
+
+def test_feed_explains_and_ends_with_a_verdict(browser, app_url):
+    page, watch = _open(browser, app_url, 1366, 768)
+    try:
+        thumb = page.locator(".lasim-control-facilitation_quality [role=slider]")
+        thumb.focus()
+        for _ in range(10):  # 0.7 -> 0.2
+            page.keyboard.press("ArrowLeft")
+        page.wait_for_function(
+            "() => document.querySelector('.lasim-control-facilitation_quality .lasim-label')"
+            ".innerText.includes(': 0.2 (')", timeout=30_000)
+        page.locator(".lasim-speed button", has_text="6").click()
+        page.locator(".lasim-play").click()
+        page.wait_for_function("() => document.querySelector('.lasim-month').innerText.includes('finished')",
+                               timeout=180_000)
+        page.wait_for_selector(".lasim-line-verdict", timeout=30_000)
+        verdict = page.inner_text(".lasim-line-verdict")
+        assert "result after 120 months" in verdict, verdict
+        pinned = page.inner_text(".lasim-pinned")
+        assert "project funding ends" in pinned and pinned.rstrip().endswith(verdict.strip().splitlines()[-1])
+        events = page.inner_text(".lasim-events")
+        assert re.search(r"months? \d+(-\d+)?: \d+ platforms stop meeting", events), events
+        # stopped platforms are ringed in red in the drawing
+        assert "#cc1a1a" in _svg_text(page, "img.lasim-alliance").lower()
+        page.screenshot(path=str(ARTIFACTS / "explorer-feed.png"))
+        assert not watch.errors, watch.errors
+        assert not watch.outside(), f"requests left 127.0.0.1: {watch.outside()}"
+    finally:
+        page.close()
+
+
+def test_the_deleting_request_is_refused(app_url, asset_cache):
+    """``GET /_solara/cdn/<folder>`` used to delete the folder; now it is a 404 and the folder stays."""
+    import urllib.error
+
+    folder = asset_cache / "font-awesome@4.5.0" / "css"
+    assert folder.is_dir()
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(app_url + "_solara/cdn/font-awesome@4.5.0/css", timeout=10)
+    assert exc.value.code == 404
+    assert folder.is_dir() and any(folder.iterdir())
+    with urllib.request.urlopen(app_url + "_solara/cdn/font-awesome@4.5.0/css/font-awesome.min.css",
+                                timeout=10) as resp:
+        assert resp.status == 200  # files are still served

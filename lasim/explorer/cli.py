@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; "
                         "0.0.0.0 lets others on the network connect)")
-    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0: any free port)")
+    # parsed in run(), not by argparse: a bad value must be one line (argparse adds its usage line)
+    p.add_argument("--port", default="8765", help="port to listen on (default 8765; 0: any free port)")
     p.add_argument("--open", action="store_true", help="open the page in the default web browser")
     p.set_defaults(func=run)
 
@@ -35,7 +36,16 @@ def run(args: argparse.Namespace) -> int:
     """Validate the arguments, then serve until Ctrl+C."""
     from model.scenario import load_scenario
 
-    from .server import check_port, configure_environment, free_port, offline_assets_ready, serve
+    from .server import (
+        check_port,
+        configure_environment,
+        free_port,
+        is_loopback,
+        network_notice,
+        offline_assets_ready,
+        parse_port,
+        serve,
+    )
 
     scenario = args.scenario
     if scenario is not None:
@@ -56,10 +66,14 @@ def run(args: argparse.Namespace) -> int:
         raise LasimInputError(
             "the page's offline front end is missing: pip install solara-assets==1.58.2"
         )
-    port = free_port(args.host) if args.port == 0 else args.port
+    port = parse_port(args.port)
+    port = free_port(args.host) if port == 0 else port
     check_port(args.host, port)
-    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}/"
+    local = "127.0.0.1" if not is_loopback(args.host) else args.host
+    url = f"http://{local}:{port}/"
     print(f"lasim app: serving the scenario explorer on {url} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    if not is_loopback(args.host):
+        print(network_notice(args.host, port), file=sys.stderr, flush=True)
     if args.open:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
     serve(scenario, host=args.host, port=port)

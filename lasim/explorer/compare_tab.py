@@ -9,6 +9,8 @@ report never disagree about what a difference means.
 from __future__ import annotations
 
 import html
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +18,21 @@ from typing import Any
 import solara
 
 from experiments.compare import make_designs, run_comparison
-from experiments.report import FIGURE_FUNCTIONS, figure_data, render_png
+from experiments.report import FIGURE_FUNCTIONS, figure_data
+from model.errors import LasimInputError
 from model.scenario import Scenario, load_scenario
 
-from .session import CONTROL_NAMES, controls, scenario_choices
+from .figures import svg_bytes
+from .server import SCENARIO_ENV
+from .session import CONTROL_NAMES, cached_inert_controls, controls, label_of, scenario_choices
+from .widgets import ControlSlider, Figure, PlainText, Text
 
 #: What setting B starts as, so pressing Run at once shows a contrast worth discussing.
 B_START = {"facilitation_quality": 0.4}
+#: Fewer runs per setting give intervals too wide (or, when all pairs agree, falsely narrow)
+#: to call any difference clear; the slider starts here.
+MIN_REPLICATIONS = 10
+MAX_REPLICATIONS = 100
 
 
 def setting_name(scenario: Scenario, values: dict[str, Any]) -> str:
@@ -40,6 +50,8 @@ class CompareOutcome:
     table: list[dict[str, Any]]
     figures: dict[str, bytes]
     replications: int
+    #: What was run (scenario label, A, B, replications, seed): shown only while the inputs still match.
+    inputs: tuple = ()
 
 
 def compare_settings(
@@ -55,16 +67,59 @@ def compare_settings(
     Raises
     ------
     model.errors.LasimInputError
-        For a value out of range or fewer than one replication.
+        For a value out of range or fewer than :data:`MIN_REPLICATIONS` replications.
     """
+    if not MIN_REPLICATIONS <= int(replications) <= MAX_REPLICATIONS:
+        raise LasimInputError(
+            f"replications = {replications}: must be between {MIN_REPLICATIONS} and {MAX_REPLICATIONS} per "
+            f"setting (fewer cannot tell a clear difference)")
     sa, sb = scenario.with_parameters(**a), scenario.with_parameters(**b)
     sa = sa.model_copy(update={"name": setting_name(scenario, a)})
     sb = sb.model_copy(update={"name": setting_name(scenario, b)})
     comparison = run_comparison(make_designs([sa, sb]), replications, seed, progress=progress)
     data = figure_data(comparison.runs, comparison.series)
-    figures = {name: render_png(FIGURE_FUNCTIONS[name](data))
+    figures = {name: _svg(FIGURE_FUNCTIONS[name](data))
                for name in ("probabilities", "adoption_by_level", "months_to_scale", "cost")}
     return CompareOutcome(data["verdict"], data["table"], figures, replications)
+
+
+_VERDICT_PARTS = (("scaled", "scaling", r"Difference in scaling: [^.]*?, (clear|not clear)"),
+                  ("sustained", "sustained adoption", r"Sustained adoption: [^.]*?\], [^,]*?\], (clear|not clear)"))
+
+
+def interval_notes(table: list[dict[str, Any]], verdict: list[str]) -> list[str]:
+    """A caution wherever the verdict calls a difference clear while the two shares' intervals overlap.
+
+    The verdict's paired interval is a normal approximation; with few runs and yes/no
+    outcomes it can exclude zero on a handful of discordant pairs (4 of 10 runs
+    scaling against 0 of 10 reads "clear", where an exact paired test gives p = 0.125).
+    The page then says the difference is tentative, so what it shows never
+    contradicts the intervals next to it.
+    """
+
+    if len(table) != 2:
+        return []
+    a, b = table
+    notes = []
+    text = " ".join(verdict)
+    for col, words, pattern in _VERDICT_PARTS:
+        m = re.search(pattern, text)
+        overlap = a[f"p_{col}_lo"] <= b[f"p_{col}_hi"] and b[f"p_{col}_lo"] <= a[f"p_{col}_hi"]
+        if m and m.group(1) == "clear" and overlap:
+            notes.append(
+                f"Tentative: the two intervals for {words} overlap, so with {a['runs']} runs per setting "
+                "this difference is not yet certain; run more replications before relying on it.")
+    return notes
+
+
+def _svg(fig: Any) -> bytes:
+    """A report figure as SVG (sharp on a projector), then freed."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return svg_bytes(fig)
+    finally:
+        plt.close(fig)
 
 
 def _table_html(rows: list[dict[str, Any]]) -> str:
@@ -83,28 +138,26 @@ def _table_html(rows: list[dict[str, Any]]) -> str:
 
 
 @solara.component
-def SettingColumn(title: str, values: solara.Reactive[dict[str, Any]], horizon: int) -> None:
+def SettingColumn(title: str, values: solara.Reactive[dict[str, Any]], horizon: int,
+                  inert: dict[str, str]) -> None:
     """The sliders of one setting."""
-    from .page import ControlSlider
-
     with solara.Card(title, classes=[f"lasim-setting-{title[-1].lower()}"]):
         for c in controls(horizon):
             ControlSlider(c, values.value[c.name],
-                          lambda v, name=c.name: values.set({**values.value, name: v}))
+                          lambda v, name=c.name: values.set({**values.value, name: v}),
+                          reason=inert.get(c.name, ""))
 
 
 @solara.component
 def CompareTab() -> None:
     """Two settings side by side, N replications each, outcome distributions and a verdict."""
-    from .page import Text
-
     choices = solara.use_memo(scenario_choices, [])
-    label = solara.use_reactive(next(iter(choices)) if "default" not in choices else "default")
+    label = solara.use_reactive(label_of(os.environ.get(SCENARIO_ENV), choices))
     scenario = solara.use_memo(lambda: load_scenario(choices[label.value]), [label.value])
     start = {n: getattr(scenario.parameters, n) for n in CONTROL_NAMES}
     a = solara.use_reactive(start)
     b = solara.use_reactive({**start, **B_START})
-    replications = solara.use_reactive(10)
+    replications = solara.use_reactive(MIN_REPLICATIONS)
     seed = solara.use_reactive(0)
     done = solara.use_reactive(0.0)
     outcome = solara.use_reactive(None)
@@ -118,14 +171,20 @@ def CompareTab() -> None:
         b.set({**values, **B_START})
         outcome.set(None)
 
+    def inputs() -> tuple:
+        return (label.value, tuple(sorted(a.value.items())), tuple(sorted(b.value.items())),
+                replications.value, seed.value)
+
     def run() -> None:
         error.set("")
         done.set(0.0)
+        asked = inputs()
         try:
-            outcome.set(compare_settings(
+            result = compare_settings(
                 scenario, a.value, b.value, replications.value, seed.value,
                 progress=lambda k, n: done.set(100.0 * k / n),
-            ))
+            )
+            outcome.set(CompareOutcome(result.verdict, result.table, result.figures, result.replications, asked))
         except Exception as exc:  # noqa: BLE001 -- shown to the trainer instead of a dead page
             error.set(f"{exc.__class__.__name__}: {exc}")
 
@@ -137,30 +196,39 @@ def CompareTab() -> None:
          "the spread is what a programme designer must plan for.")
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.Select("Scenario", values=list(choices), value=label.value, on_value=choose)
-        with solara.Div(style={"min-width": "280px"}):
+        with solara.Div(style={"min-width": "280px"}, classes=["lasim-replications"]):
             solara.Div(children=[f"Replications per setting: {replications.value}"], classes=["lasim-label"])
-            solara.SliderInt("", value=replications, min=2, max=50)
-        solara.InputInt("Root seed", value=seed)
+            solara.SliderInt("", value=replications, min=MIN_REPLICATIONS, max=MAX_REPLICATIONS)
+        solara.InputInt("Root seed (as lasim compare --seed)", value=seed)
         solara.Button("Run comparison", color="primary", on_click=lambda: task(),
                       disabled=task.pending, classes=["lasim-run-compare"])
     if task.pending:
         solara.ProgressLinear(done.value or True)
     if error.value:
         solara.Error(error.value)
+    inert = cached_inert_controls(scenario)
     with solara.Columns([1, 1, 3]):
-        SettingColumn("Setting A", a, horizon)
-        SettingColumn("Setting B", b, horizon)
+        SettingColumn("Setting A", a, horizon, inert)
+        SettingColumn("Setting B", b, horizon, inert)
         with solara.Column():
             result: CompareOutcome | None = outcome.value
+            if result is not None and result.inputs != inputs():
+                # a verdict about other settings must not stay next to the sliders that changed
+                Text("*The settings changed since the last comparison: press Run comparison again.*",
+                     classes=["lasim-stale"])
+                return
             if result is None:
                 Text("*Press Run comparison: the verdict, the outcome table and the distributions "
                      "appear here.*")
                 return
             with solara.Card("Verdict", classes=["lasim-verdict"]):
-                Text("\n".join(f"- {html.escape(line)}" for line in result.verdict))
+                for line in result.verdict:
+                    PlainText(line, classes=["lasim-verdict-line"])
+                for note in interval_notes(result.table, result.verdict):
+                    PlainText(note, classes=["lasim-caption", "lasim-verdict-note"])
                 solara.HTML(tag="div", unsafe_innerHTML=_table_html(result.table))
             with solara.Columns([1, 1]):
                 for name in ("probabilities", "months_to_scale"):
-                    solara.Image(result.figures[name], width="100%", classes=[f"lasim-compare-{name}"])
+                    Figure(result.figures[name], f"compare-{name}")
             for name in ("adoption_by_level", "cost"):
-                solara.Image(result.figures[name], width="100%", classes=[f"lasim-compare-{name}"])
+                Figure(result.figures[name], f"compare-{name}")
