@@ -291,3 +291,14 @@ def test_a_second_ctrl_c_exits_at_once_without_a_traceback(spec_path, tmp_path, 
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
     assert len(stderr.strip().splitlines()) <= 4, stderr
+
+
+def test_a_truncated_result_shard_is_one_line_naming_it(small_spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    _toy_sweep(small_spec, out)
+    [shard] = list((out / "runs").glob("summary-*.parquet"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    code = main(["results", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert shard.name in err and "truncated" in err
