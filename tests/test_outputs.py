@@ -161,3 +161,11 @@ def test_result_files_get_the_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_calibrate_onto_a_file_is_one_line(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep")
+    code, _, err = _lasim(["calibrate", "seed_patterns", "--out", str(target)], capsys)
+    _one_line(code, err, "--out", "not a directory")
+    assert target.read_text() == "keep"
