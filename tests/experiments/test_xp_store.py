@@ -302,3 +302,19 @@ def test_a_truncated_result_shard_is_one_line_naming_it(small_spec, tmp_path, ca
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert shard.name in err and "truncated" in err
+
+
+def test_runs_that_kill_their_worker_are_recorded_and_every_other_run_is_stored(small_spec,
+                                                                                tmp_path):
+    from experiments.executors import ProcessExecutor
+
+    out = tmp_path / "out"
+    with ProcessExecutor(2) as ex:
+        report = run_sweep(small_spec, out, executor=ex, progress=False,
+                           run_function="xp_fakes:dying_run")
+    assert report.status == "failures" and report.done == 2 and report.failed == 2
+    done = load_results(out)
+    assert (done["facilitation_quality"] == 0.2).all() and len(done) == 2
+    failed = load_results(out, failures=True)
+    assert (failed["facilitation_quality"] == 0.9).all() and len(failed) == 2
+    assert failed["error"].str.startswith("WorkerDied: worker died: exit code 3").all()
