@@ -99,12 +99,12 @@ def _list() -> int:
 
 
 def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = True, snapshot_months=(),
-                     executor: Executor | None = None) -> tuple:
+                     executor: Executor | None = None, replay: bool = True) -> tuple:
     """Run one model per seed; return (summaries, long series, first model's snapshots, first world).
 
     The runs go through :func:`experiments.runs.run_many`; the snapshots of the
     alliance for the figure come from replaying replication 0 step by step here
-    (the same seed gives the same run).
+    (the same seed gives the same run); ``replay=False`` skips them (no figure).
     """
     bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run", disable=not progress, file=sys.stderr)
     try:
@@ -122,7 +122,8 @@ def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = T
         s.insert(0, "seed", run.seed)
         s.insert(0, "replication", run.replication)
         series.append(s)
-    snapshots, world = _replay_snapshots(scenario, seeds[0], snapshot_months) if seeds else ([], None)
+    snapshots, world = (_replay_snapshots(scenario, seeds[0], snapshot_months) if seeds and replay
+                        else ([], None))
     return pd.DataFrame(summaries), pd.concat(series, ignore_index=True), snapshots, world
 
 
@@ -180,7 +181,8 @@ def run_command(args: argparse.Namespace) -> int:
     snap_months = [p.project_months] if 0 < p.project_months < p.horizon_months else []
     summaries, all_series = [], []
     for k, (member, member_scenario) in enumerate(members):
-        summary, series, snaps, world_k = run_replications(member_scenario, seeds, snapshot_months=snap_months)
+        summary, series, snaps, world_k = run_replications(member_scenario, seeds, snapshot_months=snap_months,
+                                                           replay=not args.no_plots and k == 0)
         if k == 0:
             snapshots, world = snaps, world_k
         if member is not None:
