@@ -201,6 +201,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from .simulator import ModelSimulator
     from .targets import load_targets
 
+    if not 0 <= args.min_acceptance < 1:
+        raise LasimInputError(f"--min-acceptance: {args.min_acceptance} must be in [0, 1)")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise LasimInputError(f"--out = {args.out!r}: exists and is not a directory")
     targets = load_targets(args.targets)
     simulator = ModelSimulator(targets.scenario)
     params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None

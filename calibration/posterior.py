@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.executors import make_executor
-from experiments.files import atomic_write, atomic_write_text
+from experiments.files import atomic_write_text
+from experiments.plots import save_figure
 from experiments.runs import failed, run_many
 from model.ensemble import ENSEMBLE_FORMAT, ENSEMBLE_VERSION  # noqa: E402
 
@@ -127,10 +128,7 @@ def _plt() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    plt = _plt()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, {"what": "lasim calibrate"}, dpi=110)
 
 
 def plot_marginals(

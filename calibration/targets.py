@@ -28,7 +28,6 @@ import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import LasimInputError
+from model.shipped import resolve, shipped
 
 from .simulator import ModelSimulator, Simulator
 
@@ -166,22 +166,12 @@ class TargetSet:
 
 def resolve_targets_path(name_or_path: str | Path) -> Path:
     """A targets file by path, or a shipped one by name (``seed_patterns``)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    shipped = resources.files("calibration") / "targets" / f"{path.stem}.toml"
-    if path.suffix in ("", ".toml") and "/" not in str(name_or_path) and shipped.is_file():
-        return Path(str(shipped))
-    available = ", ".join(sorted(p.stem for p in shipped_targets()))
-    raise LasimInputError(
-        f"{name_or_path}: no such targets file (shipped targets: {available or 'none'})"
-    )
+    return resolve(name_or_path, "calibration", "targets", "targets")
 
 
 def shipped_targets() -> list[Path]:
     """The targets files shipped in ``calibration/targets``."""
-    folder = resources.files("calibration") / "targets"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(shipped("calibration", "targets").values())
 
 
 def _num(

@@ -40,6 +40,7 @@ import pandas as pd
 
 from experiments.executors import make_executor
 from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from experiments.plots import save_figure
 from experiments.runs import Run, failed, run_many
 from model.runner import replication_seeds
 from model.scenario import load_scenario, scenario_to_toml
@@ -125,8 +126,7 @@ def _plt() -> Any:
 
 
 def _savefig(fig: Any, path: Path) -> None:
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, bbox_inches="tight", format="png"))
-    _plt().close(fig)
+    save_figure(fig, path, {"what": "lasim validate"}, dpi=110)
 
 
 def bass_scenario(agents: int, p: float, q: float, horizon: int | None = None) -> Any:

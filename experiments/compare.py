@@ -17,7 +17,6 @@ import math
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from model.errors import LasimInputError
 from model.kinds import LEVELS
 from model.runner import replication_seeds
 from model.scenario import Scenario, load_scenario
+from model.shipped import find, shipped
 
 from .executors import Executor
 from .runs import Run, failed, run_many
@@ -81,17 +81,14 @@ def make_designs(scenarios: Sequence[Scenario], sources: Sequence[str] | None = 
 
 def shipped_designs() -> dict[str, Path]:
     """Name -> file of the example designs shipped in ``model/scenarios/designs``."""
-    folder = resources.files("model") / "scenarios" / "designs"
-    return {p.name[:-5]: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml")}
+    return shipped("model", "scenarios/designs")
 
 
 def resolve_design(name_or_path: str | Path) -> str:
     """A design file path: an existing file, else a shipped design's file, else the name as given
     (a shipped scenario name, or a missing file that :func:`load_scenario` reports)."""
-    text = str(name_or_path)
-    if Path(text).exists():
-        return text
-    return str(shipped_designs().get(text, text))
+    found = find(name_or_path, "model", "scenarios/designs")
+    return str(found) if found is not None else str(name_or_path)
 
 
 def load_designs(paths: Sequence[str | Path]) -> list[Design]:

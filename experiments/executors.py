@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.connection import wait as wait_ready
 from typing import Any, Protocol
 
@@ -239,6 +240,12 @@ class ProcessExecutor:
         self._pool: list[_Worker] = []
 
     def _ensure_pool(self) -> None:
+        if self._ctx.get_start_method() == "forkserver":
+            # The server imports the model before it protects itself from Ctrl-C;
+            # started with SIGINT ignored it inherits the ignoring, so a Ctrl-C
+            # during start-up reaches only this process (which stops in order).
+            with _sigint_ignored():
+                forkserver.ensure_running()
         while len(self._pool) < self.workers:
             self._pool.append(_Worker(self._ctx))
 
@@ -343,11 +350,14 @@ class ProcessExecutor:
 
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C while starting processes, so they inherit the ignoring.
+    """Ignore Ctrl-C while starting worker processes, so they inherit the ignoring.
 
-    Python leaves SIGINT ignored in a child started while it is ignored, so a
-    LocalCluster's nannies and workers do not print tracebacks on Ctrl-C; the
-    parent alone handles it.
+    Python leaves SIGINT ignored in a child started while it is ignored, so the
+    workers (the forkserver; a LocalCluster's nannies and workers) never print a
+    KeyboardInterrupt traceback; this process alone handles Ctrl-C. For the
+    forkserver the window is an instant; a Ctrl-C during the two or three
+    seconds a LocalCluster starts is ignored (blocking it instead does not
+    reach Dask's workers, which then print tracebacks).
     """
     in_main = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None

@@ -124,7 +124,9 @@ def new_dir_beside(target: str | Path) -> Path:
     """An empty hidden directory next to ``target``, to fill and then :func:`replace_dir`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
+    new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
+    os.chmod(new, _file_mode() | ((_file_mode() & 0o444) >> 2))  # rwx where the umask allows rw
+    return new
 
 
 def replace_dir(new: Path, target: str | Path) -> None:

@@ -19,12 +19,21 @@ from .files import atomic_write
 from .spec import HeatmapSpec
 
 
-def save_figure(fig: Any, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Save a figure as PNG atomically, provenance in the PNG text chunks."""
+def save_figure(fig: Any, path: str | Path, meta: dict[str, Any] | None = None, *, dpi: int = 120,
+                tight: bool = True) -> Path:
+    """Save a figure as PNG atomically, provenance in the PNG text chunks, and free it.
+
+    The one figure saver of every layer (experiments, calibration, ``lasim run``).
+    A pyplot figure is closed, so long sessions that draw many do not pile them up.
+    """
     buf = io.BytesIO()
     png_meta = {"Software": "lasim"} | {k: str(v) for k, v in (meta or {}).items()}
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata=png_meta)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None, metadata=png_meta)
     data = buf.getvalue()
+    if getattr(fig, "number", None) is not None:  # a pyplot figure: release it
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return atomic_write(path, lambda p: p.write_bytes(data))
 
 

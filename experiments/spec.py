@@ -30,6 +30,7 @@ from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
 from model.runner import SUMMARY_FIELDS, replication_seeds
 from model.scenario import load_scenario, parameter_specs
+from model.shipped import resolve
 
 SAMPLERS = ("factorial", "lhs", "sobol", "morris")
 # Sampler options each method understands; anything else is a typo worth reporting.
@@ -407,16 +408,9 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     LasimInputError
         One line naming the file, the field, the value and what is allowed.
     """
-    p = Path(path)
-    if not p.exists() and p.suffix == "" and (SPECS_DIR / f"{p.name}.toml").exists():
-        p = SPECS_DIR / f"{p.name}.toml"
+    p = resolve(path, "experiments", "specs", "spec")
     try:
         text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        shipped = ", ".join(sorted(s.stem for s in SPECS_DIR.glob("*.toml")))
-        raise LasimInputError(
-            f"{path}: no such spec file (shipped specs: {shipped})"
-        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise LasimInputError(f"{path}: cannot read spec file: {reason}") from None

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
@@ -206,11 +207,11 @@ class Store:
 
     # ---------------------------------------------------------------- reading
     def plan(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "plan.parquet")
+        return read_table(self.root / "plan.parquet")
 
     def design(self) -> pd.DataFrame | None:
         path = self.root / "design.parquet"
-        return pd.read_parquet(path) if path.exists() else None
+        return read_table(path) if path.exists() else None
 
     def summary_shards(self) -> list[Path]:
         return sorted(self.runs_dir.glob("summary-*.parquet"))
@@ -219,12 +220,12 @@ class Store:
         """Run ids with a result row in some shard (failed runs are not finished)."""
         ids: set[int] = set()
         for shard in self.summary_shards():
-            ids.update(pq.read_table(shard, columns=["run_id"]).column(0).to_pylist())
+            ids.update(read_table(shard, columns=["run_id"])["run_id"].tolist())
         return ids
 
     def failures(self) -> pd.DataFrame:
         path = self.root / FAILURES
-        return pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=ID_COLUMNS)
+        return read_table(path) if path.exists() else pd.DataFrame(columns=ID_COLUMNS)
 
     # ---------------------------------------------------------------- writing
     def write_shard(self, rows: list[dict[str, Any]], series: list[pd.DataFrame]) -> None:
@@ -329,6 +330,20 @@ def _coerce(col: pd.Series) -> pd.Series:
     return col.astype(str).where(col.notna(), None)
 
 
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read one Parquet file of a store; a damaged one is a one-line error naming it.
+
+    lasim writes every file atomically, so a truncated file means it was damaged
+    afterwards (a full disk, a copy cut short).
+    """
+    try:
+        return pq.read_table(path, columns=columns).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise LasimInputError(
+            f"{path}: damaged or truncated Parquet file ({str(exc).splitlines()[0]}); restore it, "
+            "or move it away and rerun the same command to redo its runs") from None
+
+
 def read_manifest(root: str | Path) -> dict[str, Any]:
     """Read ``DIR/manifest.json``; a missing or broken one is a user error."""
     path = Path(root) / MANIFEST
@@ -368,7 +383,7 @@ def load_results(root: str | Path, *, series: bool = False,
     if failures:
         df = store.failures()
     else:
-        frames = [pd.read_parquet(p) for p in store.summary_shards()]
+        frames = [read_table(p) for p in store.summary_shards()]
         if frames:
             df = pd.concat(frames, ignore_index=True)
         else:
@@ -384,7 +399,7 @@ def load_results(root: str | Path, *, series: bool = False,
                 raise LasimInputError(
                     f"{root}: has no series; set series = true in the spec to keep them"
                 )
-            s = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+            s = pd.concat([read_table(p) for p in paths], ignore_index=True)
             df = s[s["run_id"].isin(done)].drop_duplicates(["run_id", "month"])
             df = df.sort_values(["run_id", "month"])
     df = df.reset_index(drop=True)

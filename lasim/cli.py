@@ -14,8 +14,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from model.errors import LasimInputError
-
 from . import __version__
 
 # Modules that may add sub-commands; a module that is missing (an optional extra
@@ -53,6 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every way it can end is one line and an exit code, never a traceback.
+
+    Ctrl-C can arrive while the layers are still being imported (a second or two
+    on a loaded machine), so even the imports happen inside the handlers.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("lasim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `lasim results DIR | head`: the reader left; stop quietly, like other tools.
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    # imported here, not at the top: model/__init__ imports Mesa and SciPy, and a
+    # Ctrl-C during that must end in main's handler (see docs/ARCHITECTURE.md, Imports)
+    from model.errors import LasimInputError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -63,14 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LasimInputError as exc:
         print(f"lasim: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lasim: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # `lasim results DIR | head`: the reader left; stop quietly, like other tools.
-        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except RecursionError:
+        # a TOML file nested thousands of levels deep, or scenario files whose `base`
+        # chain loops back by another spelling of a path, exhaust the recursion
+        print("lasim: error: an input file refers to itself (a `base` chain that loops, perhaps "
+              "through another spelling of the same path) or is nested thousands of levels deep; "
+              "neither can be a lasim file", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -100,12 +100,12 @@ def _list() -> int:
 
 
 def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = True, snapshot_months=(),
-                     executor: Executor | None = None) -> tuple:
+                     executor: Executor | None = None, replay: bool = True) -> tuple:
     """Run one model per seed; return (summaries, long series, first model's snapshots, first world).
 
     The runs go through :func:`experiments.runs.run_many`; the snapshots of the
     alliance for the figure come from replaying replication 0 step by step here
-    (the same seed gives the same run).
+    (the same seed gives the same run); ``replay=False`` skips them (no figure).
     """
     bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run", disable=not progress, file=sys.stderr)
     try:
@@ -123,7 +123,8 @@ def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = T
         s.insert(0, "seed", run.seed)
         s.insert(0, "replication", run.replication)
         series.append(s)
-    snapshots, world = _replay_snapshots(scenario, seeds[0], snapshot_months) if seeds else ([], None)
+    snapshots, world = (_replay_snapshots(scenario, seeds[0], snapshot_months) if seeds and replay
+                        else ([], None))
     return pd.DataFrame(summaries), pd.concat(series, ignore_index=True), snapshots, world
 
 
@@ -184,8 +185,8 @@ def run_command(args: argparse.Namespace) -> int:
     summaries, all_series = [], []
     for k, (member, member_scenario) in enumerate(members):
         member_seeds = seeds[k * args.replications:(k + 1) * args.replications]
-        summary, series, snaps, world_k = run_replications(member_scenario, member_seeds,
-                                                           snapshot_months=snap_months)
+        summary, series, snaps, world_k = run_replications(member_scenario, member_seeds, snapshot_months=snap_months,
+                                                           replay=not args.no_plots and k == 0)
         if k == 0:
             snapshots, world = snaps, world_k
         if member is not None:

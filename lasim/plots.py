@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from experiments.plots import save_figure  # noqa: E402
+
 from .drawing import compute_layout, draw_alliance  # noqa: E402
 
 LEVEL_SERIES = (
@@ -76,6 +78,5 @@ def alliance_figure(world: Any, snapshots: list[tuple[str, dict[str, np.ndarray]
 
 
 def save(fig: plt.Figure, path: Path) -> None:
-    """Save a figure and free it (long sweeps draw many)."""
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    """Save a figure atomically and free it (see :func:`experiments.plots.save_figure`)."""
+    save_figure(fig, path, {"what": "lasim run"}, tight=False)

@@ -161,3 +161,25 @@ def test_result_files_get_the_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_calibrate_onto_a_file_is_one_line(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep")
+    code, _, err = _lasim(["calibrate", "seed_patterns", "--out", str(target)], capsys)
+    _one_line(code, err, "--out", "not a directory")
+    assert target.read_text() == "keep"
+
+
+@pytest.mark.parametrize("case", ["deep", "base loop"])
+def test_self_referring_or_absurdly_deep_files_are_one_line(tmp_path, capsys, case):
+    if case == "deep":
+        path = tmp_path / "deep.toml"
+        path.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    else:
+        (tmp_path / "d").mkdir()
+        path = tmp_path / "d" / "a.toml"
+        path.write_text('base = "./b.toml"\n')
+        (tmp_path / "d" / "b.toml").write_text('base = "../d/a.toml"\n')
+    code, _, err = _lasim(["show", str(path)], capsys)
+    _one_line(code, err, "refers to itself", "nested")

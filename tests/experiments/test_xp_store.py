@@ -270,3 +270,51 @@ def test_leftovers_of_killed_writes_are_cleaned_on_resume(small_spec, tmp_path):
     _toy_sweep(small_spec, out)
     assert not list(out.rglob("*.tmp"))
     assert sorted(load_results(out)["run_id"]) == list(range(small_spec.n_runs))
+
+
+@pytest.mark.parametrize("delay", [0.2, 4.0])  # during start-up (imports, forkserver) and mid-sweep
+def test_a_second_ctrl_c_exits_at_once_without_a_traceback(spec_path, tmp_path, delay):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "lasim.cli", "sweep", str(spec_path), "--out", str(out),
+           "--processes", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=_env(**{RUN_FUNCTION_ENV: "xp_fakes:toy_run",
+                                             "LASIM_TOY_SLEEP": "0.2"}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.1)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    # 0.2 s runs in batches: waiting for the runs in progress would take seconds more
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    assert len(stderr.strip().splitlines()) <= 4, stderr
+
+
+def test_a_truncated_result_shard_is_one_line_naming_it(small_spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    _toy_sweep(small_spec, out)
+    [shard] = list((out / "runs").glob("summary-*.parquet"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    code = main(["results", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert shard.name in err and "truncated" in err
+
+
+def test_runs_that_kill_their_worker_are_recorded_and_every_other_run_is_stored(small_spec,
+                                                                                tmp_path):
+    from experiments.executors import ProcessExecutor
+
+    out = tmp_path / "out"
+    with ProcessExecutor(2) as ex:
+        report = run_sweep(small_spec, out, executor=ex, progress=False,
+                           run_function="xp_fakes:dying_run")
+    assert report.status == "failures" and report.done == 2 and report.failed == 2
+    done = load_results(out)
+    assert (done["facilitation_quality"] == 0.2).all() and len(done) == 2
+    failed = load_results(out, failures=True)
+    assert (failed["facilitation_quality"] == 0.9).all() and len(failed) == 2
+    assert failed["error"].str.startswith("WorkerDied: worker died: exit code 3").all()
