@@ -54,10 +54,10 @@ def share(k: int, n: int) -> str:
 
     p, lo, hi = wilson(int(k), int(n))
 
-    def pct(x: float) -> str:  # a bound below 1% keeps a decimal: [0, 0] would claim certainty
-        return f"{x * 100:.0f}" if x == 0 or x >= 0.01 else f"{x * 100:.1f}"
+    def pct(x: float) -> str:  # below 1% keep a decimal: "0% [0, 0]" would claim certainty
+        return "0" if x < 0.0005 else (f"{x * 100:.0f}" if x >= 0.01 else f"{x * 100:.1f}")
 
-    return f"{p:.0%} [{pct(lo)}, {pct(hi)}] of {n} runs"
+    return f"{pct(p)}% [{pct(lo)}, {pct(hi)}] of {n} runs"
 
 
 def _plain(frame: Any) -> Any:
@@ -244,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     ctx = {"write": not args.check, "processes": args.processes, "progress": not args.quiet}
+    from lasim.provenance import provenance
+
+    # taken before any figure is rewritten, so a clean tree is not reported as dirty
+    meta = {k: v for k, v in provenance().items() if k != "created"}
     stored = load()
     new_text, new_data = dict(stored["text"]), dict(stored["data"])
     for name in args.only or SECTIONS:
@@ -258,9 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         print("numbers: " + ("all match" if not diff else f"{len(diff)} differ"))
         return 1 if diff else 0
     from lasim.io import atomic_write_text
-    from lasim.provenance import provenance
 
-    meta = {k: v for k, v in provenance().items() if k != "created"}
     atomic_write_text(NUMBERS, json.dumps({"generated_by": "python docs/doc_numbers.py", **meta,
                                            "text": dict(sorted(new_text.items())), "data": new_data},
                                           indent=1) + "\n")
