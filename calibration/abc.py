@@ -345,9 +345,9 @@ def calibrate(
     min_eps_drop : float
         Stop once epsilon falls by less than this share from one generation to the next.
     min_acceptance : float
-        Stop after a generation accepting less than this share of proposals; a
-        generation needing more than ``2 * population / min_acceptance``
-        proposals is abandoned.
+        A generation that would accept less than this share of its proposals is
+        abandoned (not stored) after ``population / min_acceptance`` proposals,
+        and the calibration stops.
     progress : callable, optional
         Called after each generation with its row of :func:`generation_table`,
         with ``{"resuming": k}`` when continuing a database at generation ``k``,
@@ -443,8 +443,9 @@ def calibrate(
     x0 = observed_statistics(targets)
     prior = pyabc_distribution(priors)
     rules = dict(min_epsilon=min_epsilon, min_eps_drop=min_eps_drop, min_acceptance=min_acceptance)
-    # a generation is abandoned (not stored) beyond this many proposals per particle
-    cap_rate = min_acceptance / 2
+    # a generation that would accept less than min_acceptance is abandoned (not stored)
+    # once it has used population / min_acceptance proposals
+    cap_rate = min_acceptance
     client = None
     if scheduler:
         from dask.distributed import Client

@@ -94,8 +94,8 @@ def register(subparsers: Any) -> None:
         "--min-acceptance",
         type=float,
         default=MIN_ACCEPTANCE,
-        help="stop after a generation accepting less than this share of its proposals "
-        f"(default {MIN_ACCEPTANCE:g})",
+        help="stop when a generation would accept less than this share of its proposals; "
+        f"that generation is abandoned (default {MIN_ACCEPTANCE:g})",
     )
     p.set_defaults(func=run_calibrate)
 

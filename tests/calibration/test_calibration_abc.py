@@ -69,7 +69,7 @@ sys.path[:0] = [{here!r}, {root!r}]
 from calib_fakes import FakeSimulator
 from calibration.abc import calibrate
 from calibration.targets import load_targets
-sim = FakeSimulator(delay=0.03)
+sim = FakeSimulator(delay=0.006)  # 20 runs a particle (10 for the yes/no P3 arms)
 t = load_targets({toml!r}, sim)
 calibrate(t, {out!r}, simulator=sim, population=20, generations=4, seed=3, workers=1)
 """
