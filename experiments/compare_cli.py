@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import replace
 
 from model.errors import LasimInputError
 
@@ -36,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="replace an existing non-empty output directory (swapped in whole at the end)")
     p.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate exceeds the size guard")
+    p.add_argument("--off", action="append", default=[], metavar="MECHANISM",
+                   help="switch a mechanism off in every design, e.g. --off donor_distortion (repeatable)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         raise LasimInputError(f"--processes {args.processes}: must be at least 1")
     out = check_output(args.out, overwrite=args.overwrite)
     designs = load_designs(args.designs)  # every design is validated before any run starts
+    if args.off:
+        designs = [replace(d, scenario=d.scenario.knock_out(args.off)) for d in designs]
     for d in designs:
         check_size(d.scenario, len(designs) * args.replications, allow=args.allow_large)
 

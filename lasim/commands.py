@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="change a parameter, e.g. --set facilitation_quality=0.4 (repeatable)")
     p.add_argument("--replications", type=_pos_int, default=1,
                    help="number of runs (default 1); for an ensemble, runs per member, each run with its own seed")
+    p.add_argument("--off", action="append", default=[], metavar="MECHANISM",
+                   help="switch a mechanism off, e.g. --off donor_distortion (repeatable; "
+                        "`lasim knockout` lists them)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: runs/<scenario>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.add_argument("--allow-large", action="store_true",
@@ -168,11 +171,11 @@ def run_command(args: argparse.Namespace) -> int:
         # (member k takes seeds k*R .. k*R+R-1 of the root seed's stream), so a
         # predictive check averages over members and chance, not one seed's luck
         ensemble = load_ensemble(args.scenario)
-        members = [(i, s.with_parameters("--set", **overrides)) for i, s in zip(ensemble.ids, ensemble.scenarios(),
-                                                                              strict=True)]
+        members = [(i, s.with_parameters("--set", **overrides).knock_out(args.off))
+                   for i, s in zip(ensemble.ids, ensemble.scenarios(), strict=True)]
         scenario = members[0][1].model_copy(update={"name": Path(args.scenario).stem})
     else:
-        scenario = load_scenario(args.scenario).with_parameters("--set", **overrides)
+        scenario = load_scenario(args.scenario).with_parameters("--set", **overrides).knock_out(args.off)
         members = [(None, scenario)]
     # a scenario's name is text from a file, never a path: it only names the default folder
     out = check_output(args.out or Path("runs") / f"{path_safe(scenario.name)}-seed{args.seed}",
@@ -209,6 +212,7 @@ def run_command(args: argparse.Namespace) -> int:
         meta = {
             "scenario_name": scenario.name, "scenario_source": str(args.scenario), "root_seed": args.seed,
             "seeds": seeds, "replications": args.replications, "overrides": overrides,
+            "off": scenario.switched_off(),
             "ensemble_members": [m for m, _ in members] if members[0][0] is not None else None,
             **provenance(), "scenario": scenario.model_dump(mode="json"),
         }
