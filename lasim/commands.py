@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="root seed (default 1); replication seeds derive from it")
     p.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter, e.g. --set facilitation_quality=0.4 (repeatable)")
-    p.add_argument("--replications", type=_pos_int, default=1, help="number of runs (default 1); for an ensemble, runs per member, each "
-                        "run with its own seed")
+    p.add_argument("--replications", type=_pos_int, default=1,
+                   help="number of runs (default 1); for an ensemble, runs per member, each run with its own seed")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: runs/<scenario>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
