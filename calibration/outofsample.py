@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from experiments.compare import wilson
 from experiments.files import atomic_write_text
+from experiments.statistics import wilson
 
 from .abc import calibrate
 from .posterior import posterior_frame, predictive_check, resample
