@@ -642,7 +642,12 @@ class AllianceModel(mesa.Model):
         surv = "" if math.isnan(self._survival) else f", survival {self._survival:.2f}"
         parts.append(("the practice was sustained" if sustained else "the practice was not sustained") + surv)
         sustain_cause = causes.sustain(self._survival_detail, self._survival, p.sustain_ratio, cohort_share,
-                                       p.sustain_min_share, p.project_months, p.horizon_months)
+                                       p.sustain_min_share, p.project_months, p.horizon_months,
+                                       f"after funding ends adopters give up at a Weibull hazard (scale "
+                                       f"{p.fade_scale_months:g} months, shape {p.fade_shape:.2g}) cut by support "
+                                       f"protection {p.support_protection:.2g} x (policy protection "
+                                       f"{p.policy_protection:.2g} where government backs, or the ownership of "
+                                       f"a platform that meets)")
         if self._functioning_month is None:
             main = self._not_functioning or ""
         elif self._scale_month is None:

@@ -242,7 +242,7 @@ class Survival:
 
 
 def sustain(s: Survival | None, survival: float, ratio: float, cohort_share: float, min_share: float,
-            project_months: int, horizon: int) -> str:
+            project_months: int, horizon: int, fade: str = "") -> str:
     """Why the practice was or was not sustained after donor funding ended."""
     if project_months >= horizon:
         return f"donor funding lasts the whole run ({project_months} of {horizon} months): nothing to sustain yet"
@@ -259,4 +259,4 @@ def sustain(s: Survival | None, survival: float, ratio: float, cohort_share: flo
         return f"survival {survival:.2f} (at least {ratio:.2g}): {carried}"
     return (f"survival {survival:.2f} below {ratio:.2g}: of {s.cohort} practising when donor funding ended, "
             f"{lost} gave it up by month {s.month}, {s.lost_unprotected} of them with neither government "
-            f"backing nor a platform that still meets; {carried}")
+            f"backing nor a platform that still meets; {carried}" + (f"; {fade}" if fade else ""))
