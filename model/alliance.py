@@ -11,8 +11,23 @@ import numpy as np
 import pandas as pd
 from mesa.datacollection import DataCollector
 
-from . import causes
 from .agents import Platform, Stakeholder
+from .causes import (
+    Functioning,
+    Money,
+    Survival,
+    district_cause,
+    functioning_cause,
+    funding_changes_cause,
+    not_functioning_cause,
+    pct,
+    platform_revives_cause,
+    platform_stops_cause,
+    policy_cause,
+    programme_cause,
+    scaled_cause,
+    sustain_cause,
+)
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVELS, POLICY_KINDS, Stage
 from .mechanisms import (
     action_research,
@@ -197,7 +212,7 @@ class AllianceModel(mesa.Model):
         self._paid: tuple = (True, np.zeros(n_p), self.ownership, np.ones(n_p))
         self._not_functioning: str | None = None
         self._scaled_cause = ""
-        self._survival_detail: causes.Survival | None = None
+        self._survival_detail: Survival | None = None
         self.metrics: dict[str, float] = {}
 
         # one array-valued reporter: the DataCollector deep-copies every value it
@@ -363,7 +378,7 @@ class AllianceModel(mesa.Model):
             self.policy = True
             self._policy_month = t
             self._event("policy", "national regulation changed: a government programme starts, district by district",
-                        causes.policy(pressure, p.policy_threshold, *self._policy_makers_practising(adopted)))
+                        policy_cause(pressure, p.policy_threshold, *self._policy_makers_practising(adopted)))
         if on["district_institutionalisation"] and not self.district_policy.all():
             dp = institutions.district_pressure(
                 adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
@@ -375,7 +390,7 @@ class AllianceModel(mesa.Model):
             for d in (now & ~self.district_policy).nonzero()[0].tolist():
                 gov_here = self._local_gov & (w.district == d)
                 self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget",
-                            causes.district(float(dp[d]), p.government_involvement, p.district_policy_threshold,
+                            district_cause(float(dp[d]), p.government_involvement, p.district_policy_threshold,
                                             int(np.count_nonzero(gov_here & adopted)), int(np.count_nonzero(gov_here))))
             self.district_policy = now
         reached = np.zeros_like(self.district_policy)
@@ -384,7 +399,7 @@ class AllianceModel(mesa.Model):
             reached[self._programme_order[:k]] = True
             for d in self._programme_order[self._reached:k].tolist():
                 self._event("programme", f"the government programme reaches district {w.district_names[d]}",
-                            causes.programme(self._policy_month, p.programme_districts_per_year, k, reached.shape[0]))
+                            programme_cause(self._policy_month, p.programme_districts_per_year, k, reached.shape[0]))
             self._reached = k
         self.backed[:-1] = self.district_policy | reached
         self.backed[-1] = self.policy
@@ -498,7 +513,7 @@ class AllianceModel(mesa.Model):
         if self._functioning_month is None and share_functioning >= p.functioning_share:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust",
-                        causes.functioning(self._criteria(idle, home_trust, funds),
+                        functioning_cause(self._criteria(idle, home_trust, funds),
                                            trust_threshold=p.functioning_trust, share_needed=p.functioning_share))
         if self._scale_month is None and self._scale_pop.any() and (
             count(adopted & self._scale_pop) / count(self._scale_pop) >= p.scale_share
@@ -546,12 +561,12 @@ class AllianceModel(mesa.Model):
     def _policy_makers_practising(self, adopted: np.ndarray) -> tuple[int, int]:
         return int(np.count_nonzero(adopted & self._policy_maker)), int(np.count_nonzero(self._policy_maker))
 
-    def _money(self, j: int) -> causes.Money:
+    def _money(self, j: int) -> Money:
         """What paid platform ``j``'s costs this month."""
         p, t = self.params, self.month
         donor_on, gov_share, ownership, funds = self._paid
         gap_end = p.funding_gap_start + p.funding_gap_months
-        return causes.Money(
+        return Money(
             donor_on=donor_on, in_gap=p.funding_gap_months > 0 and p.funding_gap_start <= t < gap_end,
             gap_first=p.funding_gap_start, gap_last=gap_end - 1, donor_share=p.donor_share,
             cost_sharing=p.cost_sharing, member_funding=p.member_funding, ownership=float(ownership[j]),
@@ -563,35 +578,35 @@ class AllianceModel(mesa.Model):
     def _stop_cause(self, j: int) -> str:
         if not self.on["funding"]:
             return "money is switched off (every platform fully paid): it missed its due meetings by chance"
-        return causes.platform_stops(self._money(j))
+        return platform_stops_cause(self._money(j))
 
     def _revive_cause(self, j: int) -> str:
         if not self.on["funding"]:
             return "money is switched off (every platform fully paid)"
-        return causes.platform_revives(self._money(j), float(self._funds_at_stop[j]), float(self._gov_at_stop[j]))
+        return platform_revives_cause(self._money(j), float(self._funds_at_stop[j]), float(self._gov_at_stop[j]))
 
     def _funding_cause(self, change: str) -> str:
         p = self.params
         donor_on, gov_share, ownership, funds = self._paid
         members = (np.full_like(funds, p.cost_sharing) if donor_on
                    else max(p.cost_sharing, p.member_funding) * ownership)
-        return causes.funding_changes(
+        return funding_changes_cause(
             change, months=p.project_months, gap_months=p.funding_gap_months, donor_share=p.donor_share,
             funds=funds, members=members, government=gov_share * ownership, meeting_funds=p.meeting_funds,
             width=p.funds_response_width,
         )
 
-    def _criteria(self, idle: np.ndarray, home_trust: np.ndarray, funds: np.ndarray) -> causes.Functioning:
+    def _criteria(self, idle: np.ndarray, home_trust: np.ndarray, funds: np.ndarray) -> Functioning:
         w, p, t = self.world, self.params, self.month
         div = learning.diversity(w.kind, self.seat_active, w.edge_agent, w.edge_platform, w.n_platforms, len(KINDS))
-        return causes.Functioning(
+        return Functioning(
             regular=~idle, case_study=(t - self.last_case_study) <= 12, trusted=home_trust >= p.functioning_trust,
             trust=home_trust, funds=funds, facilitation=w.platform_facilitation, diversity=div, idle=idle,
         )
 
     def _not_functioning_cause(self, idle: np.ndarray, home_trust: np.ndarray, funds: np.ndarray) -> str:
         p = self.params
-        return causes.not_functioning(
+        return not_functioning_cause(
             self._criteria(idle, home_trust, funds), trust_threshold=p.functioning_trust, trust_base=p.trust_base,
             conflict=p.conflict, initial_trust=p.initial_trust, intensity=p.action_research_intensity,
             case_study_funds=p.case_study_funds, meeting_funds=p.meeting_funds, width=p.funds_response_width,
@@ -605,13 +620,13 @@ class AllianceModel(mesa.Model):
         p, w = self.params, self.world
         beyond = adopted & self._scale_pop
         backed = np.count_nonzero(beyond & self.backed[self._fit_index]) / max(np.count_nonzero(beyond), 1)
-        return causes.scaled(
+        return scaled_cause(
             self._scale_extent(adopted), p.scale_share, backed, bool(self._outside.any()),
             np.count_nonzero(adopted & w.in_pilot) / self._n_pilot, self._spillover, self._outside_spillover,
             int(np.count_nonzero(self.backed[:-1])), int(self.district_policy.shape[0]),
         )
 
-    def _survival_breakdown(self, t: int, idle: np.ndarray) -> causes.Survival:
+    def _survival_breakdown(self, t: int, idle: np.ndarray) -> Survival:
         """Who of the cohort kept the practice, and what backed them (the fade rule's two protections)."""
         cohort = self._cohort
         kept = cohort & (self.stage >= _ADOPTED)
@@ -619,7 +634,7 @@ class AllianceModel(mesa.Model):
         backed = self.backed[self._fit_index]
         on_platform = self.is_member & self._has_home & ~idle[self._home]
         count = np.count_nonzero
-        return causes.Survival(
+        return Survival(
             cohort=int(count(cohort)), kept=int(count(kept)),
             lost_unprotected=int(count(lost & ~backed & ~on_platform)), kept_backed=int(count(kept & backed)),
             kept_on_platform=int(count(kept & on_platform)), month=t,
@@ -635,13 +650,13 @@ class AllianceModel(mesa.Model):
         extent = self._scale_extent(adopted)
         parts = [f"the alliance functioned from month {self._functioning_month}"
                  if self._functioning_month is not None else "the alliance never functioned"]
-        parts.append(f"the innovation scaled in month {self._scale_month} ({causes.pct(extent)} adopted beyond "
+        parts.append(f"the innovation scaled in month {self._scale_month} ({pct(extent)} adopted beyond "
                      f"the pilots at the end)" if self._scale_month is not None else
-                     f"the innovation did not scale ({causes.pct(extent)} beyond the pilots, "
-                     f"{causes.pct(p.scale_share)} needed)")
+                     f"the innovation did not scale ({pct(extent)} beyond the pilots, "
+                     f"{pct(p.scale_share)} needed)")
         surv = "" if math.isnan(self._survival) else f", survival {self._survival:.2f}"
         parts.append(("the practice was sustained" if sustained else "the practice was not sustained") + surv)
-        sustain_cause = causes.sustain(self._survival_detail, self._survival, p.sustain_ratio, cohort_share,
+        held = sustain_cause(self._survival_detail, self._survival, p.sustain_ratio, cohort_share,
                                        p.sustain_min_share, p.project_months, p.horizon_months,
                                        f"after funding ends adopters give up at a Weibull hazard (scale "
                                        f"{p.fade_scale_months:g} months, shape {p.fade_shape:.2g}) cut by support "
@@ -661,11 +676,11 @@ class AllianceModel(mesa.Model):
             else:
                 main = (f"national policy changed in month {self._policy_month}, but government backs only "
                         f"{np.count_nonzero(self.backed[:-1])} of {self.district_policy.shape[0]} districts by the "
-                        f"end and adoption beyond the pilots reached {causes.pct(extent)}")
+                        f"end and adoption beyond the pilots reached {pct(extent)}")
         elif not sustained:
-            main = sustain_cause
+            main = held
         else:
-            main = f"{self._scaled_cause}; {sustain_cause}"
+            main = f"{self._scaled_cause}; {held}"
         self._event("verdict", f"result after {p.horizon_months} months: " + "; ".join(parts), main)
 
     def run(self, months: int | None = None) -> AllianceModel:

@@ -78,7 +78,7 @@ class Money:
                 f"happens with probability {pct(self.meeting_chance)}")
 
 
-def platform_stops(money: Money) -> str:
+def platform_stops_cause(money: Money) -> str:
     """Why a platform stopped meeting: its money against what a meeting needs."""
     text = f"{money.words()}; {money.need()}"
     if money.funds >= money.meeting_funds:
@@ -88,7 +88,7 @@ def platform_stops(money: Money) -> str:
     return text
 
 
-def platform_revives(now: Money, funds_when_stopped: float, government_when_stopped: float) -> str:
+def platform_revives_cause(now: Money, funds_when_stopped: float, government_when_stopped: float) -> str:
     """Why a platform meets again: what changed in its money since it stopped."""
     gov = now.government * now.ownership
     if now.donor_on and now.funds > funds_when_stopped + 0.005:
@@ -106,7 +106,7 @@ def platform_revives(now: Money, funds_when_stopped: float, government_when_stop
             f"happens with probability {pct(now.meeting_chance)}")
 
 
-def funding_changes(change: str, *, months: int, gap_months: int, donor_share: float, funds: np.ndarray,
+def funding_changes_cause(change: str, *, months: int, gap_months: int, donor_share: float, funds: np.ndarray,
                     members: np.ndarray, government: np.ndarray, meeting_funds: float, width: float) -> str:
     """The numbers behind a change in donor money: what platforms can pay now."""
     short = int(np.count_nonzero(funds < meeting_funds))
@@ -143,7 +143,7 @@ class Functioning:
         return int(np.count_nonzero(self.regular & self.case_study & self.trusted))
 
 
-def functioning(f: Functioning, *, trust_threshold: float, share_needed: float) -> str:
+def functioning_cause(f: Functioning, *, trust_threshold: float, share_needed: float) -> str:
     """Why the alliance now counts as functioning."""
     return (f"{f.count} of {f.n} platforms meet regularly, ran a case study in the last 12 months and have "
             f"member trust >= {trust_threshold:.2g} (needed: {pct(share_needed)}); mean trust "
@@ -161,7 +161,7 @@ def failing_criterion(f: Functioning) -> str:
     return max(fails, key=lambda k: (fails[k], -list(fails).index(k)))
 
 
-def not_functioning(f: Functioning, *, trust_threshold: float, trust_base: float, conflict: float,
+def not_functioning_cause(f: Functioning, *, trust_threshold: float, trust_base: float, conflict: float,
                     initial_trust: float, intensity: float, case_study_funds: float,
                     meeting_funds: float, width: float) -> str:
     """Why the alliance is not functioning: the criterion most platforms fail, with its numbers."""
@@ -197,26 +197,26 @@ def not_functioning(f: Functioning, *, trust_threshold: float, trust_base: float
             f"there from {initial_trust:.2g} at the start")
 
 
-def policy(pressure: float, threshold: float, adopted: int, total: int) -> str:
+def policy_cause(pressure: float, threshold: float, adopted: int, total: int) -> str:
     """Why national policy changed."""
     return (f"{adopted} of {total} national government and regulator organisations practise, "
             f"{pct(pressure)} of their influence, reaching the policy threshold {pct(threshold)}")
 
 
-def district(pressure: float, involvement: float, threshold: float, adopted: int, total: int) -> str:
+def district_cause(pressure: float, involvement: float, threshold: float, adopted: int, total: int) -> str:
     """Why a district put the practice in its plans and budget."""
     return (f"{adopted} of {total} of its local-government organisations practise ({pct(pressure)} of their "
             f"influence) x government involvement {involvement:.2g} = {pct(pressure * involvement)}, reaching "
             f"the threshold {pct(threshold)}")
 
 
-def programme(policy_month: int, per_year: float, reached: int, total: int) -> str:
+def programme_cause(policy_month: int, per_year: float, reached: int, total: int) -> str:
     """Why the national programme reached a district now."""
     return (f"policy changed in month {policy_month}; the programme adds {per_year:.2g} district(s) a year, "
             f"pilot districts first ({reached} of {total} reached)")
 
 
-def scaled(share: float, scale_share: float, backed_share: float, outside: bool, pilot_adoption: float,
+def scaled_cause(share: float, scale_share: float, backed_share: float, outside: bool, pilot_adoption: float,
            spillover: float, outside_spillover: float, reach: int, n_districts: int) -> str:
     """Why the innovation counts as scaled, and the channel that carried most of it."""
     where = "beyond the pilot districts" if outside else "among organisations outside the alliance"
@@ -241,7 +241,7 @@ class Survival:
     month: int
 
 
-def sustain(s: Survival | None, survival: float, ratio: float, cohort_share: float, min_share: float,
+def sustain_cause(s: Survival | None, survival: float, ratio: float, cohort_share: float, min_share: float,
             project_months: int, horizon: int, fade: str = "") -> str:
     """Why the practice was or was not sustained after donor funding ended."""
     if project_months >= horizon:
