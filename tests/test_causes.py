@@ -101,6 +101,7 @@ def test_project_end_and_functioning_causes_match_the_series(seed):
 def test_institutionalisation_and_scale_causes_reach_their_thresholds(seed):
     model = AllianceModel("default", rng=seed, policy_threshold=0.4).run()
     p, series = model.params, model.series()
+    assert _events(model, "policy") and _events(model, "district")
     for e in _events(model, "policy"):
         assert _number(r", (\d+)% of their influence", e.cause) >= 100 * p.policy_threshold
     for e in _events(model, "district"):
