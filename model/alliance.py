@@ -650,10 +650,10 @@ class AllianceModel(mesa.Model):
         extent = self._scale_extent(adopted)
         parts = [f"the alliance functioned from month {self._functioning_month}"
                  if self._functioning_month is not None else "the alliance never functioned"]
-        parts.append(f"the innovation scaled in month {self._scale_month} ({pct(extent)} adopted beyond "
-                     f"the pilots at the end)" if self._scale_month is not None else
-                     f"the innovation did not scale ({pct(extent)} beyond the pilots, "
-                     f"{pct(p.scale_share)} needed)")
+        beyond = "beyond the pilots" if self._outside.any() else "outside the alliance"
+        parts.append(f"the innovation scaled in month {self._scale_month} ({pct(extent)} adopted {beyond} "
+                     f"at the end)" if self._scale_month is not None else
+                     f"the innovation did not scale ({pct(extent)} {beyond}, {pct(p.scale_share)} needed)")
         surv = "" if math.isnan(self._survival) else f", survival {self._survival:.2f}"
         parts.append(("the practice was sustained" if sustained else "the practice was not sustained") + surv)
         held = sustain_cause(self._survival_detail, self._survival, p.sustain_ratio, cohort_share,
@@ -666,8 +666,12 @@ class AllianceModel(mesa.Model):
         if self._functioning_month is None:
             main = self._not_functioning or ""
         elif self._scale_month is None:
-            if not self.policy:
-                k, n = self._policy_makers_practising(adopted)
+            k, n = self._policy_makers_practising(adopted)
+            if not self.policy and not self.on["national_institutionalisation"]:
+                main = "national institutionalisation is switched off: national policy cannot change"
+            elif not self.policy and n == 0:
+                main = "no national government or regulator sits in this alliance: national policy cannot change"
+            elif not self.policy:
                 main = (f"national policy never changed: policy pressure {self._pressure:.2f} stayed below the "
                         f"threshold {p.policy_threshold:.2g} ({k} of {n} national government and regulator "
                         f"organisations practise; government involvement {p.government_involvement:.2g}); "
