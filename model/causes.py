@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,10 +46,10 @@ class Money:
             return self.cost_sharing
         return max(self.cost_sharing, self.member_funding) * self.ownership
 
-    @property
+    @cached_property
     def meeting_chance(self) -> float:
         """Chance a due meeting happens at these funds (process 2)."""
-        return float(self.funds * paid_response(np.asarray(self.funds), self.meeting_funds, self.width))
+        return float(self.funds * paid_response(np.float64(self.funds), self.meeting_funds, self.width))
 
     def words(self) -> str:
         """``after the donor left, members cover 30% of its costs (...) + government 0%``."""
