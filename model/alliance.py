@@ -610,6 +610,7 @@ class AllianceModel(mesa.Model):
             self._criteria(idle, home_trust, funds), trust_threshold=p.functioning_trust, trust_base=p.trust_base,
             conflict=p.conflict, initial_trust=p.initial_trust, intensity=p.action_research_intensity,
             case_study_funds=p.case_study_funds, meeting_funds=p.meeting_funds, width=p.funds_response_width,
+            switched_off=tuple(k for k in ("trust", "action_research") if not self.on[k]),
         )
 
     def _scale_extent(self, adopted: np.ndarray) -> float:

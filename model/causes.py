@@ -164,9 +164,19 @@ def failing_criterion(f: Functioning) -> str:
 
 def not_functioning_cause(f: Functioning, *, trust_threshold: float, trust_base: float, conflict: float,
                     initial_trust: float, intensity: float, case_study_funds: float,
-                    meeting_funds: float, width: float) -> str:
-    """Why the alliance is not functioning: the criterion most platforms fail, with its numbers."""
+                    meeting_funds: float, width: float, switched_off: tuple[str, ...] = ()) -> str:
+    """Why the alliance is not functioning: the criterion most platforms fail, with its numbers.
+
+    ``switched_off`` names mechanisms a run switched off (``trust``, ``action_research``):
+    their rule then did not apply, and the cause says so.
+    """
     which = failing_criterion(f)
+    off = {"case_study": "action_research", "trust": "trust"}.get(which)
+    if off in switched_off:
+        what = {"case_study": "ran a case study in the last 12 months", "trust": "have trusted members"}[which]
+        bad = ~(f.case_study if which == "case_study" else f.trusted)
+        return (f"only {f.n - int(bad.sum())} of {f.n} platforms {what}: the {off.replace('_', ' ')} "
+                f"mechanism is switched off")
     if which == "meeting":
         bad = ~f.regular
         return (f"only {f.n - int(bad.sum())} of {f.n} platforms meet regularly: the others have "

@@ -11,6 +11,7 @@ from model import AllianceModel
 from model.causes import Functioning, failing_criterion
 from model.mechanisms import paid_response
 from model.runner import run_scenario
+from model.scenario import load_scenario
 
 SEEDS = (1, 2, 3)
 
@@ -155,3 +156,14 @@ def test_every_event_of_a_run_has_a_cause():
         model = AllianceModel(scenario, rng=1).run()
         assert all(e.cause for e in model.events), [e for e in model.events if not e.cause]
         assert [e.kind for e in model.events].count("verdict") == 1
+
+
+@pytest.mark.parametrize("off", ["trust", "action_research"])
+def test_a_switched_off_mechanism_is_named_as_the_reason_not_its_rule(off):
+    scenario = load_scenario("default")
+    scenario = scenario.model_copy(update={"mechanisms": {**scenario.mechanisms, off: False}})
+    for seed in SEEDS:
+        model = AllianceModel(scenario, rng=seed).run()
+        (event,) = _events(model, "functioning", "not functioning")
+        assert event.cause.startswith("only 0 of 11 platforms")
+        assert f"the {off.replace('_', ' ')} mechanism is switched off" in event.cause
