@@ -78,6 +78,8 @@ class Run:
     traceback: str | None = None
     seconds: float = 0.0
     extra: Any = None
+    #: The run's events (``model.alliance.Event``: month, kind, text, cause), kept with the series.
+    events: list | None = None
 
     @property
     def ok(self) -> bool:
@@ -120,6 +122,9 @@ def execute(task: Task, fn: RunFunction, series: bool) -> Run:
         run.summary = {k: _plain(v) for k, v in dict(result.summary).items()}
         if series and getattr(result, "series", None) is not None:
             run.series = result.series
+        if series and getattr(result, "events", None) is not None:
+            # a few dozen small records a run: kept where the series is (lasim run writes events.csv)
+            run.events = list(result.events)
         run.extra = getattr(result, "extra", None)
     except Exception as exc:  # noqa: BLE001 -- a model error is this run's failure, not the sweep's
         run.error = f"{type(exc).__name__}: {exc}"

@@ -41,6 +41,10 @@ TABLE_FIELDS = (
 )
 
 
+#: Columns of events.csv: one row per event of every run, with its cause in plain words.
+EVENT_COLUMNS = ("replication", "seed", "month", "kind", "text", "cause")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario and write series, outcomes and plots",
                        description="Run a scenario (a shipped name or a .toml file) with replications; print the "
@@ -103,12 +107,15 @@ def _list() -> int:
 
 
 def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = True, snapshot_months=(),
-                     executor: Executor | None = None, replay: bool = True) -> tuple:
+                     executor: Executor | None = None, replay: bool = True,
+                     events: list[dict[str, Any]] | None = None) -> tuple:
     """Run one model per seed; return (summaries, long series, first model's snapshots, first world).
 
     The runs go through :func:`experiments.runs.run_many`; the snapshots of the
     alliance for the figure come from replaying replication 0 step by step here
     (the same seed gives the same run); ``replay=False`` skips them (no figure).
+    Each run's events (:data:`EVENT_COLUMNS`) are appended to ``events`` when a
+    list is given.
     """
     bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run", disable=not progress, file=sys.stderr)
     try:
@@ -122,6 +129,9 @@ def run_replications(scenario: Scenario, seeds: list[int], *, progress: bool = T
     summaries, series = [], []
     for run in runs:
         summaries.append({"replication": run.replication, "seed": run.seed, **run.summary})
+        if events is not None:
+            events.extend({"replication": run.replication, "seed": run.seed, "month": e.month, "kind": e.kind,
+                           "text": e.text, "cause": getattr(e, "cause", "")} for e in run.events or ())
         s = run.series.reset_index()
         s.insert(0, "seed", run.seed)
         s.insert(0, "replication", run.replication)
@@ -185,20 +195,26 @@ def run_command(args: argparse.Namespace) -> int:
     seeds = replication_seeds(args.seed, args.replications * len(members))
     p = scenario.parameters
     snap_months = [p.project_months] if 0 < p.project_months < p.horizon_months else []
-    summaries, all_series = [], []
+    summaries, all_series, all_events = [], [], []
     for k, (member, member_scenario) in enumerate(members):
         member_seeds = seeds[k * args.replications:(k + 1) * args.replications]
+        rows: list[dict[str, Any]] = []
         summary, series, snaps, world_k = run_replications(member_scenario, member_seeds, snapshot_months=snap_months,
-                                                           replay=not args.no_plots and k == 0)
+                                                           replay=not args.no_plots and k == 0, events=rows)
+        events = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
         if k == 0:
             snapshots, world = snaps, world_k
         if member is not None:
             summary.insert(0, "member", member)
             series.insert(0, "member", member)
             series.insert(0, "run", series["replication"] + k * args.replications)
+            events.insert(0, "member", member)
+            events.insert(0, "run", events["replication"] + k * args.replications)
         summaries.append(summary)
         all_series.append(series)
+        all_events.append(events)
     summary, series = pd.concat(summaries, ignore_index=True), pd.concat(all_series, ignore_index=True)
+    events = pd.concat(all_events, ignore_index=True)
     n_runs = len(summary)
     table = outcome_table(summary)
     what = f"{len(members)} ensemble members x {args.replications}" if len(members) > 1 else f"{args.replications}"
@@ -222,6 +238,8 @@ def run_command(args: argparse.Namespace) -> int:
                                 git_commit=meta["git_commit"])
         tagged.to_csv(tmp / "summary.csv", index=False)
         table.to_csv(tmp / "outcomes.csv", index=False)
+        events.assign(scenario=scenario.name, lasim_version=meta["lasim_version"],
+                      git_commit=meta["git_commit"]).to_csv(tmp / "events.csv", index=False)
         keep = ("scenario_name", "root_seed", "seeds", "lasim_version", "git_commit", "created")
         write_parquet(tmp / "timeseries.parquet", series, {k: meta[k] for k in keep})
         if not args.no_plots:
@@ -233,6 +251,6 @@ def run_command(args: argparse.Namespace) -> int:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    print(f"\nwrote {out}/: timeseries.parquet, summary.csv, outcomes.csv, run.json, scenario.toml"
+    print(f"\nwrote {out}/: timeseries.parquet, summary.csv, outcomes.csv, events.csv, run.json, scenario.toml"
           + ("" if args.no_plots else ", adoption.png, alliance.png"))
     return 0

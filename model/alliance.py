@@ -12,6 +12,22 @@ import pandas as pd
 from mesa.datacollection import DataCollector
 
 from .agents import Platform, Stakeholder
+from .causes import (
+    Functioning,
+    Money,
+    Survival,
+    district_cause,
+    functioning_cause,
+    funding_changes_cause,
+    not_functioning_cause,
+    pct,
+    platform_revives_cause,
+    platform_stops_cause,
+    policy_cause,
+    programme_cause,
+    scaled_cause,
+    sustain_cause,
+)
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVELS, POLICY_KINDS, Stage
 from .mechanisms import (
     action_research,
@@ -33,11 +49,16 @@ from .structure import build_world
 
 @dataclass(frozen=True)
 class Event:
-    """Something a trainer can point at: ``month 14: funding gap starts``."""
+    """Something a trainer can point at: ``month 14: funding gap starts``.
+
+    ``cause`` says why, in plain words, from the model's state that month
+    (:mod:`model.causes`); empty where the event needs no explanation.
+    """
 
     month: int
     kind: str
     text: str
+    cause: str = ""
 
     def __str__(self) -> str:
         return f"month {self.month}: {self.text}"
@@ -184,6 +205,14 @@ class AllianceModel(mesa.Model):
         # sustain_horizon_months later (docs/ODD.md, "Outputs")
         self._cohort: np.ndarray | None = (self.stage >= _ADOPTED) if p.project_months == 0 else None
         self._survival = math.nan
+        # for the causes of events (model.causes): filled as the run goes, read only when an event fires
+        self._pressure = 0.0
+        self._funds_at_stop = np.zeros(n_p)
+        self._gov_at_stop = np.zeros(n_p)
+        self._paid: tuple = (True, np.zeros(n_p), self.ownership, np.ones(n_p))
+        self._not_functioning: str | None = None
+        self._scaled_cause = ""
+        self._survival_detail: Survival | None = None
         self.metrics: dict[str, float] = {}
 
         # one array-valued reporter: the DataCollector deep-copies every value it
@@ -205,8 +234,8 @@ class AllianceModel(mesa.Model):
         total = np.bincount(ep, self.seat_active * self.trust[w.edge_agent], w.n_platforms)
         return total / np.maximum(np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1)
 
-    def _event(self, kind: str, text: str) -> None:
-        self.events.append(Event(self.month, kind, text))
+    def _event(self, kind: str, text: str, cause: str = "") -> None:
+        self.events.append(Event(self.month, kind, text, cause))
 
     # ------------------------------------------------------------------ the month
 
@@ -225,6 +254,8 @@ class AllianceModel(mesa.Model):
         )
         if not on["funding"]:
             funds = np.ones(n_p)
+        # what paid for this month, kept (by reference: no copies) for the causes of events
+        self._paid = (donor_on, gov_share, self.ownership, funds)
 
         # 2 meetings
         met = meetings.platform_meets(
@@ -341,11 +372,13 @@ class AllianceModel(mesa.Model):
         # 7 institutionalisation
         adopted = self.stage >= _ADOPTED
         pressure = institutions.policy_pressure(adopted, w.influence, self._policy_maker)
+        self._pressure = pressure
         if (not self.policy and on["national_institutionalisation"]
                 and institutions.policy_changes(pressure, p.policy_threshold, False)):
             self.policy = True
             self._policy_month = t
-            self._event("policy", "national regulation changed: a government programme starts, district by district")
+            self._event("policy", "national regulation changed: a government programme starts, district by district",
+                        policy_cause(pressure, p.policy_threshold, *self._policy_makers_practising(adopted)))
         if on["district_institutionalisation"] and not self.district_policy.all():
             dp = institutions.district_pressure(
                 adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
@@ -355,14 +388,18 @@ class AllianceModel(mesa.Model):
                 dp * p.government_involvement, p.district_policy_threshold, self.district_policy
             )
             for d in (now & ~self.district_policy).nonzero()[0].tolist():
-                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget")
+                gov_here = self._local_gov & (w.district == d)
+                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget",
+                            district_cause(float(dp[d]), p.government_involvement, p.district_policy_threshold,
+                                            int(np.count_nonzero(gov_here & adopted)), int(np.count_nonzero(gov_here))))
             self.district_policy = now
         reached = np.zeros_like(self.district_policy)
         if self.policy and on["government_programmes"]:
             k = institutions.programme_reach(t - self._policy_month, p.programme_districts_per_year, reached.shape[0])
             reached[self._programme_order[:k]] = True
             for d in self._programme_order[self._reached:k].tolist():
-                self._event("programme", f"the government programme reaches district {w.district_names[d]}")
+                self._event("programme", f"the government programme reaches district {w.district_names[d]}",
+                            programme_cause(self._policy_month, p.programme_districts_per_year, k, reached.shape[0]))
             self._reached = k
         self.backed[:-1] = self.district_policy | reached
         self.backed[-1] = self.policy
@@ -475,31 +512,181 @@ class AllianceModel(mesa.Model):
         self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
         if self._functioning_month is None and share_functioning >= p.functioning_share:
             self._functioning_month = t
-            self._event("functioning", "the alliance is functioning: regular meetings, action research, trust")
+            self._event("functioning", "the alliance is functioning: regular meetings, action research, trust",
+                        functioning_cause(self._criteria(idle, home_trust, funds),
+                                           trust_threshold=p.functioning_trust, share_needed=p.functioning_share))
         if self._scale_month is None and self._scale_pop.any() and (
             count(adopted & self._scale_pop) / count(self._scale_pop) >= p.scale_share
         ):
             self._scale_month = t
-            self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots")
+            self._scaled_cause = self._scale_cause(adopted)
+            self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots",
+                        self._scaled_cause)
+        project_end = p.project_months - 1 if 0 < p.project_months < p.horizon_months else p.horizon_months - 1
+        if t == project_end and self._functioning_month is None:
+            self._not_functioning = self._not_functioning_cause(idle, home_trust, funds)
+            when = "by the end of the project" if t < p.horizon_months - 1 else f"in {p.horizon_months} months"
+            self._event("functioning", f"the alliance is not functioning {when}", self._not_functioning)
+        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+            self._survival_detail = self._survival_breakdown(t, idle)
 
         # plain-words events for the trainer's feed
         if donor_on != self._donor_was_active:
             if not donor_on and t == p.project_months:
-                self._event("funding", "project funding ends; only cost sharing and government money remain")
+                self._event("funding", "project funding ends; only cost sharing and government money remain",
+                            self._funding_cause("ends"))
             elif not donor_on:
-                self._event("funding", "funding gap starts: no donor money")
+                self._event("funding", "funding gap starts: no donor money", self._funding_cause("gap"))
             else:
-                self._event("funding", "donor funding resumes after the gap")
+                self._event("funding", "donor funding resumes after the gap", self._funding_cause("resumes"))
             self._donor_was_active = donor_on
         newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
         for j in newly_idle.nonzero()[0].tolist():
             lvl = _LEVEL_WORDS[w.platform_level[j]]
-            self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting")
+            self._funds_at_stop[j] = funds[j]
+            self._gov_at_stop[j] = self._paid[1][j] * self._paid[2][j]
+            self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting", self._stop_cause(j))
         revived = ~idle & self._was_idle
         for j in revived.nonzero()[0].tolist():
             lvl = _LEVEL_WORDS[w.platform_level[j]]
-            self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again")
+            self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again",
+                        self._revive_cause(j))
         self._was_idle = idle
+        if t == p.horizon_months - 1:
+            self._verdict(t, adopted)
+
+    # ------------------------------------------------------------------ causes of events
+    # Called only when an event fires: the numbers are the model's own, read that month.
+
+    def _policy_makers_practising(self, adopted: np.ndarray) -> tuple[int, int]:
+        return int(np.count_nonzero(adopted & self._policy_maker)), int(np.count_nonzero(self._policy_maker))
+
+    def _money(self, j: int) -> Money:
+        """What paid platform ``j``'s costs this month."""
+        p, t = self.params, self.month
+        donor_on, gov_share, ownership, funds = self._paid
+        gap_end = p.funding_gap_start + p.funding_gap_months
+        return Money(
+            donor_on=donor_on, in_gap=p.funding_gap_months > 0 and p.funding_gap_start <= t < gap_end,
+            gap_first=p.funding_gap_start, gap_last=gap_end - 1, donor_share=p.donor_share,
+            cost_sharing=p.cost_sharing, member_funding=p.member_funding, ownership=float(ownership[j]),
+            government=float(gov_share[j]), government_budget=p.government_budget,
+            government_involvement=p.government_involvement, funds=float(funds[j]),
+            meeting_funds=p.meeting_funds, width=p.funds_response_width,
+        )
+
+    def _stop_cause(self, j: int) -> str:
+        if not self.on["funding"]:
+            return "money is switched off (every platform fully paid): it missed its due meetings by chance"
+        return platform_stops_cause(self._money(j))
+
+    def _revive_cause(self, j: int) -> str:
+        if not self.on["funding"]:
+            return "money is switched off (every platform fully paid)"
+        return platform_revives_cause(self._money(j), float(self._funds_at_stop[j]), float(self._gov_at_stop[j]))
+
+    def _funding_cause(self, change: str) -> str:
+        p = self.params
+        donor_on, gov_share, ownership, funds = self._paid
+        members = (np.full_like(funds, p.cost_sharing) if donor_on
+                   else max(p.cost_sharing, p.member_funding) * ownership)
+        return funding_changes_cause(
+            change, months=p.project_months, gap_months=p.funding_gap_months, donor_share=p.donor_share,
+            funds=funds, members=members, government=gov_share * ownership, meeting_funds=p.meeting_funds,
+            width=p.funds_response_width,
+        )
+
+    def _criteria(self, idle: np.ndarray, home_trust: np.ndarray, funds: np.ndarray) -> Functioning:
+        w, p, t = self.world, self.params, self.month
+        div = learning.diversity(w.kind, self.seat_active, w.edge_agent, w.edge_platform, w.n_platforms, len(KINDS))
+        return Functioning(
+            regular=~idle, case_study=(t - self.last_case_study) <= 12, trusted=home_trust >= p.functioning_trust,
+            trust=home_trust, funds=funds, facilitation=w.platform_facilitation, diversity=div, idle=idle,
+        )
+
+    def _not_functioning_cause(self, idle: np.ndarray, home_trust: np.ndarray, funds: np.ndarray) -> str:
+        p = self.params
+        return not_functioning_cause(
+            self._criteria(idle, home_trust, funds), trust_threshold=p.functioning_trust, trust_base=p.trust_base,
+            conflict=p.conflict, initial_trust=p.initial_trust, intensity=p.action_research_intensity,
+            case_study_funds=p.case_study_funds, meeting_funds=p.meeting_funds, width=p.funds_response_width,
+            switched_off=tuple(k for k in ("trust", "action_research") if not self.on[k]),
+        )
+
+    def _scale_extent(self, adopted: np.ndarray) -> float:
+        pop = self._scale_pop
+        return np.count_nonzero(adopted & pop) / max(np.count_nonzero(pop), 1)
+
+    def _scale_cause(self, adopted: np.ndarray) -> str:
+        p, w = self.params, self.world
+        beyond = adopted & self._scale_pop
+        backed = np.count_nonzero(beyond & self.backed[self._fit_index]) / max(np.count_nonzero(beyond), 1)
+        return scaled_cause(
+            self._scale_extent(adopted), p.scale_share, backed, bool(self._outside.any()),
+            np.count_nonzero(adopted & w.in_pilot) / self._n_pilot, self._spillover, self._outside_spillover,
+            int(np.count_nonzero(self.backed[:-1])), int(self.district_policy.shape[0]),
+        )
+
+    def _survival_breakdown(self, t: int, idle: np.ndarray) -> Survival:
+        """Who of the cohort kept the practice, and what backed them (the fade rule's two protections)."""
+        cohort = self._cohort
+        kept = cohort & (self.stage >= _ADOPTED)
+        lost = cohort & ~kept
+        backed = self.backed[self._fit_index]
+        on_platform = self.is_member & self._has_home & ~idle[self._home]
+        count = np.count_nonzero
+        return Survival(
+            cohort=int(count(cohort)), kept=int(count(kept)),
+            lost_unprotected=int(count(lost & ~backed & ~on_platform)), kept_backed=int(count(kept & backed)),
+            kept_on_platform=int(count(kept & on_platform)), month=t,
+        )
+
+    def _verdict(self, t: int, adopted: np.ndarray) -> None:
+        """The run's result and its main cause: the first link of the chain (functioning -> scale
+        -> sustained) that failed, or what carried a run that succeeded."""
+        p = self.params
+        cohort = self._cohort
+        cohort_share = math.nan if cohort is None else np.count_nonzero(cohort) / self.world.n
+        sustained = bool(cohort_share >= p.sustain_min_share and self._survival >= p.sustain_ratio)
+        extent = self._scale_extent(adopted)
+        parts = [f"the alliance functioned from month {self._functioning_month}"
+                 if self._functioning_month is not None else "the alliance never functioned"]
+        beyond = "beyond the pilots" if self._outside.any() else "outside the alliance"
+        parts.append(f"the innovation scaled in month {self._scale_month} ({pct(extent)} adopted {beyond} "
+                     f"at the end)" if self._scale_month is not None else
+                     f"the innovation did not scale ({pct(extent)} {beyond}, {pct(p.scale_share)} needed)")
+        surv = "" if math.isnan(self._survival) else f", survival {self._survival:.2f}"
+        parts.append(("the practice was sustained" if sustained else "the practice was not sustained") + surv)
+        held = sustain_cause(self._survival_detail, self._survival, p.sustain_ratio, cohort_share,
+                                       p.sustain_min_share, p.project_months, p.horizon_months,
+                                       f"after funding ends adopters give up at a Weibull hazard (scale "
+                                       f"{p.fade_scale_months:g} months, shape {p.fade_shape:.2g}) cut by support "
+                                       f"protection {p.support_protection:.2g} x (policy protection "
+                                       f"{p.policy_protection:.2g} where government backs, or the ownership of "
+                                       f"a platform that meets)")
+        if self._functioning_month is None:
+            main = self._not_functioning or ""
+        elif self._scale_month is None:
+            k, n = self._policy_makers_practising(adopted)
+            if not self.policy and not self.on["national_institutionalisation"]:
+                main = "national institutionalisation is switched off: national policy cannot change"
+            elif not self.policy and n == 0:
+                main = "no national government or regulator sits in this alliance: national policy cannot change"
+            elif not self.policy:
+                main = (f"national policy never changed: policy pressure {self._pressure:.2f} stayed below the "
+                        f"threshold {p.policy_threshold:.2g} ({k} of {n} national government and regulator "
+                        f"organisations practise; government involvement {p.government_involvement:.2g}); "
+                        f"{np.count_nonzero(self.district_policy)} of "
+                        f"{self.district_policy.shape[0]} districts put it in their own plans")
+            else:
+                main = (f"national policy changed in month {self._policy_month}, but government backs only "
+                        f"{np.count_nonzero(self.backed[:-1])} of {self.district_policy.shape[0]} districts by the "
+                        f"end and adoption beyond the pilots reached {pct(extent)}")
+        elif not sustained:
+            main = held
+        else:
+            main = f"{self._scaled_cause}; {held}"
+        self._event("verdict", f"result after {p.horizon_months} months: " + "; ".join(parts), main)
 
     def run(self, months: int | None = None) -> AllianceModel:
         """Run ``months`` months, or to the scenario's horizon."""

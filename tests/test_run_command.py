@@ -66,3 +66,23 @@ def test_a_bad_ensemble_member_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "learning_rate" in err and "7.0" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_run_writes_the_event_feed_with_causes(tmp_path):
+    out = tmp_path / "f"
+    assert main(["run", "funding_gap", "--seed", "4", "--replications", "2", "--out", str(out), "--no-plots"]) == 0
+    events = pd.read_csv(out / "events.csv", keep_default_na=False)
+    meta = json.loads((out / "run.json").read_text())
+    assert list(events.columns[:6]) == ["replication", "seed", "month", "kind", "text", "cause"]
+    assert (events["git_commit"] == meta["git_commit"]).all() and (events["scenario"] == "funding_gap").all()
+    from model.runner import run_scenario
+
+    for r, seed in enumerate(meta["seeds"]):
+        mine = events[events["replication"] == r]
+        assert (mine["seed"] == seed).all()
+        # the file holds exactly the model's events of that run, causes included
+        expected = [(e.month, e.kind, e.text, e.cause) for e in run_scenario("funding_gap", seed, series=False).events]
+        assert list(mine[["month", "kind", "text", "cause"]].itertuples(index=False, name=None)) == expected
+        assert mine["kind"].iloc[-1] == "verdict" and mine["cause"].iloc[-1]
+        gap = mine[mine["text"].str.startswith("funding gap starts")]
+        assert len(gap) == 1 and "stops for 24 months" in gap["cause"].iloc[0]
