@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from lasim.explorer.feed import FeedEvent, feed_events, group_feed, verdict_line
+from lasim.explorer.page import feed_lines
 from lasim.explorer.session import ExplorerSession
 
 
@@ -44,8 +47,9 @@ def test_stopped_platforms_are_those_whose_last_event_is_stopping():
         assert {names[j] for j in np.flatnonzero(snap.stopped)} == stopped_by_events
 
 
-def test_verdict_line_states_the_result():
-    s = _weak_run(1)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_verdict_line_states_the_result(seed):
+    s = _weak_run(seed)
     snap = s.snapshot()
     line = verdict_line(snap.summary, snap.horizon, snap.events, snap.parameters)
     assert line.pinned and line.kind == "verdict"
@@ -53,6 +57,19 @@ def test_verdict_line_states_the_result():
     assert f"result after {snap.horizon} months" in text
     assert ("the innovation scaled" in text) == bool(snap.summary["scaled"])
     assert ("the alliance functioned" in text) == bool(snap.summary["functioning"])
+    assert ("the practice was sustained" in text) == bool(snap.summary["sustained"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_finished_run_shows_one_verdict_the_models_own(seed):
+    snap = _weak_run(seed).snapshot()
+    frame = SimpleNamespace(events=snap.events, finished=True, summary=snap.summary, horizon=snap.horizon,
+                            parameters=snap.parameters)
+    pinned, _ = feed_lines(frame)
+    verdicts = [ln for ln in pinned if ln.kind == "verdict"]
+    model_verdict = next(e for e in frame.events if e.kind == "verdict")
+    assert len(verdicts) == 1
+    assert model_verdict.text in str(verdicts[0]) and model_verdict.cause in str(verdicts[0])
 
 
 @dataclass
@@ -78,7 +95,7 @@ def test_causes_recorded_by_the_model_are_shown_and_never_invented():
     assert why in str(grouped)
     summary = {"functioning": False, "scaled": False, "sustained": False, "final_adoption": 0.05,
                "peak_adoption": 0.06}
-    verdict = verdict_line(summary, 120, events, {"sustain_min_peak": 0.2})
+    verdict = verdict_line(summary, 120, events)
     assert verdict.causes == (f"main cause: {why}",)
     # a model without causes gets a verdict without one
     assert verdict_line(summary, 120, [FeedEvent(61, "platform", "x stops meeting")]).causes == ()

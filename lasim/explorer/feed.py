@@ -133,14 +133,11 @@ def verdict_line(summary: dict[str, Any], horizon: int, events: Sequence[FeedEve
     else:
         parts.append("the innovation did not scale")
     final, peak = float(summary.get("final_adoption", 0.0)), float(summary.get("peak_adoption", 0.0))
-    min_peak = float((parameters or {}).get("sustain_min_peak", 0.0))
-    if summary.get("sustained"):
-        held = "adoption held"
-    elif peak < min_peak:
-        held = f"adoption stayed low (a peak under {100 * min_peak:.0f}%)"
-    else:
-        held = "adoption did not hold"
-    parts.append(f"{held}: {100 * final:.0f}% at the end, peak {100 * peak:.0f}%")
+    survival = summary.get("survival")
+    kept = "" if survival is None or (isinstance(survival, float) and math.isnan(survival)) else \
+        f", survival {float(survival):.2f}"
+    held = "the practice was sustained" if summary.get("sustained") else "the practice was not sustained"
+    parts.append(f"{held}{kept}: {100 * final:.0f}% adopted at the end, peak {100 * peak:.0f}%")
     text = f"result after {horizon} months: " + "; ".join(parts)
     if summary.get("scaled"):
         decisive = [e for e in events if e.kind == "scaled" and e.cause]

@@ -160,7 +160,9 @@ def feed_lines(f: Frame) -> tuple[list[FeedLine], list[FeedLine]]:
     """(pinned key moments oldest first, other lines newest first), with the verdict when finished."""
     lines = group_feed(f.events)
     pinned = [ln for ln in lines if ln.pinned]
-    if f.finished and f.summary is not None:
+    # the model records its own verdict with its cause (model.causes); the page's line
+    # stands in only for a run without one (an older model, a stand-in in tests)
+    if f.finished and f.summary is not None and not any(ln.kind == "verdict" for ln in pinned):
         pinned.append(verdict_line(f.summary, f.horizon, f.events, f.parameters))
     return pinned, [ln for ln in lines if not ln.pinned][::-1]
 
