@@ -479,13 +479,20 @@ def check_patterns(
     sample = resample(posterior_frame(history), draws, seed + 11)
     say(f"check 3: {draws} posterior draws, fresh replications, on the fitted patterns")
     scores, pred = score_patterns(targets, simulator, sample, seed=seed + 12, workers=workers)
-    flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
-    atomic_write(out / "check3_patterns.csv", lambda p: flat.to_csv(p, index=False))
-    atomic_write(out / "check3_shares.csv", lambda p: scores_frame(scores).to_csv(p, index=False))
-    _share_plot(scores, out / "check3_patterns.png", "Check 3: fitted patterns under the posterior")
-    return _pattern_check(
-        3, "patterns P1-P10 (in sample)", scores, "check3_patterns.png", {"posterior": source}
-    )
+    figure = _write_scores(out, 3, "patterns", scores, pred, "Check 3: fitted patterns under the posterior")
+    return _pattern_check(3, "patterns P1-P10 (in sample)", scores, figure, {"posterior": source})
+
+
+def _write_scores(out: Path, number: int, label: str, scores: Any, pred: pd.DataFrame | None,
+                  title: str) -> str:
+    """A pattern check's files: the draws' statistics (CSV), the shares (CSV) and their plot; the plot's name."""
+    if pred is not None:
+        flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
+        atomic_write(out / f"check{number}_{label}.csv", lambda p: flat.to_csv(p, index=False))
+    atomic_write(out / f"check{number}_shares.csv", lambda p: scores_frame(scores).to_csv(p, index=False))
+    figure = f"check{number}_{label}.png"
+    _share_plot(scores, out / figure, title)
+    return figure
 
 
 def check_heldout(
@@ -507,14 +514,8 @@ def check_heldout(
     scores, pred = heldout_scores(
         heldout, simulator, sample, seed=seed + 22, workers=workers, workdir=out
     )
-    if pred is not None:
-        flat = pred[[c for c in pred.columns if not isinstance(pred[c].iloc[0], np.ndarray)]]
-        atomic_write(out / "check4_heldout.csv", lambda p: flat.to_csv(p, index=False))
-    atomic_write(out / "check4_shares.csv", lambda p: scores_frame(scores).to_csv(p, index=False))
-    _share_plot(scores, out / "check4_heldout.png", "Check 4: held-out patterns (out of sample)")
-    return _pattern_check(
-        4, "held-out P11-P13, C1", scores, "check4_heldout.png", {"posterior": source}
-    )
+    figure = _write_scores(out, 4, "heldout", scores, pred, "Check 4: held-out patterns (out of sample)")
+    return _pattern_check(4, "held-out P11-P13, C1", scores, figure, {"posterior": source})
 
 
 def check_kfold(

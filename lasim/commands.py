@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.set_defaults(func=lambda args: print(scenario_to_toml(load_scenario(args.scenario))) or 0)
 
 
-def _int_at_least(minimum: int):
+def int_at_least(minimum: int):
     """An argparse type: a whole number no smaller than ``minimum``, else a one-line error."""
 
     def parse(text: str) -> int:
@@ -91,8 +91,8 @@ def _int_at_least(minimum: int):
     return parse
 
 
-_pos_int = _int_at_least(1)
-_nonneg_int = _int_at_least(0)
+_pos_int = int_at_least(1)
+_nonneg_int = int_at_least(0)
 
 
 def _list() -> int:

@@ -1,32 +1,30 @@
 """``lasim knockout [SCENARIO] [--replications N] [--seed S] [--off NAME] [--mechanism NAME] [--out DIR]``.
 
-Only argparse is imported at module level: ``lasim --help`` builds every
-sub-command's parser and should not wait for pandas or matplotlib.
+Model, plotting and tqdm imports wait for the command to run: ``lasim --help``
+builds every sub-command's parser.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from experiments.files import (
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    check_output,
+    new_dir_beside,
+    path_safe,
+    provenance,
+    replace_dir,
+)
+from experiments.size import check_size
 from model.errors import LasimInputError
 
-
-def _int_at_least(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (need {minimum} or more)") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is too small (need {minimum} or more)")
-        return value
-
-    return parse
+from .commands import int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,9 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "outcomes, and write knockout.csv, runs.csv, knockout.png and run.json into --out.")
     p.add_argument("scenario", nargs="?", default="default",
                    help="shipped scenario name or scenario .toml file (default: default)")
-    p.add_argument("--replications", "-n", type=_int_at_least(2), default=50, metavar="N",
+    p.add_argument("--replications", "-n", type=int_at_least(2), default=50, metavar="N",
                    help="paired seeds per design (default 50)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S",
+    p.add_argument("--seed", type=int_at_least(0), default=0, metavar="S",
                    help="root seed of the replications (default 0)")
     p.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter of the full model, e.g. --set facilitation_quality=0.4 (repeatable)")
@@ -52,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", type=Path, default=None, metavar="DIR",
                    help="output directory (default: runs/knockout-<scenario>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate exceeds the size guard")
     p.add_argument("--processes", type=int, default=None, metavar="N",
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -69,13 +69,11 @@ def run(args: argparse.Namespace) -> int:
     from experiments.knockout import knockout_designs
 
     designs = knockout_designs(scenario, args.mechanisms)  # validate names before anything runs
-    out: Path = args.out or Path("runs") / f"knockout-{scenario.name}-seed{args.seed}"
-    if out.exists() and not out.is_dir():
-        raise LasimInputError(f"--out {out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise LasimInputError(f"--out {out}: directory exists and is not empty; choose another or add --overwrite")
+    # a scenario's name is text from a file, never a path: it only names the default folder
+    out = check_output(args.out or Path("runs") / f"knockout-{path_safe(scenario.name)}-seed{args.seed}",
+                       overwrite=args.overwrite)
+    check_size(scenario, len(designs) * args.replications, keep_series=False, allow=args.allow_large)
 
-    from experiments.files import atomic_write_json, atomic_write_text, provenance
     from experiments.knockout import format_effects, plot_knockout, run_knockout
     from experiments.plots import save_figure
 
@@ -95,10 +93,9 @@ def run(args: argparse.Namespace) -> int:
           f"root seed {args.seed}; effect = knocked out - full, mean [95% interval], * = interval excludes 0")
     print(format_effects(result.effects))
 
-    # a fresh sibling directory moved into place at the end: an interrupted run
-    # leaves either the old results or the new ones, never a mix
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    # filled beside the target and swapped in whole: an interrupted run leaves the
+    # old results or the new ones, never a mix and never neither
+    tmp = new_dir_beside(out)
     try:
         meta = {
             "command": "knockout", "scenario_name": scenario.name, "scenario_source": str(args.scenario),
@@ -109,14 +106,12 @@ def run(args: argparse.Namespace) -> int:
         }
         atomic_write_json(tmp / "run.json", meta)
         atomic_write_text(tmp / "scenario.toml", scenario_to_toml(scenario))
-        result.effects.to_csv(tmp / "knockout.csv", index=False)
-        result.runs.to_csv(tmp / "runs.csv", index=False)
+        atomic_write(tmp / "knockout.csv", lambda p: result.effects.to_csv(p, index=False))
+        atomic_write(tmp / "runs.csv", lambda p: result.runs.to_csv(p, index=False))
         save_figure(plot_knockout(result.effects, scenario.name), tmp / "knockout.png",
                     {k: meta[k] for k in ("scenario_name", "root_seed", "replications", "lasim_version",
                                           "git_commit")})
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

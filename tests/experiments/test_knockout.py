@@ -116,3 +116,19 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, field)
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and field in err
     assert not out.exists()
+
+
+def test_knockout_never_writes_outside_out_and_swaps_results_in_whole(tmp_path, monkeypatch):
+    design = tmp_path / "evil.toml"
+    design.write_text('base = "default"\nname = "../../escaped"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["knockout", str(design), "-n", "2", "-m", "turnover", "--processes", "1", "-q"]) == 0
+    made = [p for p in tmp_path.rglob("knockout.csv")]
+    assert len(made) == 1 and made[0].parent.parent == tmp_path / "runs"
+    # an overwrite leaves only the new results and no hidden leftovers
+    out = made[0].parent
+    (out / "stale.txt").write_text("old")
+    assert main(["knockout", str(design), "-n", "2", "-m", "turnover", "--processes", "1", "-q",
+                 "--overwrite"]) == 0
+    assert not (out / "stale.txt").exists() and (out / "knockout.csv").exists()
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [out.name]
