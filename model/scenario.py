@@ -10,7 +10,6 @@ the value and what is allowed (:class:`~model.errors.ScenarioError`).
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
+from .tomlfile import parse_toml
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
 
@@ -554,7 +554,9 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return scenario_from_dict(data, source)
 
 
-def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+def _read_scenario_data(
+    name_or_path: str | Path, seen: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, Any], str]:
     text_source = str(name_or_path)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or "/" in text_source:
@@ -573,18 +575,18 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
             )
         text = (resources.files("model") / "scenarios" / f"{text_source}.toml").read_text(encoding="utf-8")
         source = f"{text_source}.toml"
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: malformed TOML ({exc})") from None
+    data = parse_toml(text, source, ScenarioError)
     data.setdefault("name", path.stem if source == text_source else text_source)
     base = data.pop("base", None)
     if base is None:
         return data, source
     if not isinstance(base, str):
         raise ScenarioError(f"{source}: base = {base!r}: must be a scenario name or a .toml path")
-    if source in seen:
-        raise ScenarioError(f"{source}: base scenarios form a cycle ({' -> '.join((*seen, source))})")
+    # a file is the same file however its path is spelt (./b.toml, ../d/b.toml, a symlink)
+    identity = str(path.resolve()) if source == text_source else source
+    if identity in (s[0] for s in seen):
+        chain = " -> ".join((*(s[1] for s in seen), source))
+        raise ScenarioError(f"{source}: base scenarios form a cycle ({chain}); a base may not lead back to its own file")
     base_ref = base
     is_path = base.endswith(".toml") or "/" in base
     if not is_path and base not in scenario_names() and not Path(base).exists():
@@ -597,7 +599,7 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
         base_ref = str(path.parent / base)
     if is_path and not Path(base_ref).exists():
         raise ScenarioError(f"{source}: base = {base!r}: no such scenario file ({base_ref})")
-    base_data, _ = _read_scenario_data(base_ref, (*seen, source))
+    base_data, _ = _read_scenario_data(base_ref, (*seen, (identity, source)))
     merged = dict(base_data)
     for key, value in data.items():
         if key in ("parameters", "traits", "mechanisms") and isinstance(value, dict):

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from lasim.cli import main
 
@@ -65,4 +66,19 @@ def test_a_bad_ensemble_member_is_one_line(tmp_path, capsys):
     assert main(["run", str(ens), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "learning_rate" in err and "7.0" in err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("members, words", [
+    ('[[members]]\nid = "abc"\nlearning_rate = 0.3\n', ["members[0].id = 'abc'", "must be a whole number"]),
+    ("members = [1, 2]\n", ["members[0] = 1", "must be a [[members]] table"]),
+])
+def test_an_ensemble_with_a_bad_id_or_member_is_one_line(tmp_path, capsys, members, words):
+    ens = tmp_path / "bad.toml"
+    ens.write_text('format = "lasim-ensemble"\nversion = 1\nparameters = ["learning_rate"]\n' + members)
+    assert main(["run", str(ens), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err and "bad.toml" in err, err
+    for w in words:
+        assert w in err, err
     assert not (tmp_path / "x").exists()
