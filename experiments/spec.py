@@ -18,8 +18,8 @@ import json
 import math
 import tomllib
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,9 @@ import pandas as pd
 
 from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
+from model.mechanisms import MECHANISMS
 from model.runner import SUMMARY_FIELDS, replication_seeds
-from model.scenario import load_scenario, parameter_specs
+from model.scenario import load_scenario, parameter_specs, unknown_mechanism
 from model.shipped import resolve
 
 SAMPLERS = ("factorial", "lhs", "sobol", "morris")
@@ -50,7 +51,7 @@ DISTRIBUTIONS = {
 }
 _TOP_KEYS = {
     "name", "description", "scenario", "replications", "seed", "outcomes", "series",
-    "common_random_numbers", "sampler", "factors", "fixed", "heatmap",
+    "common_random_numbers", "sampler", "factors", "fixed", "heatmap", "off",
 }
 _FACTOR_KEYS = {"levels", "range", "steps", "distribution", "peak", "mean", "sd"}
 _HEATMAP_KEYS = {"x", "y", "facet", "outcomes"}
@@ -167,6 +168,9 @@ class ExperimentSpec:
         heatmap contrasts). If false, every run gets its own spawned seed.
     fixed : dict
         Parameter values applied to every run (e.g. a shorter horizon).
+    off : tuple of str
+        Mechanisms (``model.mechanisms.MECHANISMS``) switched off in every run;
+        ``lasim sweep --off NAME`` adds to them. Part of the spec's identity.
     heatmap : HeatmapSpec or None
     source : str
         Where the spec came from (for messages; not part of its identity).
@@ -184,6 +188,7 @@ class ExperimentSpec:
     common_random_numbers: bool = True
     fixed: Mapping[str, Any] = field(default_factory=dict)
     heatmap: HeatmapSpec | None = None
+    off: tuple[str, ...] = ()
     source: str = "<spec>"
 
     # ------------------------------------------------------------------ identity
@@ -205,7 +210,17 @@ class ExperimentSpec:
             out["outcomes"] = list(self.outcomes)
         if self.heatmap is not None:
             out["heatmap"] = self.heatmap.to_dict()
+        if self.off:  # absent when empty, so stores made before `off` existed keep their fingerprint
+            out["off"] = list(self.off)
         return out
+
+    def with_off(self, names: Sequence[str], source: str = "--off") -> ExperimentSpec:
+        """This spec with ``names`` also switched off (``lasim sweep --off NAME``), checked and in order."""
+        if not names:
+            return self
+        spec = replace(self, off=_parse_off([*self.off, *names], source, "", flag=True))
+        _check_scenario(spec)
+        return spec
 
     def fingerprint(self) -> str:
         """Hash of everything that decides which runs exist and what they compute.
@@ -235,9 +250,10 @@ class ExperimentSpec:
         path = _resolve_scenario(self.scenario, self.source)
         fixed = dict(self.fixed)
         if is_ensemble_file(path):
-            return tuple(m.with_parameters(**fixed) if fixed else m for m in load_ensemble(path).scenarios())
+            return tuple((m.with_parameters(**fixed) if fixed else m).knock_out(self.off, "off")
+                         for m in load_ensemble(path).scenarios())
         base = load_scenario(path)
-        return base.with_parameters(**fixed) if fixed else base
+        return (base.with_parameters(**fixed) if fixed else base).knock_out(self.off, "off")
 
     # ------------------------------------------------------------------ sampling
     def salib_problem_dict(self) -> dict[str, Any]:
@@ -478,13 +494,14 @@ def _parse(data: Mapping[str, Any], source: str) -> ExperimentSpec:
     fixed = _parse_fixed(data.get("fixed", {}), factors, pspecs, source)
     outcomes = _parse_outcomes(data.get("outcomes"), source)
     heatmap = _parse_heatmap(data.get("heatmap"), factors, outcomes, source)
+    off = _parse_off(data.get("off", []), source, "off")
 
     spec = ExperimentSpec(
         name=name, description=description, scenario=scenario, factors=tuple(factors),
         sampler=sampler, replications=replications, seed=seed, outcomes=outcomes,
         series=bool(data.get("series", False)),
         common_random_numbers=bool(data.get("common_random_numbers", True)),
-        fixed=fixed, heatmap=heatmap, source=source,
+        fixed=fixed, heatmap=heatmap, off=off, source=source,
     )
     if spec.n_runs > MAX_RUNS:
         raise _fail(source, "sampler", sampler.to_dict(),
@@ -667,6 +684,17 @@ def _parse_fixed(raw: Any, factors: list[Factor], pspecs: Mapping[str, Any],
             raise _fail(source, f"fixed.{key}", value,
                         "is also a factor; a parameter is either fixed or varied")
     return dict(raw)
+
+
+def _parse_off(raw: Any, source: str, field_: str, *, flag: bool = False) -> tuple[str, ...]:
+    """Mechanism names to switch off, each known, duplicates dropped, order kept."""
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise _fail(source, field_, raw, f"must be a list of mechanism names: {', '.join(MECHANISMS)}")
+    for name in raw:
+        if name not in MECHANISMS:
+            where = f"{source} {name}" if flag else f"{source}: {field_}"
+            raise LasimInputError(f"{where}: {unknown_mechanism(name)}")
+    return tuple(dict.fromkeys(raw))
 
 
 def _summary_field_names() -> list[str]:

@@ -308,7 +308,8 @@ class Structure(BaseModel):
         return self
 
 
-def _unknown_mechanism(name: str) -> str:
+def unknown_mechanism(name: str) -> str:
+    """What is wrong with mechanism ``name``: unknown, the closest known name, and every allowed one."""
     close = difflib.get_close_matches(name, list(MECHANISMS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown mechanism {name!r}{hint}; allowed: {', '.join(MECHANISMS)}"
@@ -342,7 +343,7 @@ class Scenario(BaseModel):
         for name, on in value.items():
             shown = str(on).lower() if isinstance(on, bool) else repr(on)
             if name not in MECHANISMS:
-                raise ValueError(f"mechanisms.{name} = {shown}: " + _unknown_mechanism(name))
+                raise ValueError(f"mechanisms.{name} = {shown}: " + unknown_mechanism(name))
             if not isinstance(on, bool):
                 raise ValueError(f"mechanisms.{name} = {shown}: must be true or false")
             out[name] = on
@@ -362,7 +363,7 @@ class Scenario(BaseModel):
         switches = dict(self.mechanisms)
         for name in names:
             if name not in MECHANISMS:
-                raise ScenarioError(f"{_source} {name}: " + _unknown_mechanism(name))
+                raise ScenarioError(f"{_source} {name}: " + unknown_mechanism(name))
             switches[name] = False
         return self.model_copy(update={"mechanisms": switches})
 
