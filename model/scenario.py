@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,6 +23,7 @@ from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
 from .tomlfile import parse_toml
+from .validation import format_validation_error
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
 
@@ -393,7 +393,7 @@ class Scenario(BaseModel):
         try:
             params = Parameters.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc, _source, prefix="parameters")) from None
+            raise scenario_error(exc, _source, prefix="parameters") from None
         return self.model_copy(update={"parameters": params})
 
 
@@ -465,58 +465,26 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- loading
 
 
-def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
-    """The first error of a pydantic ValidationError as one line: source, field, value, rule."""
-    err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after") and str(p) != "[key]")
-    loc = ".".join(x for x in (prefix, loc) if x)
-    msg = err["msg"].removeprefix("Value error, ")
+def _parameter_rule(err: dict[str, Any], loc: str) -> str | None:
+    """A parameter's own line: an unknown name with a suggestion, or its unit and range."""
+    parts = loc.split(".")
+    if len(parts) != 2 or parts[0] != "parameters":
+        return None
+    name = parts[1]
     if err["type"] == "extra_forbidden":
-        parts = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
-        if prefix == "parameters" or (len(parts) == 2 and parts[0] == "parameters"):
-            return f"{source}: {_unknown_parameter(parts[-1])}"
-        allowed = _fields_at(parts[:-1])
-        close = difflib.get_close_matches(parts[-1], allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{source}: unknown field {loc!r}{hint}; allowed here: {', '.join(allowed)}"
-    if err["type"] == "missing":
-        return f"{source}: missing field {loc!r}"
+        return _unknown_parameter(name)
+    spec = parameter_specs().get(name)
+    if spec is None or err["type"] == "missing":
+        return None
     value = err.get("input")
     shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
-    name = loc.rsplit(".", 1)[-1]
-    specs = parameter_specs()
-    if loc.startswith("parameters.") and name in specs and err["type"] != "extra_forbidden":
-        spec = specs[name]
-        kind = "a whole number" if spec.integer else "a number"
-        return f"{source}: {loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
-    if msg.startswith(f"{loc}."):  # the validator already named the field and its value
-        return f"{source}: {msg}"
-    where = f"{loc}{shown}: " if loc else ""
-    return f"{source}: {where}{msg}"
+    kind = "a whole number" if spec.integer else "a number"
+    return f"{loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
 
 
-def _fields_at(path: list[str]) -> list[str]:
-    """Field names allowed at ``path`` (a pydantic error location) inside a Scenario."""
-    t: Any = Scenario
-    for part in path:
-        while get_origin(t) is Annotated or (get_origin(t) in (Union, UnionType)):
-            args = [a for a in get_args(t) if a is not type(None)]
-            t = args[0]
-        if isinstance(t, type) and issubclass(t, BaseModel):
-            if part not in t.model_fields:
-                return []
-            t = t.model_fields[part].annotation
-        elif get_origin(t) in (list, tuple):
-            t = get_args(t)[0]
-        elif get_origin(t) is dict:
-            t = get_args(t)[1]
-        else:
-            return []
-    while get_origin(t) is Annotated or (get_origin(t) in (Union, UnionType)):
-        t = [a for a in get_args(t) if a is not type(None)][0]
-    if get_origin(t) is dict and isinstance(get_args(t)[1], type) and issubclass(get_args(t)[1], BaseModel):
-        t = get_args(t)[1]
-    return list(t.model_fields) if isinstance(t, type) and issubclass(t, BaseModel) else []
+def scenario_error(exc: ValidationError, source: str, prefix: str = "") -> ScenarioError:
+    """A scenario's ValidationError as the one-line :class:`ScenarioError`."""
+    return ScenarioError(format_validation_error(exc, source, Scenario, prefix=prefix, special=_parameter_rule))
 
 
 def scenario_names() -> list[str]:
@@ -535,7 +503,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source)) from None
+        raise scenario_error(exc, source) from None
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
