@@ -62,6 +62,8 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         return f"{source}: unknown field {loc!r}{hint}; allowed here: {', '.join(allowed)}"
     if err["type"] == "missing":
         return f"{source}: missing field {loc!r}"
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        msg = "must be a table"  # not pydantic's "instance of <class>": the user never sees our classes
     value = err.get("input")
     shown = f" = {value!r}" if value is not None and not isinstance(value, dict) else ""
     if msg.startswith(f"{loc}.") or msg.startswith(f"{loc} ="):  # the validator named the field and its value
