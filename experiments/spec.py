@@ -41,7 +41,7 @@ from model.runner import SUMMARY_FIELDS, replication_seeds
 from model.scenario import load_scenario, parameter_specs, unknown_mechanism
 from model.shipped import resolve
 from model.tomlfile import parse_toml
-from model.validation import format_validation_error
+from model.validation import Finite, format_validation_error
 
 SAMPLERS = ("factorial", "lhs", "sobol", "morris")
 # Sampler options each method understands; anything else is a typo worth reporting.
@@ -512,13 +512,13 @@ class FactorFile(BaseModel):
     """``[factors.NAME]``: levels, or a range (with steps, or a distribution)."""
 
     model_config = _FILE
-    levels: list[float] | None = Field(None, min_length=1)
-    range: list[float] | None = Field(None, min_length=2, max_length=2)
+    levels: list[Finite] | None = Field(None, min_length=1)
+    range: list[Finite] | None = Field(None, min_length=2, max_length=2)
     steps: int | None = Field(None, ge=2)
     distribution: Literal[tuple(DISTRIBUTIONS)] = "uniform"  # type: ignore[valid-type]
-    peak: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(None, gt=0)
+    peak: Finite | None = None
+    mean: Finite | None = None
+    sd: Finite | None = Field(None, gt=0)
 
     def factor(self, name: str, method: str, ps: Any) -> Factor:
         """The checked :class:`Factor` for parameter ``ps`` under sampler ``method``."""

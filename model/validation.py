@@ -14,7 +14,10 @@ from collections.abc import Callable
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
+
+#: A number a user writes: inf and nan are refused (a field's own bounds still apply).
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 #: A file-specific rule: ``(error, dotted location) -> line after the source``, or None for the generic one.
 Special = Callable[[dict[str, Any], str], "str | None"]
@@ -28,7 +31,8 @@ def error_location(err: dict[str, Any]) -> list[str]:
 
 
 def format_validation_error(exc: ValidationError, source: str, root: type[BaseModel], *,
-                            prefix: str = "", special: Special | None = None) -> str:
+                            prefix: str = "", special: Special | None = None,
+                            locate: Callable[[list[str]], str] | None = None) -> str:
     """The first error of ``exc`` as one line: source, field, value and what is allowed.
 
     Parameters
@@ -46,10 +50,14 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
     special
         A rule of the file's own, tried first (a scenario names a parameter's unit
         and range).
+    locate
+        How the file names a location (a targets file says ``targets[0] (P1)``
+        where pydantic says ``targets.0``); default: the parts joined by dots.
     """
     err = exc.errors(include_url=False)[0]
     parts = [*([prefix] if prefix else []), *error_location(err)]
     loc = ".".join(parts)
+    shown_loc = locate(parts) if locate is not None else loc
     if special is not None:
         line = special(err, loc)
         if line is not None:
@@ -59,16 +67,20 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         allowed = fields_at(root, parts[:-1])
         close = difflib.get_close_matches(parts[-1], allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{source}: unknown field {loc!r}{hint}; allowed here: {', '.join(allowed)}"
+        return f"{source}: unknown field {shown_loc!r}{hint}; allowed here: {', '.join(allowed)}"
     if err["type"] == "missing":
-        return f"{source}: missing field {loc!r}"
+        return f"{source}: missing field {shown_loc!r}"
     if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
         msg = "must be a table"  # not pydantic's "instance of <class>": the user never sees our classes
     value = err.get("input")
     shown = f" = {value!r}" if value is not None and not isinstance(value, dict) else ""
     if msg.startswith(f"{loc}.") or msg.startswith(f"{loc} ="):  # the validator named the field and its value
-        return f"{source}: {msg}"
-    where = f"{loc}{shown}: " if loc else ""
+        return f"{source}: {shown_loc}{msg[len(loc):]}"
+    if parts and (msg.startswith(f"{parts[-1]}.") or msg.startswith(f"{parts[-1]} =")):
+        # named relative to its parent (``set.warp: ...`` from the ``set`` field)
+        parent = locate(parts[:-1]) if locate is not None else ".".join(parts[:-1])
+        return f"{source}: {'.'.join(x for x in (parent, msg) if x)}"
+    where = f"{shown_loc}{shown}: " if loc else ""
     return f"{source}: {where}{msg}"
 
 
