@@ -430,16 +430,7 @@ def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -
         One line naming the file, the target and the field.
     """
     path = resolve_targets_path(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LasimInputError(f"{path}: cannot read ({exc})") from None
-    raw = parse_toml(text, str(path))
-    try:
-        data = TargetsFile.model_validate(raw)
-    except ValidationError as exc:
-        raise LasimInputError(format_validation_error(exc, str(path), TargetsFile,
-                                                      locate=_target_locator(raw))) from None
+    data, _ = read_targets_file(path)
     scenario = data.scenario
     scenario_path = path.parent / scenario
     if scenario.endswith(".toml") and scenario_path.exists():
@@ -475,6 +466,26 @@ def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -
         parameters=list(data.parameters),
         description=data.description,
     )
+
+
+def read_targets_file(path: Path) -> tuple[TargetsFile, dict[str, Any]]:
+    """The typed file and its raw TOML; checks what needs no model (types, keys, bounds).
+
+    Raises
+    ------
+    LasimInputError
+        One line naming the file, the target and the field.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LasimInputError(f"{path}: cannot read ({exc})") from None
+    raw = parse_toml(text, str(path))
+    try:
+        return TargetsFile.model_validate(raw), raw
+    except ValidationError as exc:
+        raise LasimInputError(format_validation_error(exc, str(path), TargetsFile,
+                                                      locate=_target_locator(raw))) from None
 
 
 def check_prior_range(name: str, low: float, high: float, spec: Any, *, where: str) -> None:
