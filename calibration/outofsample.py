@@ -9,7 +9,6 @@ model is reported as not computable, naming what it needs, and fails.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +24,7 @@ from experiments.statistics import wilson
 from .abc import calibrate
 from .posterior import posterior_frame, predictive_check, resample
 from .simulator import Simulator
-from .targets import TargetSet, load_targets, resolve_targets_path
+from .targets import TargetSet, load_targets, read_targets_file, resolve_targets_path
 
 Say = Callable[[str], None]
 
@@ -94,7 +93,7 @@ def computable_targets(
     """
 
     path = resolve_targets_path(name_or_path)
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    _, raw = read_targets_file(path)  # types and keys first: a malformed file is one line
     keep, missing, descriptions = [], {}, {}
     for t in raw.get("targets", []):
         descriptions[t["name"]] = str(t.get("description", ""))

@@ -25,17 +25,19 @@ file, the target or row, and the field.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model.errors import LasimInputError
 from model.shipped import resolve, shipped
+from model.tomlfile import parse_toml
+from model.validation import Finite, format_validation_error
 
 from .simulator import ModelSimulator, Simulator
 
@@ -52,7 +54,6 @@ KINDS = ("range", "compare", "series")
 #: outcome must not make the distance infinite, or pyabc's median epsilon stalls.
 MAX_DISCREPANCY = 10.0
 
-_TOP_KEYS = {"scenario", "replications", "description", "parameters", "priors", "targets"}
 # keys every kind of target accepts; each kind adds its own
 _COMMON_KEYS = {"name", "kind", "description", "outcome", "set", "weight", "source"}
 _TARGET_KEYS = {
@@ -174,70 +175,125 @@ def shipped_targets() -> list[Path]:
     return sorted(shipped("calibration", "targets").values())
 
 
-def _num(
-    where: str,
-    key: str,
-    value: Any,
-    *,
-    low: float = -math.inf,
-    positive: bool = False,
-    integer: bool = False,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise LasimInputError(f"{where}.{key}: {value!r} is not a finite number")
-    if integer and not float(value).is_integer():
-        raise LasimInputError(f"{where}.{key}: {value!r} is not a whole number")
-    if positive and value <= 0:
-        raise LasimInputError(f"{where}.{key}: {value!r} must be > 0")
-    if value < low:
-        raise LasimInputError(f"{where}.{key}: {value!r} must be >= {low:g}")
-    return float(value)
+# --- the file, typed ----------------------------------------------------------------------
+# Types, unknown keys and simple bounds are pydantic's (one line through
+# model.validation.format_validation_error, as for scenarios and sweep specs); what needs
+# the model (outcome and parameter names, ranges, the horizon) or a CSV is checked below.
+_FILE = ConfigDict(extra="forbid", strict=True)
+Statistic = Literal[tuple(STATISTICS)]  # type: ignore[valid-type]
+
+
+class PriorFile(BaseModel):
+    """``[priors] NAME = {low = .., high = ..}``: a uniform prior."""
+
+    model_config = _FILE
+    low: Finite
+    high: Finite
+
+
+class TargetFile(BaseModel):
+    """One ``[[targets]]`` table as written; which keys it may hold depends on its kind."""
+
+    model_config = _FILE
+    name: str = Field(min_length=1)
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    description: str = ""
+    source: str = ""
+    weight: Finite = Field(1.0, gt=0)
+    outcome: str | None = None
+    statistic: Statistic = "mean"
+    month: int | None = Field(None, ge=0)
+    set: dict[str, Finite] | None = None
+    low: Finite | None = None
+    high: Finite | None = None
+    scale: Finite | None = Field(None, gt=0)
+    versus: dict[str, Finite] | None = None
+    versus_outcome: str | None = None
+    versus_statistic: Statistic | None = None
+    versus_month: int | None = Field(None, ge=0)
+    ratio: Finite = Field(1.0, ge=0)
+    difference: Finite = 0.0
+    file: str | None = None
+    level: str | int | None = None
+    population: Finite | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_and_its_keys(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        kind = raw.get("kind")
+        if kind is None:
+            paired = {"versus", "versus_outcome", "versus_month", "versus_statistic"} & set(raw)
+            kind = "series" if "file" in raw else ("compare" if paired else "range")
+            raw = {**raw, "kind": kind}
+        if kind in _TARGET_KEYS:
+            extra = set(raw) - _TARGET_KEYS[kind]
+            if extra:
+                raise ValueError(f"unknown key {sorted(extra)[0]!r} for a {kind} target; allowed: "
+                                 f"{', '.join(sorted(_TARGET_KEYS[kind]))}")
+        return raw
+
+
+class TargetsFile(BaseModel):
+    """A targets TOML file as written."""
+
+    model_config = _FILE
+    scenario: str = "default"
+    replications: int = Field(3, ge=1)
+    description: str = ""
+    parameters: list[str] = Field(default_factory=list)
+    priors: dict[str, PriorFile] = Field(default_factory=dict)
+    targets: list[TargetFile] = Field(default_factory=list)
+
+
+def _target_locator(raw: Mapping[str, Any]) -> Any:
+    """Name ``targets.0`` as the messages always have: ``targets[0] (P1)``."""
+    def locate(parts: list[str]) -> str:
+        if len(parts) >= 2 and parts[0] == "targets" and parts[1].isdigit():
+            i = int(parts[1])
+            items = raw.get("targets") if isinstance(raw.get("targets"), list) else []
+            name = items[i].get("name") if i < len(items) and isinstance(items[i], dict) else None
+            head = f"targets[{i}]" + (f" ({name})" if isinstance(name, str) and name else "")
+            return ".".join([head, *parts[2:]])
+        return ".".join(parts)
+    return locate
 
 
 def _overrides(
-    where: str, key: str, raw: Any, specs: Mapping[str, Any]
+    where: str, key: str, raw: Mapping[str, float] | None, specs: Mapping[str, Any]
 ) -> tuple[tuple[str, float], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, dict):
-        raise LasimInputError(f"{where}.{key}: expected a table of parameter = value, got {raw!r}")
     out = []
-    for name, value in raw.items():
+    for name, v in (raw or {}).items():
         if name not in specs:
             raise LasimInputError(
                 f"{where}.{key}.{name}: unknown parameter; known: {', '.join(sorted(specs))}"
             )
         spec = specs[name]
-        v = _num(where, f"{key}.{name}", value)
         if not spec.low <= v <= spec.high:
             raise LasimInputError(
                 f"{where}.{key}.{name}: {v:g} is outside the allowed range "
                 f"[{spec.low:g}, {spec.high:g}]"
             )
-        out.append((name, v))
+        out.append((name, float(v)))
     return tuple(sorted(out))
 
 
 def _quantity(
     where: str,
-    raw: Mapping[str, Any],
     sim: Simulator,
+    outcome: str | None,
+    statistic: str,
+    month: int | None,
+    overrides: Mapping[str, float] | None,
     *,
     outcome_key: str = "outcome",
     month_key: str = "month",
     set_key: str = "set",
 ) -> Quantity:
-    outcome = raw.get(outcome_key)
-    if not isinstance(outcome, str):
-        raise LasimInputError(f"{where}.{outcome_key}: missing or not a string (an outcome name)")
-    month = raw.get(month_key)
-    statistic = raw.get("statistic", "mean")
-    if statistic not in STATISTICS:
-        raise LasimInputError(
-            f"{where}.statistic: unknown statistic {statistic!r}; allowed: {', '.join(STATISTICS)}"
-        )
+    if outcome is None:
+        raise LasimInputError(f"{where}.{outcome_key}: missing (an outcome name)")
     if month is not None:
-        month = int(_num(where, month_key, month, low=0, integer=True))
         fields = sim.series_fields()
         if outcome not in fields:
             raise LasimInputError(
@@ -255,7 +311,7 @@ def _quantity(
         outcome=outcome,
         statistic=statistic,
         month=month,
-        overrides=_overrides(where, set_key, raw.get(set_key), sim.parameter_specs()),
+        overrides=_overrides(where, set_key, overrides, sim.parameter_specs()),
     )
 
 
@@ -374,70 +430,62 @@ def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -
         One line naming the file, the target and the field.
     """
     path = resolve_targets_path(name_or_path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise LasimInputError(f"{path}: malformed TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LasimInputError(f"{path}: cannot read ({exc})") from None
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise LasimInputError(
-            f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_TOP_KEYS))}"
-        )
-    scenario = raw.get("scenario", "default")
-    if not isinstance(scenario, str):
-        raise LasimInputError(f"{path}: scenario must be a scenario name or path, got {scenario!r}")
+    data, _ = read_targets_file(path)
+    scenario = data.scenario
     scenario_path = path.parent / scenario
     if scenario.endswith(".toml") and scenario_path.exists():
         scenario = str(scenario_path)
     if simulator is None:
         simulator = ModelSimulator(scenario)
     specs = simulator.parameter_specs()
-    reps = int(_num(str(path), "replications", raw.get("replications", 3), low=1, integer=True))
 
     priors: dict[str, tuple[float, float]] = {}
-    raw_priors = raw.get("priors", {})
-    if not isinstance(raw_priors, dict):
-        raise LasimInputError(f"{path}: priors must be a table of name = {{low = .., high = ..}}")
-    for name, spec in raw_priors.items():
+    for name, prior in data.priors.items():
         where = f"{path}: priors.{name}"
         if name not in specs:
             raise LasimInputError(f"{where}: unknown parameter; known: {', '.join(sorted(specs))}")
-        if (
-            not isinstance(spec, dict)
-            or set(spec) - {"low", "high"}
-            or not {"low", "high"} <= set(spec)
-        ):
-            raise LasimInputError(f"{where}: expected {{low = .., high = ..}} (a uniform prior)")
-        lo, hi = _num(where, "low", spec["low"]), _num(where, "high", spec["high"])
-        check_prior_range(name, lo, hi, specs[name], where=where)
-        priors[name] = (lo, hi)
-    params = raw.get("parameters", [])
-    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-        raise LasimInputError(f"{path}: parameters must be a list of parameter names")
-    for p in params:
+        check_prior_range(name, prior.low, prior.high, specs[name], where=where)
+        priors[name] = (prior.low, prior.high)
+    for p in data.parameters:
         if p not in specs:
             raise LasimInputError(
                 f"{path}: parameters: unknown parameter {p!r}; known: {', '.join(sorted(specs))}"
             )
-
-    raw_targets = raw.get("targets", [])
-    if not isinstance(raw_targets, list) or not raw_targets:
+    if not data.targets:
         raise LasimInputError(f"{path}: no [[targets]]: give at least one target")
     targets: list[Target] = []
     names: set[str] = set()
-    for i, t in enumerate(raw_targets):
+    for i, t in enumerate(data.targets):
         targets.append(_parse_target(path, i, t, simulator, names))
     return TargetSet(
         path=path,
         scenario=scenario,
-        replications=reps,
+        replications=data.replications,
         targets=targets,
         priors=priors,
-        parameters=list(params),
-        description=str(raw.get("description", "")),
+        parameters=list(data.parameters),
+        description=data.description,
     )
+
+
+def read_targets_file(path: Path) -> tuple[TargetsFile, dict[str, Any]]:
+    """The typed file and its raw TOML; checks what needs no model (types, keys, bounds).
+
+    Raises
+    ------
+    LasimInputError
+        One line naming the file, the target and the field.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LasimInputError(f"{path}: cannot read ({exc})") from None
+    raw = parse_toml(text, str(path))
+    try:
+        return TargetsFile.model_validate(raw), raw
+    except ValidationError as exc:
+        raise LasimInputError(format_validation_error(exc, str(path), TargetsFile,
+                                                      locate=_target_locator(raw))) from None
 
 
 def check_prior_range(name: str, low: float, high: float, spec: Any, *, where: str) -> None:
@@ -451,43 +499,18 @@ def check_prior_range(name: str, low: float, high: float, spec: Any, *, where: s
         )
 
 
-def _parse_target(path: Path, i: int, t: Any, sim: Simulator, names: set[str]) -> Target:
-    where = f"{path}: targets[{i}]"
-    if not isinstance(t, dict):
-        raise LasimInputError(f"{where}: expected a [[targets]] table")
-    name = t.get("name")
-    if not isinstance(name, str) or not name:
-        raise LasimInputError(f"{where}.name: missing (every target needs a unique name)")
-    where = f"{path}: targets[{i}] ({name})"
-    if name in names:
+def _parse_target(path: Path, i: int, t: TargetFile, sim: Simulator, names: set[str]) -> Target:
+    where = f"{path}: targets[{i}] ({t.name})"
+    if t.name in names:
         raise LasimInputError(f"{where}.name: duplicate target name")
-    names.add(name)
-    kind = t.get("kind")
-    if kind is None:
-        paired = {"versus", "versus_outcome", "versus_month", "versus_statistic"} & set(t)
-        kind = "series" if "file" in t else ("compare" if paired else "range")
-    if kind not in KINDS:
-        raise LasimInputError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
-    extra = set(t) - _TARGET_KEYS[kind]
-    if extra:
-        raise LasimInputError(
-            f"{where}: unknown key {sorted(extra)[0]!r} for a {kind} target; allowed: "
-            f"{', '.join(sorted(_TARGET_KEYS[kind]))}"
-        )
-    weight = _num(where, "weight", t.get("weight", 1.0), positive=True)
-    common = dict(
-        name=name,
-        kind=kind,
-        weight=weight,
-        description=str(t.get("description", "")),
-        source=str(t.get("source", "")),
-    )
-    if kind == "range":
-        q = _quantity(where, t, sim)
-        if "low" not in t and "high" not in t:
+    names.add(t.name)
+    common = dict(name=t.name, kind=t.kind, weight=t.weight, description=t.description, source=t.source)
+    if t.kind == "range":
+        q = _quantity(where, sim, t.outcome, t.statistic, t.month, t.set)
+        if t.low is None and t.high is None:
             raise LasimInputError(f"{where}: a range target needs low and/or high")
-        low = _num(where, "low", t["low"]) if "low" in t else -math.inf
-        high = _num(where, "high", t["high"]) if "high" in t else math.inf
+        low = t.low if t.low is not None else -math.inf
+        high = t.high if t.high is not None else math.inf
         if low > high:
             raise LasimInputError(f"{where}.low: {low:g} is above high = {high:g}")
         width = high - low
@@ -496,63 +519,42 @@ def _parse_target(path: Path, i: int, t: Any, sim: Simulator, names: set[str]) -
             if math.isfinite(width) and width > 0
             else max(1.0, abs(low if math.isfinite(low) else high))
         )
-        scale = _num(where, "scale", t.get("scale", default_scale), positive=True)
+        scale = t.scale if t.scale is not None else default_scale
         return Target(quantity=q, low=low, high=high, scale=scale, **common)
-    if kind == "compare":
-        q = _quantity(where, t, sim)
-        vraw = dict(t)
-        versus = t.get("versus", {})
-        if not isinstance(versus, dict):
-            raise LasimInputError(f"{where}.versus: expected a table of parameter = value")
-        vraw["set"] = versus
-        vraw.pop("month", None)
-        if "versus_month" in t:
-            vraw["month"] = t["versus_month"]
-        elif "month" in t and "versus_outcome" not in t:
-            vraw["month"] = t["month"]
-        if "versus_outcome" in t:
-            vraw["outcome"] = t["versus_outcome"]
-        if "versus_statistic" in t:
-            vraw["statistic"] = t["versus_statistic"]
-        v = _quantity(where, vraw, sim)
+    if t.kind == "compare":
+        q = _quantity(where, sim, t.outcome, t.statistic, t.month, t.set)
+        # the other arm: the same outcome and month unless versus_* says otherwise
+        same = t.month if t.versus_outcome is None else None
+        month = t.versus_month if t.versus_month is not None else same
+        v = _quantity(where, sim, t.versus_outcome or t.outcome, t.versus_statistic or t.statistic,
+                      month, t.versus or {})
         if v == q:
             raise LasimInputError(
                 f"{where}: versus compares the arm with itself; change set, versus or versus_month"
             )
-        ratio = _num(where, "ratio", t.get("ratio", 1.0), low=0.0)
-        diff = _num(where, "difference", t.get("difference", 0.0))
-        scale = _num(where, "scale", t.get("scale", 1.0), positive=True)
-        return Target(quantity=q, versus=v, ratio=ratio, difference=diff, scale=scale, **common)
+        scale = t.scale if t.scale is not None else 1.0
+        return Target(quantity=q, versus=v, ratio=t.ratio, difference=t.difference, scale=scale, **common)
     # series
-    file = t.get("file")
-    if not isinstance(file, str):
+    if t.file is None:
         raise LasimInputError(f"{where}.file: missing (a CSV with month and share or adopters)")
-    csv = (path.parent / file) if not Path(file).is_absolute() else Path(file)
+    csv = (path.parent / t.file) if not Path(t.file).is_absolute() else Path(t.file)
     if not csv.is_file():
         raise LasimInputError(f"{where}.file: {csv} does not exist")
-    outcome = t.get("outcome")
     fields = sim.series_fields()
-    if outcome not in fields:
+    if t.outcome not in fields:
         raise LasimInputError(
-            f"{where}.outcome: unknown series outcome {outcome!r}; known: {', '.join(fields)}"
+            f"{where}.outcome: unknown series outcome {t.outcome!r}; known: {', '.join(fields)}"
         )
-    pop = t.get("population")
-    if pop is not None:
-        pop = _num(where, "population", pop, positive=True)
-    level = t.get("level")
-    observed = load_series_csv(csv, level=None if level is None else str(level), population=pop)
-    horizon = sim.horizon(dict(_overrides(where, "set", t.get("set"), sim.parameter_specs())))
+    observed = load_series_csv(csv, level=None if t.level is None else str(t.level), population=t.population)
+    overrides = _overrides(where, "set", t.set, sim.parameter_specs())
+    horizon = sim.horizon(dict(overrides))
     late = observed["month"] > horizon
     if late.any():
         raise LasimInputError(
             f"{csv}: month {int(observed['month'][late].iloc[0])} is beyond the scenario horizon "
             f"({horizon} months)"
         )
-    q = Quantity(
-        outcome=str(outcome),
-        statistic="mean",
-        overrides=_overrides(where, "set", t.get("set"), sim.parameter_specs()),
-    )
+    q = Quantity(outcome=str(t.outcome), statistic="mean", overrides=overrides)
     common["source"] = common["source"] or csv.name
     return Target(quantity=q, observed=observed, **common)
 

@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     ctx = {"write": not args.check, "processes": args.processes, "progress": not args.quiet}
-    from lasim.provenance import provenance
+    from experiments.files import provenance
 
     # taken before any figure is rewritten, so a clean tree is not reported as dirty
     meta = {k: v for k, v in provenance().items() if k != "created"}
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{k}: numbers.json has {old!r}, the model gives {new!r}")
         print("numbers: " + ("all match" if not diff else f"{len(diff)} differ"))
         return 1 if diff else 0
-    from lasim.io import atomic_write_text
+    from experiments.files import atomic_write_text
 
     atomic_write_text(NUMBERS, json.dumps({"generated_by": "python docs/doc_numbers.py", **meta,
                                            "text": dict(sorted(new_text.items())), "data": new_data},

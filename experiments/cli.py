@@ -31,6 +31,9 @@ def _resume_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force-resume", action="store_true",
                    help="resume DIR even if its runs were made by another lasim version or run "
                         "function (their results then merge)")
+    p.add_argument("--off", action="append", default=[], metavar="MECHANISM",
+                   help="switch a mechanism off in every run, e.g. --off donor_distortion (repeatable; "
+                        "adds to the spec's off = [...]; part of what identifies DIR)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -92,7 +95,7 @@ def _sweep(args: argparse.Namespace) -> tuple[Any, Any]:
     from .store import Store, scenario_fingerprint
     from .sweep import run_sweep
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec).with_off(args.off)
     # Refuse a foreign directory or an oversized model before starting workers
     # (and before writing anything).
     base = spec.base_scenario()
@@ -109,11 +112,12 @@ def _sweep(args: argparse.Namespace) -> tuple[Any, Any]:
     return spec, report
 
 
-def _finish(spec: Any, report: Any, command: str) -> int:
+def _finish(spec: Any, report: Any, command: str, off: list[str]) -> int:
     out = report.out
     if report.status == "interrupted":
+        flags = "".join(f" --off {name}" for name in off)
         print(f"lasim: interrupted: {report.skipped + report.done:,} of {report.planned:,} "
-              f"runs are stored; rerun `lasim {command} {spec.source} --out {out}` to resume",
+              f"runs are stored; rerun `lasim {command} {spec.source} --out {out}{flags}` to resume",
               file=sys.stderr)
         return 130
     skipped = f", {report.skipped:,} already done" if report.skipped else ""
@@ -131,7 +135,7 @@ def _finish(spec: Any, report: Any, command: str) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     spec, report = _sweep(args)
-    code = _finish(spec, report, "sweep")
+    code = _finish(spec, report, "sweep", args.off)
     if spec.heatmap is not None and report.status in ("complete", "failures"):
         path = write_heatmap(spec, report.out)
         print(f"lasim: heatmap: {path}", file=sys.stderr)
@@ -166,7 +170,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                               "lasim sensitivity needs 'sobol' or 'morris' (use lasim sweep "
                               "for other designs)")
     spec, report = _sweep(args)
-    code = _finish(spec, report, "sensitivity")
+    code = _finish(spec, report, "sensitivity", args.off)
     if report.status == "interrupted":
         return code
     try:

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.stats import t as student_t
 
 from model.errors import LasimInputError
 from model.mechanisms import MECHANISMS
@@ -30,6 +29,7 @@ from model.runner import replication_seeds
 from model.scenario import Scenario
 
 from .runs import Run, failed, make_executor, run_many
+from .statistics import paired_difference
 
 __all__ = [
     "FULL", "HEADLINE_OUTCOMES", "KnockoutResult", "headline_outcomes", "knockout_designs", "run_designs",
@@ -118,10 +118,6 @@ def run_designs(designs: dict[str, Scenario], seeds: Sequence[int], *, processes
                           **r.summary} for r in runs])
 
 
-def _t_quantile(df: int) -> float:
-    return float(student_t.ppf(0.975, df))
-
-
 def paired_effects(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
     """Each knock-out's effect on each outcome, paired by seed against the full model.
 
@@ -155,21 +151,13 @@ def paired_effects(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) ->
         for outcome in outcomes:
             a = full.loc[seeds, outcome].astype(float).to_numpy()
             b = ko.loc[seeds, outcome].astype(float).to_numpy()
+            mean, low, high, n = paired_difference(a, b)
             ok = np.isfinite(a) & np.isfinite(b)
-            a, b = a[ok], b[ok]
-            d = b - a
-            n = int(d.size)
-            mean = float(d.mean()) if n else math.nan
-            half = _t_quantile(n - 1) * float(d.std(ddof=1)) / math.sqrt(n) if n >= 2 else math.nan
-            low, high = mean - half, mean + half
-            if n and min(a.min(), b.min()) >= 0 and max(a.max(), b.max()) <= 1:
-                # a share or a yes/no: a difference cannot leave [-1, 1], so neither may its interval
-                low, high = max(low, -1.0), min(high, 1.0)
             rows.append({
                 "mechanism": label, "outcome": outcome,
-                "full": float(a.mean()) if n else math.nan, "knocked_out": float(b.mean()) if n else math.nan,
+                "full": float(a[ok].mean()) if n else math.nan, "knocked_out": float(b[ok].mean()) if n else math.nan,
                 "effect": mean, "low": low, "high": high, "n": n,
-                "changed": int(np.count_nonzero(d)),
+                "changed": int(np.count_nonzero(b[ok] - a[ok])),
                 "clear": bool(n >= 2 and (low > 0 or high < 0)),
             })
     return pd.DataFrame(rows, columns=["mechanism", "outcome", "full", "knocked_out", "effect", "low", "high",

@@ -16,21 +16,32 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from model.ensemble import is_ensemble_file, load_ensemble
 from model.errors import LasimInputError
+from model.mechanisms import MECHANISMS
 from model.runner import SUMMARY_FIELDS, replication_seeds
-from model.scenario import load_scenario, parameter_specs
+from model.scenario import load_scenario, parameter_specs, unknown_mechanism
 from model.shipped import resolve
+from model.tomlfile import parse_toml
+from model.validation import Finite, format_validation_error
 
 SAMPLERS = ("factorial", "lhs", "sobol", "morris")
 # Sampler options each method understands; anything else is a typo worth reporting.
@@ -48,12 +59,6 @@ DISTRIBUTIONS = {
     "normal": "truncnorm",
     "loguniform": "logunif",
 }
-_TOP_KEYS = {
-    "name", "description", "scenario", "replications", "seed", "outcomes", "series",
-    "common_random_numbers", "sampler", "factors", "fixed", "heatmap",
-}
-_FACTOR_KEYS = {"levels", "range", "steps", "distribution", "peak", "mean", "sd"}
-_HEATMAP_KEYS = {"x", "y", "facet", "outcomes"}
 # Guards against a typo turning into a week-long sweep.
 MAX_RUNS = 5_000_000
 
@@ -167,6 +172,9 @@ class ExperimentSpec:
         heatmap contrasts). If false, every run gets its own spawned seed.
     fixed : dict
         Parameter values applied to every run (e.g. a shorter horizon).
+    off : tuple of str
+        Mechanisms (``model.mechanisms.MECHANISMS``) switched off in every run;
+        ``lasim sweep --off NAME`` adds to them. Part of the spec's identity.
     heatmap : HeatmapSpec or None
     source : str
         Where the spec came from (for messages; not part of its identity).
@@ -184,6 +192,7 @@ class ExperimentSpec:
     common_random_numbers: bool = True
     fixed: Mapping[str, Any] = field(default_factory=dict)
     heatmap: HeatmapSpec | None = None
+    off: tuple[str, ...] = ()
     source: str = "<spec>"
 
     # ------------------------------------------------------------------ identity
@@ -205,7 +214,17 @@ class ExperimentSpec:
             out["outcomes"] = list(self.outcomes)
         if self.heatmap is not None:
             out["heatmap"] = self.heatmap.to_dict()
+        if self.off:  # absent when empty, so stores made before `off` existed keep their fingerprint
+            out["off"] = list(self.off)
         return out
+
+    def with_off(self, names: Sequence[str], source: str = "--off") -> ExperimentSpec:
+        """This spec with ``names`` also switched off (``lasim sweep --off NAME``), checked and in order."""
+        if not names:
+            return self
+        spec = replace(self, off=_parse_off([*self.off, *names], source))
+        _check_scenario(spec)
+        return spec
 
     def fingerprint(self) -> str:
         """Hash of everything that decides which runs exist and what they compute.
@@ -235,9 +254,10 @@ class ExperimentSpec:
         path = _resolve_scenario(self.scenario, self.source)
         fixed = dict(self.fixed)
         if is_ensemble_file(path):
-            return tuple(m.with_parameters(**fixed) if fixed else m for m in load_ensemble(path).scenarios())
+            return tuple((m.with_parameters(**fixed) if fixed else m).knock_out(self.off, "off")
+                         for m in load_ensemble(path).scenarios())
         base = load_scenario(path)
-        return base.with_parameters(**fixed) if fixed else base
+        return (base.with_parameters(**fixed) if fixed else base).knock_out(self.off, "off")
 
     # ------------------------------------------------------------------ sampling
     def salib_problem_dict(self) -> dict[str, Any]:
@@ -414,11 +434,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise LasimInputError(f"{path}: cannot read spec file: {reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LasimInputError(f"{path}: not valid TOML: {exc}") from None
-    return _parse(data, str(p))
+    return _parse(parse_toml(text, str(path)), str(p))
 
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
@@ -434,283 +450,242 @@ def _resolve_scenario(scenario: str, source: str) -> str:
     return scenario
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+# ---------------------------------------------------------------------- the file, typed
+# Types, unknown keys and simple bounds are pydantic's; what depends on the model
+# (parameter ranges, integer parameters, outcomes) or on several fields at once is
+# checked by the validators below. Every error becomes one line through
+# model.validation.format_validation_error, the formatter scenario files use.
+_FILE = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-def _fail(source: str, field_: str, value: Any, allowed: str) -> LasimInputError:
-    return LasimInputError(f"{source}: {field_} = {value!r}: {allowed}")
+def _bad(field_: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"{field_} = {value!r}: {allowed}")
+
+
+class SamplerFile(BaseModel):
+    """``[sampler]``: a method and the options that method understands."""
+
+    model_config = _FILE
+    method: Literal[SAMPLERS] = "factorial"  # type: ignore[valid-type]
+    n: int | None = Field(None, ge=1)
+    second_order: bool = True
+    num_levels: int = 4
+
+    @model_validator(mode="before")
+    @classmethod
+    def _options_of_the_method(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            raw = {"method": raw}
+        if not isinstance(raw, Mapping):
+            raise _bad("sampler", raw, f"must be a table with method = one of {SAMPLERS}")
+        method = raw.get("method", "factorial")
+        if method in _SAMPLER_KEYS:
+            unknown = sorted(set(raw) - _SAMPLER_KEYS[method])
+            if unknown:
+                allowed = ", ".join(sorted(_SAMPLER_KEYS[method] - {"method"})) or "none"
+                raise _bad(f"sampler.{unknown[0]}", raw[unknown[0]],
+                           f"not an option of the {method} sampler; its options: {allowed}")
+        return raw
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> SamplerFile:
+        n, method = self.n, self.method
+        if method != "factorial" and n is None:
+            raise _bad("sampler.n", n, f"the {method} sampler needs n, an integer >= 1")
+        if method == "sobol" and (n < 2 or n & (n - 1)):
+            lower = 1 << (n.bit_length() - 1)
+            hint = f"{lower} or {lower * 2}" if n >= 2 else "2"
+            raise _bad("sampler.n", n, f"Sobol needs a power of two (e.g. {hint}) for its convergence properties")
+        if method == "morris":
+            if n < 2:
+                raise _bad("sampler.n", n, "Morris needs at least 2 trajectories")
+            if self.num_levels < 2 or self.num_levels % 2:
+                raise _bad("sampler.num_levels", self.num_levels,
+                           "Morris needs an even number of grid levels >= 2 (usually 4)")
+        return self
+
+    def spec(self) -> SamplerSpec:
+        return SamplerSpec(self.method, self.n, second_order=self.second_order, num_levels=self.num_levels)
+
+
+class FactorFile(BaseModel):
+    """``[factors.NAME]``: levels, or a range (with steps, or a distribution)."""
+
+    model_config = _FILE
+    levels: list[Finite] | None = Field(None, min_length=1)
+    range: list[Finite] | None = Field(None, min_length=2, max_length=2)
+    steps: int | None = Field(None, ge=2)
+    distribution: Literal[tuple(DISTRIBUTIONS)] = "uniform"  # type: ignore[valid-type]
+    peak: Finite | None = None
+    mean: Finite | None = None
+    sd: Finite | None = Field(None, gt=0)
+
+    def factor(self, name: str, method: str, ps: Any) -> Factor:
+        """The checked :class:`Factor` for parameter ``ps`` under sampler ``method``."""
+        where = f"factors.{name}"
+
+        def in_range(v: float, key: str) -> float:
+            if ps.integer and float(v) != int(v):
+                raise _bad(f"{where}.{key}", v, "must be a whole number (integer parameter)")
+            if not ps.low <= v <= ps.high:
+                raise _bad(f"{where}.{key}", v, f"allowed range of {name} is [{ps.low}, {ps.high}]")
+            return int(v) if ps.integer else float(v)
+
+        given = self.model_fields_set
+        if self.levels is not None:
+            if given - {"levels"}:
+                extra = sorted(given - {"levels"})[0]
+                raise _bad(f"{where}.{extra}", getattr(self, extra), "a factor given by levels takes no other keys")
+            vals = tuple(in_range(v, "levels") for v in self.levels)
+            if len(set(vals)) != len(vals):
+                raise _bad(f"{where}.levels", self.levels, "levels must be distinct")
+            return Factor(name, levels=vals, integer=ps.integer)
+        low, high = (ps.low, ps.high) if self.range is None else (in_range(v, "range") for v in self.range)
+        if not low < high:
+            raise _bad(f"{where}.range", [low, high], "empty range: low must be below high")
+        if self.steps is not None:
+            if method != "factorial":
+                raise _bad(f"{where}.steps", self.steps,
+                           f"steps makes levels for a factorial design, not for {method}")
+            vals = np.linspace(low, high, self.steps)
+            levels = tuple(int(v) for v in np.unique(np.rint(vals))) if ps.integer else tuple(float(v) for v in vals)
+            return Factor(name, levels=levels, integer=ps.integer)
+        dist = self.distribution
+        if dist == "triangular" and (self.peak is None or not low <= self.peak < high):
+            raise _bad(f"{where}.peak", self.peak, f"a triangular factor needs peak in [{low}, {high})")
+        if dist == "normal" and self.mean is None:
+            raise _bad(f"{where}.mean", None, "a normal factor needs a number mean")
+        if dist == "normal" and self.sd is None:
+            raise _bad(f"{where}.sd", None, "a normal factor needs sd > 0")
+        if dist == "loguniform" and low <= 0:
+            raise _bad(f"{where}.range", [low, high], "a loguniform factor needs low > 0")
+        for key, used_by in (("peak", "triangular"), ("mean", "normal"), ("sd", "normal")):
+            if key in given and dist != used_by:
+                raise _bad(f"{where}.{key}", getattr(self, key), f"not used by a {dist} distribution")
+        return Factor(name, low=float(low), high=float(high), distribution=dist, peak=self.peak,
+                      mean=self.mean, sd=self.sd, integer=ps.integer)
+
+
+class HeatmapFile(BaseModel):
+    """``[heatmap]``: which level factors make the axes and facets, and which outcomes."""
+
+    model_config = _FILE
+    x: str
+    y: str
+    facet: str | None = None
+    outcomes: list[str] = Field(default_factory=lambda: ["scaled"], min_length=1)
+
+
+class SpecFile(BaseModel):
+    """A spec TOML file as written; :meth:`spec` checks it against the model and builds the spec."""
+
+    model_config = _FILE
+    name: str | None = Field(None, min_length=1)
+    description: str = ""
+    scenario: str = Field("default", min_length=1)
+    replications: int = Field(1, ge=1)
+    seed: int = Field(0, ge=0)
+    outcomes: list[str] | None = Field(None, min_length=1)
+    series: bool = False
+    common_random_numbers: bool = True
+    sampler: SamplerFile = Field(default_factory=SamplerFile)
+    factors: dict[str, FactorFile] = Field(min_length=1)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    heatmap: HeatmapFile | None = None
+    off: list[str] = Field(default_factory=list)
+    _factors: list[Factor] = PrivateAttr(default_factory=list)
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _factors_are_parameters(cls, raw: Any) -> Any:
+        # checked before the bodies, so a misspelt name is reported as such
+        if not isinstance(raw, Mapping) or not raw:
+            raise ValueError("needs at least one [factors.NAME] table naming a scenario parameter")
+        pspecs = parameter_specs()
+        for name in raw:
+            if name not in pspecs:
+                raise _bad("factors", name, f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
+        return raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SpecFile:
+        self._factors = [body.factor(name, self.sampler.method, parameter_specs()[name])
+                         for name, body in self.factors.items()]
+        _check_sampler_fits(self.sampler.method, self._factors)
+        pspecs = parameter_specs()
+        for key, value in self.fixed.items():
+            if key not in pspecs:
+                raise _bad(f"fixed.{key}", value, f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
+            if key in self.factors:
+                raise _bad(f"fixed.{key}", value, "is also a factor; a parameter is either fixed or varied")
+        known = list(SUMMARY_FIELDS)
+        for name in self.outcomes or []:
+            if name not in known:
+                raise _bad("outcomes", name, f"unknown outcome; allowed: {', '.join(known)}")
+        for name in self.off:
+            if name not in MECHANISMS:
+                raise ValueError(f"off: {unknown_mechanism(name)}")
+        if self.heatmap is not None:
+            level_factors = [f.name for f in self._factors if f.levels is not None]
+            for key in ("x", "y", "facet"):
+                v = getattr(self.heatmap, key)
+                if (v is not None or key != "facet") and v not in level_factors:
+                    raise _bad(f"heatmap.{key}", v,
+                               f"must name a factor with levels: {', '.join(level_factors) or 'none'}")
+            keeps = list(dict.fromkeys(self.outcomes)) if self.outcomes is not None else known
+            if any(o not in keeps for o in self.heatmap.outcomes):
+                raise _bad("heatmap.outcomes", self.heatmap.outcomes,
+                           f"must list outcomes the sweep keeps: {', '.join(keeps)}")
+        return self
+
+    def spec(self, source: str) -> ExperimentSpec:
+        """The :class:`ExperimentSpec` (not yet checked against the scenario)."""
+        h = self.heatmap
+        return ExperimentSpec(
+            name=self.name or Path(source).stem, description=self.description, scenario=self.scenario,
+            factors=tuple(self._factors), sampler=self.sampler.spec(), replications=self.replications,
+            seed=self.seed, outcomes=tuple(dict.fromkeys(self.outcomes)) if self.outcomes is not None else None,
+            series=self.series, common_random_numbers=self.common_random_numbers, fixed=dict(self.fixed),
+            heatmap=HeatmapSpec(h.x, h.y, h.facet, tuple(h.outcomes)) if h is not None else None,
+            off=tuple(dict.fromkeys(self.off)), source=source,
+        )
 
 
 def _parse(data: Mapping[str, Any], source: str) -> ExperimentSpec:
-
     if not isinstance(data, Mapping):
         raise LasimInputError(f"{source}: a spec must be a TOML table")
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise _fail(source, unknown[0], data[unknown[0]],
-                    f"unknown key; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    pspecs = parameter_specs()
-
-    name = data.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name:
-        raise _fail(source, "name", name, "must be a non-empty string")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise _fail(source, "description", description, "must be a string")
-    scenario = data.get("scenario", "default")
-    if not isinstance(scenario, str) or not scenario:
-        raise _fail(source, "scenario", scenario, "must be a scenario name or a TOML path")
-
-    replications = data.get("replications", 1)
-    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
-        raise _fail(source, "replications", replications, "must be an integer >= 1")
-    seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise _fail(source, "seed", seed, "must be an integer >= 0")
-    for key in ("series", "common_random_numbers"):
-        if key in data and not isinstance(data[key], bool):
-            raise _fail(source, key, data[key], "must be true or false")
-
-    sampler = _parse_sampler(data.get("sampler", {"method": "factorial"}), source)
-    factors = _parse_factors(data.get("factors"), sampler, pspecs, source)
-    _check_sampler_fits(sampler, factors, source)
-    fixed = _parse_fixed(data.get("fixed", {}), factors, pspecs, source)
-    outcomes = _parse_outcomes(data.get("outcomes"), source)
-    heatmap = _parse_heatmap(data.get("heatmap"), factors, outcomes, source)
-
-    spec = ExperimentSpec(
-        name=name, description=description, scenario=scenario, factors=tuple(factors),
-        sampler=sampler, replications=replications, seed=seed, outcomes=outcomes,
-        series=bool(data.get("series", False)),
-        common_random_numbers=bool(data.get("common_random_numbers", True)),
-        fixed=fixed, heatmap=heatmap, source=source,
-    )
+    try:
+        spec = SpecFile.model_validate(dict(data)).spec(source)
+    except ValidationError as exc:
+        raise LasimInputError(format_validation_error(exc, source, SpecFile)) from None
     if spec.n_runs > MAX_RUNS:
-        raise _fail(source, "sampler", sampler.to_dict(),
-                    f"plans {spec.n_runs:,} runs; at most {MAX_RUNS:,} are allowed")
+        raise LasimInputError(f"{source}: sampler = {spec.sampler.to_dict()!r}: plans {spec.n_runs:,} runs; "
+                              f"at most {MAX_RUNS:,} are allowed")
     _check_scenario(spec)
     return spec
 
 
-def _parse_sampler(raw: Any, source: str) -> SamplerSpec:
-    if isinstance(raw, str):
-        raw = {"method": raw}
-    if not isinstance(raw, Mapping):
-        raise _fail(source, "sampler", raw, f"must be a table with method = one of {SAMPLERS}")
-    method = raw.get("method", "factorial")
-    if method not in SAMPLERS:
-        raise _fail(source, "sampler.method", method, f"allowed: {', '.join(SAMPLERS)}")
-    unknown = sorted(set(raw) - _SAMPLER_KEYS[method])
-    if unknown:
-        allowed = ", ".join(sorted(_SAMPLER_KEYS[method] - {"method"})) or "none"
-        raise _fail(source, f"sampler.{unknown[0]}", raw[unknown[0]],
-                    f"not an option of the {method} sampler; its options: {allowed}")
-    n = raw.get("n")
-    if method != "factorial" and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise _fail(source, "sampler.n", n,
-                    f"the {method} sampler needs n, an integer >= 1")
-    if method == "sobol":
-        if n < 2 or n & (n - 1):
-            lower = 1 << (n.bit_length() - 1)
-            hint = f"{lower} or {lower * 2}" if n >= 2 else "2"
-            raise _fail(source, "sampler.n", n,
-                        f"Sobol needs a power of two (e.g. {hint}) for its convergence "
-                        "properties")
-        so = raw.get("second_order", True)
-        if not isinstance(so, bool):
-            raise _fail(source, "sampler.second_order", so, "must be true or false")
-        return SamplerSpec("sobol", n, second_order=so)
-    if method == "morris":
-        if n < 2:
-            raise _fail(source, "sampler.n", n, "Morris needs at least 2 trajectories")
-        lv = raw.get("num_levels", 4)
-        if not isinstance(lv, int) or isinstance(lv, bool) or lv < 2 or lv % 2:
-            raise _fail(source, "sampler.num_levels", lv,
-                        "Morris needs an even number of grid levels >= 2 (usually 4)")
-        return SamplerSpec("morris", n, num_levels=lv)
-    return SamplerSpec(method, n)
-
-
-def _parse_factors(raw: Any, sampler: SamplerSpec, pspecs: Mapping[str, Any],
-                   source: str) -> list[Factor]:
-    if not isinstance(raw, Mapping) or not raw:
-        raise _fail(source, "factors", raw,
-                    "needs at least one [factors.NAME] table naming a scenario parameter")
-    factors = []
-    for name, body in raw.items():
-        where = f"factors.{name}"
-        if name not in pspecs:
-            raise _fail(source, "factors", name,
-                        f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
-        ps = pspecs[name]
-        if not isinstance(body, Mapping):
-            raise _fail(source, where, body, "must be a table with levels or range")
-        unknown = sorted(set(body) - _FACTOR_KEYS)
-        if unknown:
-            raise _fail(source, f"{where}.{unknown[0]}", body[unknown[0]],
-                        f"unknown key; allowed: {', '.join(sorted(_FACTOR_KEYS))}")
-        integer = bool(getattr(ps, "integer", False))
-        low_ok = ps.low if ps.low is not None else -math.inf
-        high_ok = ps.high if ps.high is not None else math.inf
-        allowed = f"allowed range of {name} is [{ps.low}, {ps.high}]"
-
-        def in_range(v: Any, key: str, *, _w=where, _allowed=allowed, _i=integer,
-                     _lo=low_ok, _hi=high_ok) -> float:
-            if not _is_number(v):
-                raise _fail(source, f"{_w}.{key}", v, "must be a number")
-            if _i and float(v) != int(v):
-                raise _fail(source, f"{_w}.{key}", v, "must be a whole number (integer parameter)")
-            if not _lo <= v <= _hi:
-                raise _fail(source, f"{_w}.{key}", v, _allowed)
-            return int(v) if _i else float(v)
-
-        if "levels" in body:
-            if set(body) - {"levels"}:
-                extra = sorted(set(body) - {"levels"})[0]
-                raise _fail(source, f"{where}.{extra}", body[extra],
-                            "a factor given by levels takes no other keys")
-            levels = body["levels"]
-            if not isinstance(levels, list) or not levels:
-                raise _fail(source, f"{where}.levels", levels,
-                            "must be a non-empty list of values")
-            vals = tuple(in_range(v, "levels") for v in levels)
-            if len(set(vals)) != len(vals):
-                raise _fail(source, f"{where}.levels", levels, "levels must be distinct")
-            factors.append(Factor(name, levels=vals, integer=integer))
-            continue
-
-        rng = body.get("range")
-        if rng is None:
-            if ps.low is None or ps.high is None:
-                raise _fail(source, where, dict(body),
-                            f"{name} has no bounded default range; give range = [low, high]")
-            low, high = ps.low, ps.high
-        else:
-            if not isinstance(rng, list) or len(rng) != 2:
-                raise _fail(source, f"{where}.range", rng, "must be [low, high]")
-            low, high = in_range(rng[0], "range"), in_range(rng[1], "range")
-        if not low < high:
-            raise _fail(source, f"{where}.range", [low, high],
-                        "empty range: low must be below high")
-        if "steps" in body:
-            steps = body["steps"]
-            if not isinstance(steps, int) or isinstance(steps, bool) or steps < 2:
-                raise _fail(source, f"{where}.steps", steps, "must be an integer >= 2")
-            if sampler.method != "factorial":
-                raise _fail(source, f"{where}.steps", steps,
-                            f"steps makes levels for a factorial design, not for "
-                            f"{sampler.method}")
-            vals = np.linspace(low, high, steps)
-            levels = tuple(int(v) for v in np.unique(np.rint(vals))) if integer \
-                else tuple(float(v) for v in vals)
-            factors.append(Factor(name, levels=levels, integer=integer))
-            continue
-        dist = body.get("distribution", "uniform")
-        if dist not in DISTRIBUTIONS:
-            raise _fail(source, f"{where}.distribution", dist,
-                        f"allowed: {', '.join(DISTRIBUTIONS)}")
-        peak = mean = sd = None
-        if dist == "triangular":
-            peak = body.get("peak")
-            if not _is_number(peak) or not low <= peak < high:
-                raise _fail(source, f"{where}.peak", peak,
-                            f"a triangular factor needs peak in [{low}, {high})")
-            peak = float(peak)
-        if dist == "normal":
-            mean, sd = body.get("mean"), body.get("sd")
-            if not _is_number(mean):
-                raise _fail(source, f"{where}.mean", mean, "a normal factor needs a number mean")
-            if not _is_number(sd) or sd <= 0:
-                raise _fail(source, f"{where}.sd", sd, "a normal factor needs sd > 0")
-            mean, sd = float(mean), float(sd)
-        if dist == "loguniform" and low <= 0:
-            raise _fail(source, f"{where}.range", [low, high],
-                        "a loguniform factor needs low > 0")
-        for key, used_by in (("peak", "triangular"), ("mean", "normal"), ("sd", "normal")):
-            if key in body and dist != used_by:
-                raise _fail(source, f"{where}.{key}", body[key],
-                            f"not used by a {dist} distribution")
-        factors.append(Factor(name, low=float(low), high=float(high), distribution=dist,
-                              peak=peak, mean=mean, sd=sd, integer=integer))
-    return factors
-
-
-def _check_sampler_fits(sampler: SamplerSpec, factors: list[Factor], source: str) -> None:
-    method = sampler.method
+def _check_sampler_fits(method: str, factors: list[Factor]) -> None:
     for f in factors:
         if method == "factorial" and f.levels is None:
-            raise _fail(source, f"factors.{f.name}", f.to_dict(),
-                        "a factorial sampler needs levels = [...] (or range with steps)")
+            raise _bad(f"factors.{f.name}", f.to_dict(),
+                       "a factorial sampler needs levels = [...] (or range with steps)")
         if method != "factorial" and f.levels is not None:
-            raise _fail(source, f"factors.{f.name}.levels", list(f.levels),
-                        f"the {method} sampler draws from a range; give range = [low, high] "
-                        "or use method = 'factorial'")
+            raise _bad(f"factors.{f.name}.levels", list(f.levels),
+                       f"the {method} sampler draws from a range; give range = [low, high] or use method = 'factorial'")
         if method == "morris" and f.distribution != "uniform":
-            raise _fail(source, f"factors.{f.name}.distribution", f.distribution,
-                        "Morris elementary effects need uniform factors")
+            raise _bad(f"factors.{f.name}.distribution", f.distribution,
+                       "Morris elementary effects need uniform factors")
     if method in ("sobol", "morris") and len(factors) < 2:
-        raise _fail(source, "factors", [f.name for f in factors],
-                    f"{method} sensitivity analysis needs at least 2 factors")
+        raise _bad("factors", [f.name for f in factors], f"{method} sensitivity analysis needs at least 2 factors")
 
 
-def _parse_fixed(raw: Any, factors: list[Factor], pspecs: Mapping[str, Any],
-                 source: str) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise _fail(source, "fixed", raw, "must be a table of parameter = value")
-    names = {f.name for f in factors}
-    for key, value in raw.items():
-        if key not in pspecs:
-            raise _fail(source, f"fixed.{key}", value,
-                        f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
-        if key in names:
-            raise _fail(source, f"fixed.{key}", value,
-                        "is also a factor; a parameter is either fixed or varied")
-    return dict(raw)
-
-
-def _summary_field_names() -> list[str]:
-
-    return list(SUMMARY_FIELDS)
-
-
-def _parse_outcomes(raw: Any, source: str) -> tuple[str, ...] | None:
-    if raw is None:
-        return None
-    known = _summary_field_names()
-    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
-        raise _fail(source, "outcomes", raw, "must be a non-empty list of summary field names")
-    for name in raw:
-        if name not in known:
-            raise _fail(source, "outcomes", name,
-                        f"unknown outcome; allowed: {', '.join(known)}")
-    return tuple(dict.fromkeys(raw))
-
-
-def _parse_heatmap(raw: Any, factors: list[Factor], outcomes: tuple[str, ...] | None,
-                   source: str) -> HeatmapSpec | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        raise _fail(source, "heatmap", raw, "must be a table with x, y, facet, outcomes")
-    unknown = sorted(set(raw) - _HEATMAP_KEYS)
-    if unknown:
-        raise _fail(source, f"heatmap.{unknown[0]}", raw[unknown[0]],
-                    f"unknown key; allowed: {', '.join(sorted(_HEATMAP_KEYS))}")
-    level_factors = [f.name for f in factors if f.levels is not None]
-    for key in ("x", "y", "facet"):
-        v = raw.get(key)
-        if v is None and key == "facet":
-            continue
-        if v not in level_factors:
-            raise _fail(source, f"heatmap.{key}", v,
-                        f"must name a factor with levels: {', '.join(level_factors) or 'none'}")
-    outs = raw.get("outcomes", ["scaled"])
-    known = list(outcomes) if outcomes is not None else _summary_field_names()
-    if not isinstance(outs, list) or not outs or any(o not in known for o in outs):
-        raise _fail(source, "heatmap.outcomes", outs,
-                    f"must list outcomes the sweep keeps: {', '.join(known)}")
-    return HeatmapSpec(raw["x"], raw["y"], raw.get("facet"), tuple(outs))
+def _parse_off(names: Sequence[str], source: str) -> tuple[str, ...]:
+    """``--off`` names: each a known mechanism; duplicates dropped, order kept."""
+    for name in names:
+        if name not in MECHANISMS:
+            raise LasimInputError(f"{source} {name}: {unknown_mechanism(name)}")
+    return tuple(dict.fromkeys(names))
 
 
 def _check_scenario(spec: ExperimentSpec) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
+from scipy.stats import t as student_t
 
 Z95 = 1.959963984540054
 
@@ -28,21 +31,42 @@ def wilson(successes: int, n: int) -> tuple[float, float, float]:
     return p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``b - a`` over paired runs with a normal 95% interval.
+class PairedDifference(NamedTuple):
+    """Mean of ``b - a`` over paired runs, its 95% interval and the number of pairs used."""
 
-    With common random numbers the runs are paired by replication, and the
-    interval of the paired difference is what says whether designs differ.
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def paired_difference(a: ArrayLike, b: ArrayLike) -> PairedDifference:
+    """Mean of ``b - a`` over paired runs with a Student-t 95% interval.
+
+    With common random numbers the runs are paired (by replication or seed), and
+    the interval of the paired difference is what says whether designs differ. The
+    t quantile keeps the interval honest at the few replications a knock-out or a
+    quick comparison uses (at n = 5 it is 42% wider than the normal one). A pair
+    where either value is undefined (NaN, a month that never came) is dropped.
+    When every value lies in [0, 1] (a share or a yes/no) the interval is clipped
+    to [-1, 1], where any difference of two such values lies.
     """
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    n = d.size
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    d = b - a
+    n = int(d.size)
     if n == 0:
-        return math.nan, math.nan, math.nan
+        return PairedDifference(math.nan, math.nan, math.nan, 0)
     mean = float(d.mean())
     if n == 1:
-        return mean, math.nan, math.nan
-    half = Z95 * float(d.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half
+        return PairedDifference(mean, math.nan, math.nan, 1)
+    half = float(student_t.ppf(0.975, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
+    low, high = mean - half, mean + half
+    if min(a.min(), b.min()) >= 0 and max(a.max(), b.max()) <= 1:
+        low, high = max(low, -1.0), min(high, 1.0)
+    return PairedDifference(mean, low, high, n)
 
 
 def outcome_table(summary: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:

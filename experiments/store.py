@@ -87,6 +87,13 @@ class Store:
                 )
             return False
         manifest = read_manifest(root)
+        stored_off = list(manifest.get("spec", {}).get("off", []))
+        if stored_off != list(spec.off):
+            raise LasimInputError(
+                f"--out = {str(root)!r}: holds an experiment run with off = {stored_off} (mechanisms "
+                f"switched off); this command has off = {list(spec.off)}; results are never merged, "
+                "give the same --off flags to resume or choose a new --out directory"
+            )
         if manifest.get("spec_fingerprint") != spec.fingerprint():
             raise LasimInputError(
                 f"--out = {str(root)!r}: holds results of a different spec "

@@ -83,13 +83,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except LasimInputError as exc:
         print(f"lasim: error: {exc}", file=sys.stderr)
         return 2
-    except RecursionError:
-        # a TOML file nested thousands of levels deep, or scenario files whose `base`
-        # chain loops back by another spelling of a path, exhaust the recursion
-        print("lasim: error: an input file refers to itself (a `base` chain that loops, perhaps "
-              "through another spelling of the same path) or is nested thousands of levels deep; "
-              "neither can be a lasim file", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

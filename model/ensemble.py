@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import ScenarioError
 from .scenario import Scenario, load_scenario, parameter_specs
+from .tomlfile import parse_toml
 
 ENSEMBLE_FORMAT = "lasim-ensemble"
 ENSEMBLE_VERSION = 1
@@ -73,9 +74,10 @@ def load_ensemble(path: str | Path) -> Ensemble:
     """
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read ensemble ({exc})") from None
+    raw = parse_toml(text, str(path), ScenarioError)
     if raw.get("format") != ENSEMBLE_FORMAT:
         raise ScenarioError(f"{path}: format must be {ENSEMBLE_FORMAT!r} (not an ensemble file)")
     if raw.get("version") != ENSEMBLE_VERSION:
@@ -90,7 +92,14 @@ def load_ensemble(path: str | Path) -> Ensemble:
     for p in params:
         if p not in specs:
             raise ScenarioError(f"{path}: parameters: unknown parameter {p!r}")
+    ids = []
     for i, m in enumerate(members):
+        if not isinstance(m, dict):
+            raise ScenarioError(f"{path}: members[{i}] = {m!r}: must be a [[members]] table of parameter values")
+        ident = m.get("id", i)
+        if isinstance(ident, bool) or not isinstance(ident, int):
+            raise ScenarioError(f"{path}: members[{i}].id = {ident!r}: must be a whole number")
+        ids.append(ident)
         missing = [p for p in params if p not in m]
         if missing:
             raise ScenarioError(f"{path}: members[{i}]: missing {missing[0]!r}")
@@ -105,5 +114,5 @@ def load_ensemble(path: str | Path) -> Ensemble:
         path=path, scenario=scenario, parameters=list(params),
         members=[{p: m[p] for p in params} for m in members],
         description=str(raw.get("description", "")),
-        ids=[int(m.get("id", i)) for i, m in enumerate(members)],
+        ids=ids,
     )

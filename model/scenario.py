@@ -10,13 +10,11 @@ the value and what is allowed (:class:`~model.errors.ScenarioError`).
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
+from .tomlfile import parse_toml
+from .validation import format_validation_error
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
 
@@ -308,7 +308,8 @@ class Structure(BaseModel):
         return self
 
 
-def _unknown_mechanism(name: str) -> str:
+def unknown_mechanism(name: str) -> str:
+    """What is wrong with mechanism ``name``: unknown, the closest known name, and every allowed one."""
     close = difflib.get_close_matches(name, list(MECHANISMS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown mechanism {name!r}{hint}; allowed: {', '.join(MECHANISMS)}"
@@ -342,7 +343,7 @@ class Scenario(BaseModel):
         for name, on in value.items():
             shown = str(on).lower() if isinstance(on, bool) else repr(on)
             if name not in MECHANISMS:
-                raise ValueError(f"mechanisms.{name} = {shown}: " + _unknown_mechanism(name))
+                raise ValueError(f"mechanisms.{name} = {shown}: " + unknown_mechanism(name))
             if not isinstance(on, bool):
                 raise ValueError(f"mechanisms.{name} = {shown}: must be true or false")
             out[name] = on
@@ -362,7 +363,7 @@ class Scenario(BaseModel):
         switches = dict(self.mechanisms)
         for name in names:
             if name not in MECHANISMS:
-                raise ScenarioError(f"{_source} {name}: " + _unknown_mechanism(name))
+                raise ScenarioError(f"{_source} {name}: " + unknown_mechanism(name))
             switches[name] = False
         return self.model_copy(update={"mechanisms": switches})
 
@@ -392,7 +393,7 @@ class Scenario(BaseModel):
         try:
             params = Parameters.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc, _source, prefix="parameters")) from None
+            raise scenario_error(exc, _source, prefix="parameters") from None
         return self.model_copy(update={"parameters": params})
 
 
@@ -464,58 +465,26 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- loading
 
 
-def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
-    """The first error of a pydantic ValidationError as one line: source, field, value, rule."""
-    err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after") and str(p) != "[key]")
-    loc = ".".join(x for x in (prefix, loc) if x)
-    msg = err["msg"].removeprefix("Value error, ")
+def _parameter_rule(err: dict[str, Any], loc: str) -> str | None:
+    """A parameter's own line: an unknown name with a suggestion, or its unit and range."""
+    parts = loc.split(".")
+    if len(parts) != 2 or parts[0] != "parameters":
+        return None
+    name = parts[1]
     if err["type"] == "extra_forbidden":
-        parts = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
-        if prefix == "parameters" or (len(parts) == 2 and parts[0] == "parameters"):
-            return f"{source}: {_unknown_parameter(parts[-1])}"
-        allowed = _fields_at(parts[:-1])
-        close = difflib.get_close_matches(parts[-1], allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{source}: unknown field {loc!r}{hint}; allowed here: {', '.join(allowed)}"
-    if err["type"] == "missing":
-        return f"{source}: missing field {loc!r}"
+        return _unknown_parameter(name)
+    spec = parameter_specs().get(name)
+    if spec is None or err["type"] == "missing":
+        return None
     value = err.get("input")
     shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
-    name = loc.rsplit(".", 1)[-1]
-    specs = parameter_specs()
-    if loc.startswith("parameters.") and name in specs and err["type"] != "extra_forbidden":
-        spec = specs[name]
-        kind = "a whole number" if spec.integer else "a number"
-        return f"{source}: {loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
-    if msg.startswith(f"{loc}."):  # the validator already named the field and its value
-        return f"{source}: {msg}"
-    where = f"{loc}{shown}: " if loc else ""
-    return f"{source}: {where}{msg}"
+    kind = "a whole number" if spec.integer else "a number"
+    return f"{loc}{shown}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
 
 
-def _fields_at(path: list[str]) -> list[str]:
-    """Field names allowed at ``path`` (a pydantic error location) inside a Scenario."""
-    t: Any = Scenario
-    for part in path:
-        while get_origin(t) is Annotated or (get_origin(t) in (Union, UnionType)):
-            args = [a for a in get_args(t) if a is not type(None)]
-            t = args[0]
-        if isinstance(t, type) and issubclass(t, BaseModel):
-            if part not in t.model_fields:
-                return []
-            t = t.model_fields[part].annotation
-        elif get_origin(t) in (list, tuple):
-            t = get_args(t)[0]
-        elif get_origin(t) is dict:
-            t = get_args(t)[1]
-        else:
-            return []
-    while get_origin(t) is Annotated or (get_origin(t) in (Union, UnionType)):
-        t = [a for a in get_args(t) if a is not type(None)][0]
-    if get_origin(t) is dict and isinstance(get_args(t)[1], type) and issubclass(get_args(t)[1], BaseModel):
-        t = get_args(t)[1]
-    return list(t.model_fields) if isinstance(t, type) and issubclass(t, BaseModel) else []
+def scenario_error(exc: ValidationError, source: str, prefix: str = "") -> ScenarioError:
+    """A scenario's ValidationError as the one-line :class:`ScenarioError`."""
+    return ScenarioError(format_validation_error(exc, source, Scenario, prefix=prefix, special=_parameter_rule))
 
 
 def scenario_names() -> list[str]:
@@ -534,7 +503,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source)) from None
+        raise scenario_error(exc, source) from None
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -554,7 +523,9 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return scenario_from_dict(data, source)
 
 
-def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+def _read_scenario_data(
+    name_or_path: str | Path, seen: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, Any], str]:
     text_source = str(name_or_path)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or "/" in text_source:
@@ -573,18 +544,18 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
             )
         text = (resources.files("model") / "scenarios" / f"{text_source}.toml").read_text(encoding="utf-8")
         source = f"{text_source}.toml"
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: malformed TOML ({exc})") from None
+    data = parse_toml(text, source, ScenarioError)
     data.setdefault("name", path.stem if source == text_source else text_source)
     base = data.pop("base", None)
     if base is None:
         return data, source
     if not isinstance(base, str):
         raise ScenarioError(f"{source}: base = {base!r}: must be a scenario name or a .toml path")
-    if source in seen:
-        raise ScenarioError(f"{source}: base scenarios form a cycle ({' -> '.join((*seen, source))})")
+    # a file is the same file however its path is spelt (./b.toml, ../d/b.toml, a symlink)
+    identity = str(path.resolve()) if source == text_source else source
+    if identity in (s[0] for s in seen):
+        chain = " -> ".join((*(s[1] for s in seen), source))
+        raise ScenarioError(f"{source}: base scenarios form a cycle ({chain}); a base may not lead back to its own file")
     base_ref = base
     is_path = base.endswith(".toml") or "/" in base
     if not is_path and base not in scenario_names() and not Path(base).exists():
@@ -597,7 +568,7 @@ def _read_scenario_data(name_or_path: str | Path, seen: tuple[str, ...]) -> tupl
         base_ref = str(path.parent / base)
     if is_path and not Path(base_ref).exists():
         raise ScenarioError(f"{source}: base = {base!r}: no such scenario file ({base_ref})")
-    base_data, _ = _read_scenario_data(base_ref, (*seen, source))
+    base_data, _ = _read_scenario_data(base_ref, (*seen, (identity, source)))
     merged = dict(base_data)
     for key, value in data.items():
         if key in ("parameters", "traits", "mechanisms") and isinstance(value, dict):

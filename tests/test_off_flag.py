@@ -1,10 +1,11 @@
-"""`--off NAME` switches a mechanism off in `lasim run` and `lasim compare`."""
+"""`--off NAME` switches a mechanism off in `lasim run`, `compare`, `sweep` and `sensitivity`."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import tomllib
 
 import pandas as pd
 import pytest
@@ -38,6 +39,8 @@ def test_compare_off_applies_to_every_design(tmp_path):
 @pytest.mark.parametrize("command", [
     ["run", "default", "--off", "donor_distortoin"],
     ["compare", "default", "city", "--off", "donor_distortoin"],
+    ["sweep", "headline", "--off", "donor_distortoin"],
+    ["sensitivity", "sobol", "--off", "donor_distortoin"],
 ])
 def test_an_unknown_mechanism_is_one_line_with_a_suggestion(tmp_path, command):
     proc = subprocess.run([sys.executable, "-m", "lasim.cli", *command, "--out", str(tmp_path / "o")],
@@ -47,3 +50,43 @@ def test_an_unknown_mechanism_is_one_line_with_a_suggestion(tmp_path, command):
     assert len(lines) == 1 and "donor_distortoin" in lines[0] and "donor_distortion" in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+SWEEP_SPEC = """
+name = "offs"
+replications = 1
+seed = 2
+outcomes = ["peak_adoption"]
+[fixed]
+horizon_months = 24
+[factors.facilitation_quality]
+levels = [0.3, 0.8]
+"""
+
+
+def test_sweep_off_reaches_the_model_is_recorded_and_identifies_the_store(tmp_path, capsys):
+    from experiments.store import load_results
+
+    spec = tmp_path / "offs.toml"
+    spec.write_text(SWEEP_SPEC)
+    out = tmp_path / "out"
+    sweep = ["sweep", str(spec), "--out", str(out), "--processes", "1", "--no-progress"]
+    assert main([*sweep, "--off", "adoption", "--off", "adoption"]) == 0
+    assert load_results(out)["peak_adoption"].eq(0).all()  # nobody adopts: the switch reached every run
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["spec"]["off"] == ["adoption"]
+    assert tomllib.loads((out / "spec.toml").read_text())["off"] == ["adoption"]
+    capsys.readouterr()
+    # the same experiment resumes; without --off it is another experiment and is refused
+    assert main([*sweep, "--off", "adoption"]) == 0
+    capsys.readouterr()
+    assert main(sweep) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "off = ['adoption']" in err[0] and "off = []" in err[0], err
+    # `off = [...]` in the spec is the same experiment as the flag
+    spec.write_text('off = ["adoption"]\n' + SWEEP_SPEC)
+    assert main(sweep) == 0
+    full = tmp_path / "full"
+    spec.write_text(SWEEP_SPEC)
+    assert main(["sweep", str(spec), "--out", str(full), "--processes", "1", "--no-progress"]) == 0
+    assert load_results(full)["peak_adoption"].gt(0).all()

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from lasim.cli import main
 
@@ -86,3 +87,18 @@ def test_run_writes_the_event_feed_with_causes(tmp_path):
         assert mine["kind"].iloc[-1] == "verdict" and mine["cause"].iloc[-1]
         gap = mine[mine["text"].str.startswith("funding gap starts")]
         assert len(gap) == 1 and "stops for 24 months" in gap["cause"].iloc[0]
+
+
+@pytest.mark.parametrize("members, words", [
+    ('[[members]]\nid = "abc"\nlearning_rate = 0.3\n', ["members[0].id = 'abc'", "must be a whole number"]),
+    ("members = [1, 2]\n", ["members[0] = 1", "must be a [[members]] table"]),
+])
+def test_an_ensemble_with_a_bad_id_or_member_is_one_line(tmp_path, capsys, members, words):
+    ens = tmp_path / "bad.toml"
+    ens.write_text('format = "lasim-ensemble"\nversion = 1\nparameters = ["learning_rate"]\n' + members)
+    assert main(["run", str(ens), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err and "bad.toml" in err, err
+    for w in words:
+        assert w in err, err
+    assert not (tmp_path / "x").exists()

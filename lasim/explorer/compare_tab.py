@@ -90,7 +90,7 @@ _VERDICT_PARTS = (("scaled", "scaling", r"Difference in scaling: [^.]*?, (clear|
 def interval_notes(table: list[dict[str, Any]], verdict: list[str]) -> list[str]:
     """A caution wherever the verdict calls a difference clear while the two shares' intervals overlap.
 
-    The verdict's paired interval is a normal approximation; with few runs and yes/no
+    The verdict's paired interval is a t interval of the mean difference; with few runs and yes/no
     outcomes it can exclude zero on a handful of discordant pairs (4 of 10 runs
     scaling against 0 of 10 reads "clear", where an exact paired test gives p = 0.125).
     The page then says the difference is tentative, so what it shows never

@@ -79,7 +79,7 @@ CASES = {
                    ["targets.toml", "no [[targets]]"]),
     "low above high": (RANGE.replace("low = 12", "low = 50"), None, [],
                        ["targets[0] (P1).low", "above high"]),
-    "negative weight": (RANGE + "weight = -1\n", None, [], ["targets[0] (P1).weight", "> 0"]),
+    "negative weight": (RANGE + "weight = -1\n", None, [], ["targets[0] (P1).weight = -1", "greater than 0"]),
     "unknown shipped targets": (None, None, [], ["no_such_targets", "no such targets file"]),
 }
 
@@ -110,3 +110,23 @@ def test_out_dir_with_other_content_is_refused(tmp_path, capsys):
     assert code == 2
     assert "not a calibration directory" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("extra, words", [
+    ("weight = inf\n", ["targets[0] (P1).weight = inf", "finite number"]),
+    ("month = 'x'\n", ["targets[0] (P1).month = 'x'", "valid integer"]),
+    ("set = 3\n", ["targets[0] (P1).set = 3", "must be a table"]),
+    ("colour = 'red'\n", ["targets[0] (P1)", "unknown key 'colour' for a range target", "allowed: description"]),
+])
+def test_typed_target_errors_name_the_target_field_value_and_rule(extra, words, tmp_path):
+    # targets are pydantic models; their errors go through model.validation's formatter,
+    # which names a target as the messages always have: targets[i] (name)
+    from calibration.targets import load_targets
+    from model.errors import LasimInputError
+
+    with pytest.raises(LasimInputError) as info:
+        load_targets(_write(tmp_path, RANGE + extra, None))
+    msg = str(info.value)
+    assert "\n" not in msg and "targets.toml" in msg
+    for w in words:
+        assert w in msg, msg

@@ -132,3 +132,22 @@ def test_knockout_never_writes_outside_out_and_swaps_results_in_whole(tmp_path, 
                  "--overwrite"]) == 0
     assert not (out / "stale.txt").exists() and (out / "knockout.csv").exists()
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [out.name]
+
+
+def test_compare_and_knockout_share_one_paired_difference():
+    # the same pairs give the same interval in both reports (t quantile, clipped for shares)
+    from experiments.compare import differences
+    from experiments.statistics import paired_difference
+
+    full, ko = [1.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]
+    row = paired_effects(_table(full, ko), ["x"]).iloc[0]
+    runs = pd.DataFrame({"design": ["A"] * 5 + ["B"] * 5, "replication": list(range(5)) * 2,
+                         "scaled": [bool(v) for v in full + ko], "sustained": [False] * 10, "functioning": [True] * 10,
+                         "total_cost": [1.0] * 10})
+    d = differences(runs).iloc[0]
+    mean, low, high, n = paired_difference(full, ko)
+    assert (d["d_scaled"], d["d_scaled_lo"], d["d_scaled_hi"]) == pytest.approx((mean, low, high))
+    assert (row["effect"], row["low"], row["high"]) == pytest.approx((mean, low, high))
+    d_ = np.array(ko) - np.array(full)
+    assert n == 5 and high == pytest.approx(d_.mean() + 2.776445105 * d_.std(ddof=1) / math.sqrt(5))  # t(0.975, 4)
+    assert low == -1.0  # mean - half = -1.08 lies outside what a difference of shares can be

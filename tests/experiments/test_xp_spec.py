@@ -128,7 +128,7 @@ BAD = {
                                             "[factors.fundng_gap]"), "fundng_gap"),
     "empty range": (SOBOL.replace("range = [0.1, 0.9]", "range = [0.5, 0.5]"), "empty range"),
     "reversed range": (SOBOL.replace("range = [0, 24]", "range = [24, 0]"), "empty range"),
-    "empty levels": (FACTORIAL.replace("levels = [0, 12]", "levels = []"), "non-empty"),
+    "empty levels": (FACTORIAL.replace("levels = [0, 12]", "levels = []"), "at least 1 item"),
     "N not a power of two": (SOBOL.replace("n = 8", "n = 100"), "power of two"),
     "levels with sobol": (SOBOL.replace("range = [0, 24]", "levels = [0, 12]"),
                           "draws from a range"),
@@ -139,12 +139,14 @@ BAD = {
     "level out of range": (FACTORIAL.replace("0.8]", "1.8]"), "allowed range"),
     "fractional integer level": (FACTORIAL.replace("levels = [0, 12]", "levels = [0, 1.5]"),
                                  "whole number"),
-    "unknown sampler": (SOBOL.replace('method = "sobol"', 'method = "halton"'), "allowed"),
-    "unknown key": (FACTORIAL + "replicatons = 3\n", "unknown key"),
+    "unknown sampler": (SOBOL.replace('method = "sobol"', 'method = "halton"'),
+                        "sampler.method = 'halton': Input should be 'factorial', 'lhs', 'sobol' or 'morris'"),
+    "unknown key": (FACTORIAL + "replicatons = 3\n", "unknown field 'factors.funding_gap_months.replicatons'; "
+                    "allowed here: levels, range"),
     "unknown outcome": (FACTORIAL.replace('"peak_adoption"', '"peak"'), "unknown outcome"),
     "bad fixed value": (FACTORIAL.replace("horizon_months = 24", "horizon_months = 5"),
                         "horizon_months"),
-    "malformed toml": (FACTORIAL + "[factors\n", "not valid TOML"),
+    "malformed toml": (FACTORIAL + "[factors\n", "malformed TOML"),
 }
 
 
@@ -235,3 +237,24 @@ distribution = "loguniform"
     assert plan["meeting_cost"].median() < 5              # log-uniform median ~ 3.2
     with pytest.raises(LasimInputError, match="peak.*not used by a uniform"):
         spec_from(text.replace('distribution = "triangular"\n', ""), tmp_path, "b.toml")
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"replicatons": 3}, ["unknown field 'replicatons'", "did you mean 'replications'"]),
+    ({"replications": True}, ["replications = True", "valid integer"]),
+    ({"seed": -1}, ["seed = -1", "greater than or equal to 0"]),
+    ({"factors": {"facilitation_quality": 3}}, ["factors.facilitation_quality = 3", "must be a table"]),
+    ({"factors": {"facilitation_quality": {"levels": [0.2, float("inf")]}}},
+     ["factors.facilitation_quality.levels.1 = inf", "finite number"]),
+    ({"off": ["fadee"]}, ["off", "unknown mechanism 'fadee'", "did you mean 'fade'"]),
+    ({"fixed": {"facilitation_quality": 0.3}}, ["fixed.facilitation_quality = 0.3", "either fixed or varied"]),
+])
+def test_typed_spec_errors_name_field_value_and_what_is_allowed(data, words):
+    # the spec is a pydantic model; its errors go through model.validation's formatter like a scenario's
+    body = {"factors": {"facilitation_quality": {"levels": [0.2, 0.5]}}, **data}
+    with pytest.raises(LasimInputError) as info:
+        ExperimentSpec.from_dict(body, "s.toml")
+    msg = str(info.value)
+    assert msg.startswith("s.toml: ") and "\n" not in msg
+    for w in words:
+        assert w in msg, msg
