@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
+from .shipped import shipped
 from .tomlfile import parse_toml
 from .validation import format_validation_error
 
@@ -489,8 +489,7 @@ def scenario_error(exc: ValidationError, source: str, prefix: str = "") -> Scena
 
 def scenario_names() -> list[str]:
     """Names of the shipped scenarios."""
-    folder = resources.files("model") / "scenarios"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(shipped("model", "scenarios"))
 
 
 def list_scenarios() -> list[tuple[str, str]]:
@@ -537,12 +536,12 @@ def _read_scenario_data(
             raise ScenarioError(f"{text_source}: cannot read scenario file ({exc.__class__.__name__})") from None
         source = text_source
     else:
-        names = scenario_names()
-        if text_source not in names:
+        files = shipped("model", "scenarios")
+        if text_source not in files:
             raise ScenarioError(
-                f"unknown scenario {text_source!r}; shipped scenarios: {', '.join(names)} (or give a .toml path)"
+                f"unknown scenario {text_source!r}; shipped scenarios: {', '.join(sorted(files))} (or give a .toml path)"
             )
-        text = (resources.files("model") / "scenarios" / f"{text_source}.toml").read_text(encoding="utf-8")
+        text = files[text_source].read_text(encoding="utf-8")
         source = f"{text_source}.toml"
     data = parse_toml(text, source, ScenarioError)
     data.setdefault("name", path.stem if source == text_source else text_source)
