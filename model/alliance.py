@@ -235,7 +235,9 @@ class AllianceModel(mesa.Model):
         return total / np.maximum(np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1)
 
     def _event(self, kind: str, text: str, cause: str = "") -> None:
-        self.events.append(Event(self.month, kind, text, cause))
+        # months counted from 1, as in the series and the summary: an event of step t
+        # (0-based) happens in month t + 1, and the last month of a run is its horizon
+        self.events.append(Event(self.month + 1, kind, text, cause))
 
     # ------------------------------------------------------------------ the month
 
@@ -399,7 +401,8 @@ class AllianceModel(mesa.Model):
             reached[self._programme_order[:k]] = True
             for d in self._programme_order[self._reached:k].tolist():
                 self._event("programme", f"the government programme reaches district {w.district_names[d]}",
-                            programme_cause(self._policy_month, p.programme_districts_per_year, k, reached.shape[0]))
+                            programme_cause(self._policy_month + 1, p.programme_districts_per_year, k,
+                                            reached.shape[0]))
             self._reached = k
         self.backed[:-1] = self.district_policy | reached
         self.backed[-1] = self.policy
@@ -568,7 +571,7 @@ class AllianceModel(mesa.Model):
         gap_end = p.funding_gap_start + p.funding_gap_months
         return Money(
             donor_on=donor_on, in_gap=p.funding_gap_months > 0 and p.funding_gap_start <= t < gap_end,
-            gap_first=p.funding_gap_start, gap_last=gap_end - 1, donor_share=p.donor_share,
+            gap_first=p.funding_gap_start + 1, gap_last=gap_end, donor_share=p.donor_share,
             cost_sharing=p.cost_sharing, member_funding=p.member_funding, ownership=float(ownership[j]),
             government=float(gov_share[j]), government_budget=p.government_budget,
             government_involvement=p.government_involvement, funds=float(funds[j]),
@@ -638,7 +641,7 @@ class AllianceModel(mesa.Model):
         return Survival(
             cohort=int(count(cohort)), kept=int(count(kept)),
             lost_unprotected=int(count(lost & ~backed & ~on_platform)), kept_backed=int(count(kept & backed)),
-            kept_on_platform=int(count(kept & on_platform)), month=t,
+            kept_on_platform=int(count(kept & on_platform)), month=t + 1,
         )
 
     def _verdict(self, t: int, adopted: np.ndarray) -> None:
@@ -649,10 +652,10 @@ class AllianceModel(mesa.Model):
         cohort_share = math.nan if cohort is None else np.count_nonzero(cohort) / self.world.n
         sustained = bool(cohort_share >= p.sustain_min_share and self._survival >= p.sustain_ratio)
         extent = self._scale_extent(adopted)
-        parts = [f"the alliance functioned from month {self._functioning_month}"
+        parts = [f"the alliance functioned from month {self._functioning_month + 1}"
                  if self._functioning_month is not None else "the alliance never functioned"]
         beyond = "beyond the pilots" if self._outside.any() else "outside the alliance"
-        parts.append(f"the innovation scaled in month {self._scale_month} ({pct(extent)} adopted {beyond} "
+        parts.append(f"the innovation scaled in month {self._scale_month + 1} ({pct(extent)} adopted {beyond} "
                      f"at the end)" if self._scale_month is not None else
                      f"the innovation did not scale ({pct(extent)} {beyond}, {pct(p.scale_share)} needed)")
         surv = "" if math.isnan(self._survival) else f", survival {self._survival:.2f}"
@@ -679,7 +682,7 @@ class AllianceModel(mesa.Model):
                         f"{np.count_nonzero(self.district_policy)} of "
                         f"{self.district_policy.shape[0]} districts put it in their own plans")
             else:
-                main = (f"national policy changed in month {self._policy_month}, but government backs only "
+                main = (f"national policy changed in month {self._policy_month + 1}, but government backs only "
                         f"{np.count_nonzero(self.backed[:-1])} of {self.district_policy.shape[0]} districts by the "
                         f"end and adoption beyond the pilots reached {pct(extent)}")
         elif not sustained:

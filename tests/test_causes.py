@@ -31,7 +31,7 @@ def test_weak_facilitation_the_alliance_does_not_function_because_of_trust(seed)
     model = AllianceModel("default", rng=seed, facilitation_quality=0.2)
     model.run(model.params.project_months)  # the end of the project: where the event fires
     (event,) = _events(model, "functioning", "not functioning")
-    assert event.month == model.params.project_months - 1
+    assert event.month == model.params.project_months
     trust = model._platform_trust()
     low = trust < model.params.functioning_trust
     assert f"trust {trust[low].mean():.2f} below 0.45 on {low.sum()} of 11 platforms" in event.cause
@@ -56,7 +56,7 @@ def test_without_money_platforms_do_not_meet_and_the_cause_says_so(seed):
 def test_funding_gap_events_name_the_gap_with_the_model_numbers(seed):
     model = AllianceModel("funding_gap", rng=seed)
     p = model.params
-    gap = f"in the funding gap (months {p.funding_gap_start}-{p.funding_gap_start + p.funding_gap_months - 1})"
+    gap = f"in the funding gap (months {p.funding_gap_start + 1}-{p.funding_gap_start + p.funding_gap_months})"
     stops = revived = 0
     while model.running:
         ownership = model.ownership.copy()  # what pays for this month: ownership as the month starts
@@ -87,14 +87,14 @@ def test_funding_gap_events_name_the_gap_with_the_model_numbers(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_project_end_and_functioning_causes_match_the_series(seed):
     model = AllianceModel("default", rng=seed).run()
-    series = model.series()  # row month t + 1 is the month of an event at t
+    series = model.series()  # events and the series count months alike, from 1
     (end,) = _events(model, "funding", "project funding ends")
     assert end.cause.startswith("the project's 60 months are over and the donor's 70% stops")
-    funds = series["funding"].loc[end.month + 1]
+    funds = series["funding"].loc[end.month]
     assert f"platforms now pay {100 * funds:.0f}% of their costs on average" in end.cause
     (ok,) = _events(model, "functioning", "is functioning")
     k = int(_number(r"^(\d+) of 11 platforms meet regularly", ok.cause))
-    assert k == round(series["functioning_platforms"].loc[ok.month + 1] * 11)
+    assert k == round(series["functioning_platforms"].loc[ok.month] * 11)
     assert k / 11 >= model.params.functioning_share
 
 
@@ -110,7 +110,7 @@ def test_institutionalisation_and_scale_causes_reach_their_thresholds(seed):
     scaled = _events(model, "scaled")
     assert scaled, "a low policy threshold should let the default alliance scale"
     share = _number(r"^(\d+)% adopted beyond the pilot districts", scaled[0].cause)
-    assert share == round(100 * series["adoption_outside"].loc[scaled[0].month + 1])
+    assert share == round(100 * series["adoption_outside"].loc[scaled[0].month])
     assert "main channel: " in scaled[0].cause
 
 
@@ -119,12 +119,12 @@ def test_verdict_without_government_names_policy_pressure(seed):
     run = run_scenario("no_government", seed, series=False)
     s = run.summary
     verdict = run.events[-1]
-    assert verdict.kind == "verdict" and verdict.month == 119
+    assert verdict.kind == "verdict" and verdict.month == 120
     assert s["functioning"] and not s["scaled"] and not s["institutionalised"]
     assert verdict.cause.startswith("national policy never changed: policy pressure 0.00 stayed below the "
                                     "threshold 0.65")
     assert "government involvement 0" in verdict.cause
-    assert f"the alliance functioned from month {int(s['functioning_month']) - 1}" in verdict.text
+    assert f"the alliance functioned from month {int(s['functioning_month'])}" in verdict.text
     assert f"survival {s['survival']:.2f}" in verdict.text
     assert ("was sustained" in verdict.text) == s["sustained"]
 
@@ -167,3 +167,15 @@ def test_a_switched_off_mechanism_is_named_as_the_reason_not_its_rule(off):
         (event,) = _events(model, "functioning", "not functioning")
         assert event.cause.startswith("only 0 of 11 platforms")
         assert f"the {off.replace('_', ' ')} mechanism is switched off" in event.cause
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_event_months_are_the_summary_months(seed):
+    run = run_scenario("default", seed, series=False)
+    s = run.summary
+    first = {k: next((e.month for e in run.events if e.kind == k and not e.text.startswith("the alliance is not")),
+                     None) for k in ("functioning", "scaled", "policy")}
+    assert first["functioning"] == s["functioning_month"]
+    assert (first["scaled"] or float("nan")) == pytest.approx(s["scale_month"], nan_ok=True)
+    assert (first["policy"] or float("nan")) == pytest.approx(s["institutionalised_month"], nan_ok=True)
+    assert run.events[-1].month == 120

@@ -225,7 +225,7 @@ def test_page_plays_offline(browser, app_url):
         page.wait_for_function(
             "() => /Month ([3-9]\\d|1\\d\\d) of/.test(document.querySelector('.lasim-month').innerText)",
             timeout=90_000)
-        # the feed fills in plain words; the project's funding always ends at month 60
+        # the feed fills in plain words (the project ends after month 60: "month 61: project funding ends")
         page.wait_for_function(
             "() => document.querySelector('.lasim-events').innerText.includes('month')", timeout=120_000)
         page.locator(".lasim-play").click()  # pause

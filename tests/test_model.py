@@ -108,7 +108,7 @@ def test_events_tell_what_happened_in_plain_words():
     texts = [e.text for e in model.events]
     assert any("funding gap starts" in t for t in texts)
     assert any("project funding ends" in t for t in texts)
-    assert all(0 <= e.month < 120 for e in model.events)
+    assert all(1 <= e.month <= 120 for e in model.events)
 
 
 def test_scenario_file_with_base_changes_only_what_it_says(tmp_path):
