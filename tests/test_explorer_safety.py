@@ -144,6 +144,8 @@ def test_network_host_prints_a_warning_and_the_addresses():
     (["app", "--port", "abc"], "--port 'abc': must be a whole number"),
     (["app", "--port", "-3"], "--port -3: must be between 1 and 65535"),
     (["app", "--host", "999.1.1.1"], "--host '999.1.1.1': not a known host name or address"),
+    # --port 0 asks for any free port: the host is checked while looking for one
+    (["app", "--host", "999.1.1.1", "--port", "0"], "--host '999.1.1.1': not a known host name or address"),
 ])
 def test_bad_host_or_port_is_one_line_exit_2(argv, expected, capsys):
     assert main(argv) == 2

@@ -39,10 +39,23 @@ _OFFLINE_ENV = {
 }
 
 
+def _bind(s: socket.socket, host: str, port: int) -> None:
+    """Bind ``s`` or fail with one line naming the host (and port) and what to do."""
+    try:
+        s.bind((host, port))
+    except socket.gaierror:
+        raise LasimInputError(f"--host {host!r}: not a known host name or address") from None
+    except OSError as exc:
+        raise LasimInputError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror}); "
+            "choose another port, e.g. --port 0 for any free one"
+        ) from None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
+    """A TCP port that is free on ``host`` right now (one line when ``host`` is not usable)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
+        _bind(s, host, 0)
         return int(s.getsockname()[1])
 
 
@@ -120,15 +133,7 @@ def check_port(host: str, port: int) -> None:
         raise LasimInputError(f"--port {port}: must be between 1 and 65535")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except socket.gaierror:
-            raise LasimInputError(f"--host {host!r}: not a known host name or address") from None
-        except OSError as exc:
-            raise LasimInputError(
-                f"--host {host} --port {port}: cannot listen there ({exc.strerror}); "
-                "choose another port, e.g. --port 0 for any free one"
-            ) from None
+        _bind(s, host, port)
 
 
 def configure_environment(scenario: str | None) -> None:
