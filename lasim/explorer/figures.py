@@ -81,6 +81,18 @@ def _series(snap: Snapshot, col: str) -> tuple[np.ndarray, np.ndarray]:
     return s.index.to_numpy(), s[col].to_numpy(dtype=float)
 
 
+def _settled(fig: Figure) -> Figure:
+    """``fig`` on an SVG canvas with its constrained layout computed once, then frozen.
+
+    A month only changes data and text: freezing the layout keeps the axes from moving.
+    """
+    fig.canvas = FigureCanvasSVG(fig)
+    with matplotlib.rc_context(SVG_RC):
+        fig.canvas.draw()
+    fig.set_layout_engine("none")
+    return fig
+
+
 class AdoptionChart:
     """Share adopted by level over the months so far, funding period and gap shaded."""
 
@@ -97,11 +109,7 @@ class AdoptionChart:
         ax.set_title("Adoption by level", fontsize=11 * scale)
         ax.legend(fontsize=9 * scale, loc="upper left", frameon=False)
         self.month = ax.text(0.99, 0.97, "", transform=ax.transAxes, ha="right", va="top", fontsize=10 * scale)
-        self.figure = fig
-        fig.canvas = FigureCanvasSVG(fig)
-        with matplotlib.rc_context(SVG_RC):
-            fig.canvas.draw()  # settle the constrained layout once
-        fig.set_layout_engine("none")  # a month must not move the axes
+        self.figure = _settled(fig)
 
     def svg(self, snap: Snapshot) -> bytes:
         for col, line in self.lines.items():
@@ -132,11 +140,7 @@ class DynamicsChart:
         # fixed scales: a month must not rescale the axes (that would redraw the ticks)
         axes[1].set_ylim(0, len(snap.member) * 1.02)
         axes[2].set_ylim(0, 0.8)
-        self.figure = fig
-        fig.canvas = FigureCanvasSVG(fig)
-        with matplotlib.rc_context(SVG_RC):
-            fig.canvas.draw()
-        fig.set_layout_engine("none")
+        self.figure = _settled(fig)
 
     def svg(self, snap: Snapshot) -> bytes:
         for col, line in self.lines.items():
@@ -158,11 +162,7 @@ class AllianceChart:
         )
         self.month = ax.text(0.01, 0.99, "", transform=ax.transAxes, ha="left", va="top",
                              fontsize=(ALLIANCE_LABEL_PT + 2) * scale, weight="bold")
-        self.figure = fig
-        fig.canvas = FigureCanvasSVG(fig)
-        with matplotlib.rc_context(SVG_RC):
-            fig.canvas.draw()
-        fig.set_layout_engine("none")
+        self.figure = _settled(fig)
 
     def svg(self, snap: Snapshot) -> bytes:
         self.artists.update(snap.stage, snap.seat_active, snap.member, snap.stopped)
