@@ -28,7 +28,7 @@ from .causes import (
     scaled_cause,
     sustain_cause,
 )
-from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVELS, POLICY_KINDS, Stage
+from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, LEVELS, POLICY_KINDS, Stage
 from .mechanisms import (
     action_research,
     adoption,
@@ -166,6 +166,7 @@ class AllianceModel(mesa.Model):
         self._hard_to_reach_seat = (w.marginalised | (w.kind == KIND_INDEX["private_sector"]))[w.edge_agent]
         self._outside = ~w.in_pilot
         self._national = w.district < 0
+        self._local = w.level == LEVEL_INDEX["local"]
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
@@ -488,6 +489,8 @@ class AllianceModel(mesa.Model):
         m["member_knowledge"] = total(self.knowledge * self.is_member) / n_members if n_members else 0.0
         m["mean_trust"] = total(self.trust * self.is_member) / n_members if n_members else 0.0
         m["alliance_size"] = n_members
+        m["local_member_share"] = membership.local_share(self.is_member, self._local)
+        m["centralisation"] = membership.centralisation(self.seat_active, ea, w.edge_platform, w.n, w.n_platforms)
         n_att = count(att)
         m["attendance"] = n_att
         m["marginalised_attendance_share"] = count(att & self._marginalised_seat) / n_att if n_att else math.nan
