@@ -182,22 +182,25 @@ def child(n_target: int, repeats: int) -> None:
                       "repeats": repeats}))
 
 
-def startup_child() -> None:
-    """Import the model and run the default scenario once; print JSON (a fresh subprocess)."""
-    w0 = time.perf_counter()
-    from model.alliance import AllianceModel as Model
-    from model.scenario import load_scenario as load
-
-    imported = time.perf_counter()
-    Model(load("default"), rng=0).run()
-    done = time.perf_counter()
-    print(json.dumps({"import": imported - w0, "first_run": done - imported, "total": done - w0}))
+#: run by a fresh interpreter: the benchmark script itself has imported the model already
+STARTUP = """
+import json, time
+w0 = time.perf_counter()
+from model.alliance import AllianceModel
+from model.scenario import load_scenario
+imported = time.perf_counter()
+AllianceModel(load_scenario("default"), rng=0).run()
+done = time.perf_counter()
+print(json.dumps({"import": imported - w0, "first_run": done - imported, "total": done - w0}))
+"""
 
 
 def run_startup(cache_dir: str) -> dict:
-    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    out = subprocess.run([sys.executable, __file__, "--startup"], capture_output=True, text=True, check=True,
-                         env=env)
+    """Import and one default run in a fresh interpreter whose numba cache is ``cache_dir``."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir,
+           "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, check=True, env=env,
+                         cwd=HERE.parent)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -234,13 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few repeats: a smoke run, not a measurement")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--startup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--repeats", type=int, default=None, help="repeats of the default run (a)")
     ap.add_argument("--no-million", action="store_true", help="leave out the 1,000,000-organisation row")
     args = ap.parse_args(argv)
-    if args.startup:
-        startup_child()
-        return 0
     if args.child is not None:
         child(args.child, args.repeats or 1)
         return 0
