@@ -10,6 +10,7 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.datacollection import DataCollector
+from numba import njit
 
 from .agents import Platform, Stakeholder
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVELS, POLICY_KINDS, Stage
@@ -50,15 +51,27 @@ _LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
 _KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
 
 
+@njit(cache=True)
 def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
-    """Per row (organisation or platform): whether any of its seats is flagged.
-
-    Same as ``np.bincount(rows, flags, n) > 0``, without bincount's slow
-    conversion of boolean weights.
-    """
-    out = np.zeros(n, dtype=bool)
-    out[rows[flags]] = True
+    """Per row (organisation or platform): whether any of its seats is flagged (``np.bincount(rows, flags, n) > 0``)."""
+    out = np.zeros(n, dtype=np.bool_)
+    for s in range(rows.shape[0]):
+        if flags[s]:
+            out[rows[s]] = True
     return out
+
+
+@njit(cache=True)
+def _mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+                       edge_platform: np.ndarray, n_platforms: int) -> np.ndarray:
+    """Mean trust of each platform's current members (0 for an empty platform)."""
+    total = np.zeros(n_platforms)
+    count = np.zeros(n_platforms)
+    for s in range(edge_agent.shape[0]):
+        if seat_active[s]:
+            total[edge_platform[s]] += trust[edge_agent[s]]
+            count[edge_platform[s]] += 1.0
+    return total / np.maximum(count, 1.0)
 
 
 #: How a trainer names the levels in the event feed.
@@ -210,9 +223,7 @@ class AllianceModel(mesa.Model):
     def _platform_trust(self) -> np.ndarray:
         """Mean trust of each platform's current members (0 for an empty platform)."""
         w = self.world
-        ep = w.edge_platform
-        total = np.bincount(ep, self.seat_active * self.trust[w.edge_agent], w.n_platforms)
-        return total / np.maximum(np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1)
+        return _mean_member_trust(self.trust, self.seat_active, w.edge_agent, w.edge_platform, w.n_platforms)
 
     def _event(self, kind: str, text: str) -> None:
         self.events.append(Event(self.month, kind, text))
