@@ -139,7 +139,8 @@ class TestMeetings:
     def test_the_chance_to_meet_rises_smoothly_through_the_funding_midpoint(self):
         levels = np.linspace(0.0, 1.0, 41)
         funds = np.repeat(levels, 20_000)
-        met = meetings.platform_meets(10, np.zeros(funds.shape[0], dtype=np.int64), 1, funds, uniforms(funds.shape[0], 2), 0.25, 0.05)
+        last = np.zeros(funds.shape[0], dtype=np.int64)
+        met = meetings.platform_meets(10, last, 1, funds, uniforms(funds.shape[0], 2), 0.25, 0.05)
         share = met.reshape(41, -1).mean(axis=1)
         assert np.all(np.diff(share) > -0.01)  # never falls with money (se of a step < 0.005)
         # no jump: neighbouring levels 0.025 apart differ by less than a fifth
@@ -540,7 +541,8 @@ class TestAdoption:
 
     def test_adopted_stay_adopted_and_institutionalised_stay_institutionalised_when_not_ready(self):
         stage = np.array([Stage.ADOPTED, Stage.INSTITUTIONALISED], dtype=np.int8)
-        got = adoption.adopt(stage, np.zeros(2, bool), np.zeros(2), np.zeros(2), 1.0, 3.0, np.zeros(2, bool), uniforms(2))
+        got = adoption.adopt(stage, np.zeros(2, bool), np.zeros(2), np.zeros(2), 1.0, 3.0, np.zeros(2, bool),
+                             uniforms(2))
         np.testing.assert_array_equal(got, stage)
 
     @pytest.mark.parametrize(("p", "q", "s"), [(0.01, 0.3, 0.0), (0.01, 0.3, 0.5), (0.05, 1.0, 1.0)])
@@ -754,7 +756,8 @@ class TestFade:
         stage = np.array([Stage.INSTITUTIONALISED, Stage.UNAWARE, Stage.AWARE, Stage.TRIALLING] * 1000,
                          dtype=np.int8)
         k = np.full(stage.shape[0], 0.7)
-        s2, k2, ab = fade.fade(stage, k, np.zeros(stage.shape[0], bool), 1.0, np.zeros(stage.shape[0]), uniforms(stage.shape[0]))
+        n = stage.shape[0]
+        s2, k2, ab = fade.fade(stage, k, np.zeros(n, bool), 1.0, np.zeros(n), uniforms(n))
         np.testing.assert_array_equal(s2, stage)
         np.testing.assert_array_equal(k2, k)
         assert not ab.any()
