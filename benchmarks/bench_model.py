@@ -165,6 +165,9 @@ def per_agent_step_virus(n: int, steps: int, repeats: int) -> Timing:
 def child(n_target: int, repeats: int) -> None:
     """Measure construction + 120 months at one size; print JSON (run in a subprocess)."""
     scenario = scenario_with_about(n_target)
+    # load the compiled kernels from numba's cache first: a fresh process's first run
+    # pays that (row (d), "warm start"), which is not part of a run's cost
+    AllianceModel(load_scenario("default"), rng=0).run()
     walls, cpus, builds = [], [], []
     n = 0
     for seed in range(repeats):
