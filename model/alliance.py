@@ -10,6 +10,7 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.datacollection import DataCollector
+from numba import njit
 
 from .agents import Platform, Stakeholder
 from .causes import (
@@ -71,15 +72,27 @@ _LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
 _KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
 
 
+@njit(cache=True)
 def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
-    """Per row (organisation or platform): whether any of its seats is flagged.
-
-    Same as ``np.bincount(rows, flags, n) > 0``, without bincount's slow
-    conversion of boolean weights.
-    """
-    out = np.zeros(n, dtype=bool)
-    out[rows[flags]] = True
+    """Per row (organisation or platform): whether any of its seats is flagged (``np.bincount(rows, flags, n) > 0``)."""
+    out = np.zeros(n, dtype=np.bool_)
+    for s in range(rows.shape[0]):
+        if flags[s]:
+            out[rows[s]] = True
     return out
+
+
+@njit(cache=True)
+def _mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+                       edge_platform: np.ndarray, n_platforms: int) -> np.ndarray:
+    """Mean trust of each platform's current members (0 for an empty platform)."""
+    total = np.zeros(n_platforms)
+    count = np.zeros(n_platforms)
+    for s in range(edge_agent.shape[0]):
+        if seat_active[s]:
+            total[edge_platform[s]] += trust[edge_agent[s]]
+            count[edge_platform[s]] += 1.0
+    return total / np.maximum(count, 1.0)
 
 
 #: How a trainer names the levels in the event feed.
@@ -198,6 +211,15 @@ class AllianceModel(mesa.Model):
         dense = n_p <= 400
         self._horizontal = w.horizontal.toarray() if dense else w.horizontal
         self._vertical = w.vertical.toarray() if dense else w.vertical
+        # every month draws one block of uniforms in a fixed layout (and one normal per
+        # platform), whichever mechanisms are on: the same seed gives the same draws to
+        # each process, so a knock-out changes only what it switches off
+        n_s = w.edge_agent.shape[0]
+        sizes = {"meet": n_p, "attend": n_s, "case": n_p, "adopt": n, "replace": n, "decision_maker": n,
+                 "seat": n_s, "fade": n}
+        ends = np.cumsum(list(sizes.values()))
+        self._draw_slices = {k: slice(int(e - m), int(e)) for (k, m), e in zip(sizes.items(), ends, strict=True)}
+        self._n_draws = int(ends[-1])
         self._functioning_month: int | None = None
         self._scale_month: int | None = None
         self._policy_month: int | None = None
@@ -231,9 +253,7 @@ class AllianceModel(mesa.Model):
     def _platform_trust(self) -> np.ndarray:
         """Mean trust of each platform's current members (0 for an empty platform)."""
         w = self.world
-        ep = w.edge_platform
-        total = np.bincount(ep, self.seat_active * self.trust[w.edge_agent], w.n_platforms)
-        return total / np.maximum(np.bincount(ep[self.seat_active], minlength=w.n_platforms), 1)
+        return _mean_member_trust(self.trust, self.seat_active, w.edge_agent, w.edge_platform, w.n_platforms)
 
     def _event(self, kind: str, text: str, cause: str = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
@@ -247,6 +267,9 @@ class AllianceModel(mesa.Model):
         w, p, rng, t, on = self.world, self.params, self.rng, self.month, self.on
         ea, ep, n_p = w.edge_agent, w.edge_platform, w.n_platforms
         doc = self._documentation
+        block = rng.random(self._n_draws)
+        z = rng.standard_normal(n_p)
+        u = {k: block[sl] for k, sl in self._draw_slices.items()}
 
         # 1 funding
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
@@ -262,20 +285,15 @@ class AllianceModel(mesa.Model):
 
         # 2 meetings
         met = meetings.platform_meets(
-            t, self.last_meeting, p.meeting_interval, funds, rng, p.meeting_funds, p.funds_response_width
+            t, self.last_meeting, p.meeting_interval, funds, u["meet"], p.meeting_funds, p.funds_response_width
         )
         if not on["meetings"]:
             met = np.zeros(n_p, dtype=bool)
-        # attendance chances only for filled seats of platforms that meet (the others cannot attend)
-        seated = self.seat_active & met[ep]
-        s_ = seated.nonzero()[0]  # np.flatnonzero costs more than the work here
-        gov_factor = np.where(self._gov_seat[s_], p.government_involvement * (t >= p.government_join_month), 1.0)
-        prob = np.zeros(ea.shape[0])
-        prob[s_] = meetings.attendance_probability(
-            self._engagement_seat[s_], self.trust[ea[s_]], gov_factor, self._hard_to_reach_seat[s_],
-            self._facilitation_seat[s_], p.inclusion_barrier, p.trust_attendance,
+        att = meetings.attend_seats(
+            self.seat_active, met, ea, ep, self._engagement_seat, self.trust, self._gov_seat,
+            p.government_involvement * (t >= p.government_join_month), self._hard_to_reach_seat,
+            self._facilitation_seat, p.inclusion_barrier, p.trust_attendance, u["attend"],
         )
-        att = meetings.attend(prob, self.seat_active, met[ep], rng)
         self.last_meeting[met] = t
 
         # the learning kernels only use seats whose organisation attended (a fifth of them):
@@ -309,9 +327,9 @@ class AllianceModel(mesa.Model):
 
         # 4 action research
         cases = action_research.run_case_studies(
-            met, funds, fac, p.action_research_intensity, rng, p.case_study_funds, p.funds_response_width
+            met, funds, fac, p.action_research_intensity, u["case"], p.case_study_funds, p.funds_response_width
         )
-        results = action_research.case_study_results(cases, p.innovation_complexity, rng)
+        results = action_research.case_study_results(cases, p.innovation_complexity, z)
         if not on["action_research"]:
             cases = np.zeros(n_p, dtype=bool)
         if cases.any():  # without a case study neither knowledge nor fit can change
@@ -369,7 +387,7 @@ class AllianceModel(mesa.Model):
         if on["adoption"]:
             self.stage = adoption.adopt(
                 self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
-                backed_org & self._institutional_kind, rng,
+                backed_org & self._institutional_kind, u["adopt"],
             )
 
         # 7 institutionalisation
@@ -411,11 +429,11 @@ class AllianceModel(mesa.Model):
         # 8 turnover
         home_trust = self._platform_trust()
         if on["turnover"]:
-            change = turnover.replaced(self.is_member, p.turnover_rate, rng)
+            change = turnover.replaced(self.is_member, p.turnover_rate, u["replace"])
             reputation = np.where(self._has_home, home_trust[self._home], 0.0)
             self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
                 self.knowledge, self.trust, self.tenure, self.decision_maker, change, doc,
-                reputation, self._dm_base, rng,
+                reputation, self._dm_base, u["decision_maker"],
             )
 
         # 9 membership
@@ -423,7 +441,7 @@ class AllianceModel(mesa.Model):
             attractiveness = 0.5 * pool + 0.5 * home_trust
             self.seat_active = membership.update_seats(
                 self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
-                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
+                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, u["seat"],
             )
             self.is_member = self._members()
 
@@ -436,7 +454,7 @@ class AllianceModel(mesa.Model):
             # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
             protection = p.support_protection * np.maximum(p.policy_protection * self.backed[self._fit_index], owned)
             self.stage, self.knowledge, self.abandoned = fade.fade(
-                self.stage, self.knowledge, self.abandoned, hazard, protection, rng
+                self.stage, self.knowledge, self.abandoned, hazard, protection, u["fade"]
             )
 
         # 11 donor distortion of ownership

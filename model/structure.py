@@ -1,8 +1,8 @@
 """Build the alliance from a scenario's structure: agents, platforms, links, traits.
 
-Runs once per model, before the first month, so plain Python loops over
-platforms and kinds are fine here; the monthly step only touches the arrays
-this module returns.
+Runs once per model, before the first month, in array operations over blocks of
+organisations (a million build in seconds); the monthly step only touches the
+arrays this module returns.
 """
 
 from __future__ import annotations
@@ -80,84 +80,112 @@ def _beta(rng: np.random.Generator, dist: Beta, size: int) -> np.ndarray:
     return rng.beta(m * c, (1 - m) * c, size)
 
 
+def _weighted_sample_per_group(
+    group: np.ndarray, weight: np.ndarray, k: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Per group, ``k[group]`` positions drawn without replacement with chances proportional to ``weight``.
+
+    ``group`` is sorted. Efraimidis and Spirakis (2006): each item gets the key
+    ``log(u) / weight``; the ``k`` largest keys of a group are a weighted sample
+    without replacement, the same distribution as successive weighted draws
+    (``rng.choice(..., replace=False, p=...)``), for every group at once.
+    Returns the chosen positions, sorted.
+    """
+    if group.size == 0:
+        return np.empty(0, dtype=np.int64)
+    with np.errstate(divide="ignore"):
+        key = np.log(rng.random(group.size)) / weight
+    order = np.lexsort((-key, group))  # by group, largest key first
+    g = group[order]
+    first = np.searchsorted(g, g, side="left")
+    rank = np.arange(g.size) - first
+    return np.sort(order[rank < k[g]])
+
+
 def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
-    """Lay out agents, platforms and links of ``scenario`` with traits drawn from ``rng``."""
+    """Lay out agents, platforms and links of ``scenario`` with traits drawn from ``rng``.
+
+    Array operations over whole blocks of organisations, with Python loops only over
+    platform specifications, districts and named organisations, so a million
+    organisations build in seconds. Agents are numbered platform by platform (the
+    counted members, in the order of each platform's ``members``), then named
+    organisations, then each district's outsiders; seats follow the same order, then
+    linking seats, then recruitable seats.
+    """
     st = scenario.structure
     params = scenario.parameters
     district_index = {d.name: i for i, d in enumerate(st.districts)}
-    expanded = st.expanded_platforms()
-    pidx = {name: i for i, (name, _) in enumerate(expanded)}
-    groups: dict[str, list[int]] = {}
-    for i, (_, spec) in enumerate(expanded):
-        groups.setdefault(spec.name, []).append(i)
+    specs = st.platforms
+    spec_start = np.concatenate([[0], np.cumsum([s.count for s in specs])]).astype(np.int64)
+    n_p = int(spec_start[-1])
+    names_of_platforms = [n for n, _ in st.expanded_platforms()]
+    pidx = {name: i for i, name in enumerate(names_of_platforms)}
+    group_of = {s.name: np.arange(spec_start[i], spec_start[i + 1]) for i, s in enumerate(specs)}
 
-    kinds: list[int] = []
-    homes: list[int] = []
-    districts: list[int] = []
-    levels: list[int] = []
-    names: list[str | None] = []
-    e_agent: list[int] = []
-    e_plat: list[int] = []
-    e_link: list[bool] = []
-    e_active: list[bool] = []
-    forced_champion: list[int] = []
-    forced_marginalised: list[int] = []
-    counted_members: list[list[int]] = [[] for _ in expanded]
+    def spec_array(values, dtype) -> np.ndarray:
+        """One value per specification, repeated over its copies (one per platform)."""
+        return np.repeat(np.array(values, dtype=dtype), [s.count for s in specs])
 
-    def add_agent(kind: int, home: int, district: int, level: int, name: str | None = None) -> int:
-        kinds.append(kind)
-        homes.append(home)
-        districts.append(district)
-        levels.append(level)
-        names.append(name)
-        return len(kinds) - 1
+    platform_level = spec_array([LEVEL_INDEX[s.level] for s in specs], np.int8)
+    platform_district = spec_array([district_index[s.district] if s.district else -1 for s in specs], np.int64)
+    facilitation = spec_array(
+        [s.facilitation if s.facilitation is not None else params.facilitation_quality for s in specs], float
+    )
+    # a parent named by its group name is its first copy, as before (names are unique)
+    parent = spec_array([pidx[s.parent] if s.parent else -1 for s in specs], np.int64)
 
-    def seat(agent: int, platform: int, linking: bool, active: bool = True) -> None:
-        e_agent.append(agent)
-        e_plat.append(platform)
-        e_link.append(linking)
-        e_active.append(active)
+    # counted members: one entry per (specification, kind) with its count, expanded per
+    # platform and then per organisation, in the order of each specification's members
+    e_kind = np.array([KIND_INDEX[k] for sp_ in specs for k in sp_.members], dtype=np.int8)
+    e_count = np.array([c for sp_ in specs for c in sp_.members.values()], dtype=np.int64)
+    n_entries = np.array([len(sp_.members) for sp_ in specs], dtype=np.int64)
+    entries_of_platform = np.repeat(n_entries, [sp_.count for sp_ in specs])
+    first_entry = np.repeat(np.cumsum(n_entries) - n_entries, [sp_.count for sp_ in specs])
+    u_plat = np.repeat(np.arange(n_p, dtype=np.int64), entries_of_platform)
+    u_entry = np.repeat(first_entry - (np.cumsum(entries_of_platform) - entries_of_platform), entries_of_platform)
+    u_entry += np.arange(u_entry.size, dtype=np.int64)
+    c_kind = np.repeat(e_kind[u_entry], e_count[u_entry]) if u_entry.size else np.empty(0, np.int8)
+    c_plat = np.repeat(u_plat, e_count[u_entry]) if u_entry.size else np.empty(0, np.int64)
+    n_counted = c_kind.size
 
-    for p, (_, spec) in enumerate(expanded):
-        d = district_index[spec.district] if spec.district else -1
-        for kind_name, count in spec.members.items():
-            for _ in range(count):
-                a = add_agent(KIND_INDEX[kind_name], p, d, LEVEL_INDEX[spec.level])
-                seat(a, p, False)
-                counted_members[p].append(a)
-    for org in st.organisations:
-        first = pidx[org.platforms[0]]
-        spec = expanded[first][1]
-        d = district_index[spec.district] if spec.district else -1
-        a = add_agent(KIND_INDEX[org.kind], first, d, LEVEL_INDEX[spec.level], org.name)
+    # named organisations (few: a loop)
+    o_kind, o_home, o_seat_agent, o_seat_plat, o_seat_link = [], [], [], [], []
+    names: list[str | None] = [None] * n_counted
+    for j, org in enumerate(st.organisations):
+        o_kind.append(KIND_INDEX[org.kind])
+        o_home.append(pidx[org.platforms[0]])
+        names.append(org.name)
         for i, p in enumerate(org.platforms):
-            seat(a, pidx[p], i > 0)
-        if org.champion:
-            forced_champion.append(a)
-        if org.marginalised:
-            forced_marginalised.append(a)
-    # outsiders: organisations of a district outside the alliance, recruitable in pilot districts
-    local_of: dict[int, list[int]] = {}
-    mid_of: dict[int, list[int]] = {}
-    for p, (_, spec) in enumerate(expanded):
-        if spec.district:
-            d = district_index[spec.district]
-            (local_of if spec.level == "local" else mid_of).setdefault(d, []).append(p)
-    recruit_targets: list[tuple[int, list[int]]] = []
-    for d, dist in enumerate(st.districts):
-        for kind_name, count in dist.outsiders.items():
-            k = KIND_INDEX[kind_name]
-            level = LEVEL_INDEX["local" if kind_name == "community_group" else "intermediate"]
-            prefer = (local_of if kind_name == "community_group" else mid_of).get(d) or (
-                mid_of.get(d) or local_of.get(d) or []
-            )
-            for _ in range(count):
-                a = add_agent(k, -1, d, level)
-                if dist.pilot and prefer:
-                    recruit_targets.append((a, prefer))
+            o_seat_agent.append(n_counted + j)
+            o_seat_plat.append(pidx[p])
+            o_seat_link.append(i > 0)
+    o_home_a = np.array(o_home, dtype=np.int64)
 
-    n = len(kinds)
-    kind = np.array(kinds, dtype=np.int8)
+    # outsiders: organisations of a district outside the alliance, one entry per (district, kind)
+    o_entries = [(d, KIND_INDEX[k], c, k == "community_group", dist.pilot)
+                 for d, dist in enumerate(st.districts) for k, c in dist.outsiders.items()]
+    x_d, x_kind, x_count, x_community, x_pilot = (np.array(col).reshape(-1) for col in zip(*o_entries, strict=True)) \
+        if o_entries else (np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int64),
+                           np.empty(0, bool), np.empty(0, bool))
+    x_count = x_count.astype(np.int64)
+    out_kind = [np.repeat(x_kind.astype(np.int8), x_count)]
+    out_district = [np.repeat(x_d.astype(np.int64), x_count)]
+    out_level = [np.repeat(np.where(x_community.astype(bool), LEVEL_INDEX["local"], LEVEL_INDEX["intermediate"])
+                           .astype(np.int8), x_count)]
+    n_named = len(o_kind)
+    first_out = n_counted + n_named
+
+    kind = np.concatenate([c_kind, np.array(o_kind, dtype=np.int8), *out_kind]).astype(np.int8)
+    n = kind.size
+    names += [None] * (n - len(names))
+    home = np.concatenate([c_plat, o_home_a, np.full(n - first_out, -1, dtype=np.int64)])
+    district = np.concatenate([
+        platform_district[c_plat], platform_district[o_home_a], *out_district,
+    ]).astype(np.int64)
+    level = np.concatenate([
+        platform_level[c_plat], platform_level[o_home_a], *out_level,
+    ]).astype(np.int8)
+
     traits = scenario.trait_table()
     influence = np.empty(n)
     capacity = np.empty(n)
@@ -178,71 +206,83 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
         marginalised[idx] = rng.random(idx.size) < t.marginalised
         champion[idx] = rng.random(idx.size) < t.champion
         decision_maker[idx] = rng.random(idx.size) < t.decision_maker
-    champion[forced_champion] = True
-    marginalised[forced_marginalised] = True
+    for j, org in enumerate(st.organisations):
+        champion[n_counted + j] |= org.champion
+        marginalised[n_counted + j] |= org.marginalised
 
     # linking members: drawn in proportion to influence, since organisations that
     # carry evidence up a level are usually the ones with a voice there (seed 002)
-    for p, (_, spec) in enumerate(expanded):
-        if spec.linking_members and spec.parent is not None:
-            members = np.array(counted_members[p])
-            w = influence[members] / influence[members].sum()
-            chosen = rng.choice(members, size=spec.linking_members, replace=False, p=w)
-            for a in np.sort(chosen):
-                seat(int(a), pidx[spec.parent], True)
-    for a, targets in recruit_targets:
-        seat(a, targets[int(rng.integers(len(targets)))], False, active=False)
+    links_wanted = spec_array([s.linking_members if s.parent is not None else 0 for s in specs], np.int64)
+    candidates = (links_wanted[c_plat] > 0).nonzero()[0]  # counted members are sorted by platform
+    chosen = candidates[_weighted_sample_per_group(c_plat[candidates], influence[candidates], links_wanted, rng)]
+    l_agent = chosen
+    l_plat = parent[c_plat[chosen]]
 
-    n_p = len(expanded)
-    parent = np.array([pidx[s.parent] if s.parent else -1 for _, s in expanded], dtype=np.int64)
-    edge_agent = np.array(e_agent, dtype=np.int64)
-    edge_platform = np.array(e_plat, dtype=np.int64)
-    edge_linking = np.array(e_link, dtype=bool)
+    # recruitable seats: each pilot-district outsider on one of its district's platforms, at random:
+    # community groups on a community platform, others on a district platform (else the other kind)
+    n_d = len(st.districts)
+    local_p = platform_level == LEVEL_INDEX["local"]
+    in_d = (platform_district >= 0).nonzero()[0]
+    cell = 2 * platform_district[in_d] + local_p[in_d]  # (district, local?) cells, platforms sorted by cell
+    by_cell = in_d[np.argsort(cell, kind="stable")]
+    cell_size = np.bincount(cell, minlength=2 * n_d)
+    cell_start = np.cumsum(cell_size) - cell_size
+    want = 2 * x_d.astype(np.int64) + x_community.astype(np.int64)
+    want = np.where(cell_size[want] > 0, want, want ^ 1) if want.size else want
+    ok = x_pilot.astype(bool) & (cell_size[want] > 0) if want.size else np.empty(0, bool)
+    recruitable = np.repeat(ok, x_count)
+    r_agent = first_out + recruitable.nonzero()[0]
+    r_cell = np.repeat(want, x_count)[recruitable]
+    r_plat = by_cell[cell_start[r_cell] + rng.integers(0, np.maximum(cell_size[r_cell], 1))] \
+        if r_agent.size else r_agent
+
+    edge_agent = np.concatenate([np.arange(n_counted), np.array(o_seat_agent, dtype=np.int64), l_agent,
+                                 r_agent]).astype(np.int64)
+    edge_platform = np.concatenate([c_plat, np.array(o_seat_plat, dtype=np.int64), l_plat, r_plat]).astype(np.int64)
+    edge_linking = np.concatenate([np.zeros(n_counted, bool), np.array(o_seat_link, dtype=bool),
+                                   np.ones(l_agent.size, bool), np.zeros(r_agent.size, bool)])
+    edge_active = np.concatenate([np.ones(n_counted + len(o_seat_agent) + l_agent.size, bool),
+                                  np.zeros(r_agent.size, bool)])
 
     # vertical links weighted by the number of linking members who carry them
     lk = edge_linking
-    child = np.asarray(homes, dtype=np.int64)[edge_agent[lk]]
+    child = home[edge_agent[lk]]
     par = edge_platform[lk]
     ok = child >= 0
     v = sp.coo_array((np.ones(ok.sum()), (child[ok], par[ok])), shape=(n_p, n_p)).tocsr()
     vertical = (v + v.T).tocsr()
 
-    rows: list[int] = []
-    cols: list[int] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
     for a_name, b_name in st.exchanges:
-        a_set = groups.get(a_name, [pidx[a_name]] if a_name in pidx else [])
-        b_set = groups.get(b_name, [pidx[b_name]] if b_name in pidx else [])
-        for i in a_set:
-            for j in b_set:
-                if i != j:
-                    rows += [i, j]
-                    cols += [j, i]
-    horizontal = sp.coo_array((np.ones(len(rows)), (rows, cols)), shape=(n_p, n_p)).tocsr()
+        a_set = group_of.get(a_name, np.array([pidx[a_name]] if a_name in pidx else [], dtype=np.int64))
+        b_set = group_of.get(b_name, np.array([pidx[b_name]] if b_name in pidx else [], dtype=np.int64))
+        i, j = np.repeat(a_set, b_set.size), np.broadcast_to(b_set, (a_set.size, b_set.size)).ravel()
+        keep = i != j
+        rows += [i[keep], j[keep]]
+        cols += [j[keep], i[keep]]
+    r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    c = np.concatenate(cols) if cols else np.empty(0, np.int64)
+    horizontal = sp.coo_array((np.ones(r.size), (r, c)), shape=(n_p, n_p)).tocsr()
     horizontal.data[:] = 1.0  # duplicates from overlapping pairs collapse to one link
 
-    district = np.array(districts, dtype=np.int64)
     district_pilot = np.array([d.pilot for d in st.districts], dtype=bool)
-    fac = np.array(
-        [s.facilitation if s.facilitation is not None else params.facilitation_quality for _, s in expanded]
-    )
     return World(
         kind=kind,
-        level=np.array(levels, dtype=np.int8),
+        level=level,
         district=district,
-        home_platform=np.array(homes, dtype=np.int64),
+        home_platform=home,
         in_pilot=np.where(district >= 0, district_pilot[np.maximum(district, 0)], True),
         influence=influence, capacity=capacity, engagement=engagement, threshold=threshold,
         reach=reach, marginalised=marginalised, champion=champion, decision_maker=decision_maker,
         names=names,
-        platform_names=[n for n, _ in expanded],
-        platform_level=np.array([LEVEL_INDEX[s.level] for _, s in expanded], dtype=np.int8),
-        platform_district=np.array(
-            [district_index[s.district] if s.district else -1 for _, s in expanded], dtype=np.int64
-        ),
+        platform_names=names_of_platforms,
+        platform_level=platform_level,
+        platform_district=platform_district,
         platform_parent=parent,
-        platform_facilitation=fac,
+        platform_facilitation=facilitation,
         edge_agent=edge_agent, edge_platform=edge_platform, edge_linking=edge_linking,
-        edge_active=np.array(e_active, dtype=bool),
+        edge_active=edge_active,
         district_names=[d.name for d in st.districts],
         district_pilot=district_pilot,
         district_communities=np.array([d.communities for d in st.districts], dtype=np.int64),

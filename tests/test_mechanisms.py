@@ -38,6 +38,11 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def uniforms(n: int, seed: int = 0) -> np.ndarray:
+    """The month's uniform draws a kernel is handed (the model draws them in one block)."""
+    return rng(seed).random(n)
+
+
 def seats(*pairs: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Seat arrays (edge_agent, edge_platform) from (agent, platform) pairs."""
     a, p = zip(*pairs, strict=True)
@@ -121,21 +126,22 @@ class TestMeetings:
         last = np.array([0, 0, 8, 8])
         funds = np.array([1.0, 0.0, 1.0, 0.24])
         # width 0 is the hard floor: due and paid meets; unpaid never; not due (10-8 < 3) never
-        met = meetings.platform_meets(10, last, 2, funds, rng(), 0.25, 0.0)
+        met = meetings.platform_meets(10, last, 2, funds, uniforms(4), 0.25, 0.0)
         np.testing.assert_array_equal(met, [True, False, True, False])
-        assert not meetings.platform_meets(10, last, 3, funds, rng())[2]
-        assert not meetings.platform_meets(10, last, 3, funds, rng())[1]  # no money, no meeting
+        assert not meetings.platform_meets(10, last, 3, funds, uniforms(4))[2]
+        assert not meetings.platform_meets(10, last, 3, funds, uniforms(4))[1]  # no money, no meeting
 
     def test_a_partly_funded_platform_meets_with_probability_equal_to_its_funds(self):
         funds = np.full(N_DRAWS, 0.6)
-        met = meetings.platform_meets(10, np.zeros(N_DRAWS, dtype=np.int64), 1, funds, rng(1))
+        met = meetings.platform_meets(10, np.zeros(N_DRAWS, dtype=np.int64), 1, funds, uniforms(N_DRAWS, 1))
         # well above the midpoint (0.25) the logistic is 0.9991
         assert met.mean() == pytest.approx(0.6, abs=0.01)
 
     def test_the_chance_to_meet_rises_smoothly_through_the_funding_midpoint(self):
         levels = np.linspace(0.0, 1.0, 41)
         funds = np.repeat(levels, 20_000)
-        met = meetings.platform_meets(10, np.zeros(funds.shape[0], dtype=np.int64), 1, funds, rng(2), 0.25, 0.05)
+        last = np.zeros(funds.shape[0], dtype=np.int64)
+        met = meetings.platform_meets(10, last, 1, funds, uniforms(funds.shape[0], 2), 0.25, 0.05)
         share = met.reshape(41, -1).mean(axis=1)
         assert np.all(np.diff(share) > -0.01)  # never falls with money (se of a step < 0.005)
         # no jump: neighbouring levels 0.025 apart differ by less than a fifth
@@ -178,7 +184,7 @@ class TestMeetings:
         prob = np.full(n, 0.3)
         active = np.arange(n) % 2 == 0
         met = np.arange(n) % 4 < 2
-        att = meetings.attend(prob, active, met, rng(2))
+        att = meetings.attend(prob, active, met, uniforms(n, 2))
         assert not att[~active].any()
         assert not att[~met].any()
         assert att[active & met].mean() == pytest.approx(0.3, abs=0.01)  # se 0.002
@@ -309,21 +315,21 @@ class TestActionResearch:
         met = np.arange(n) % 2 == 0
         funds = np.where(np.arange(n) % 4 < 2, 1.0, 0.3)
         fac = np.full(n, 0.5)
-        cases = action_research.run_case_studies(met, funds, fac, 0.6, rng(3))
+        cases = action_research.run_case_studies(met, funds, fac, 0.6, uniforms(n, 3))
         assert not cases[~met].any()
         # 0.3 is four widths below the midpoint 0.5: the logistic is 0.018
         assert cases[met & (funds < 0.5)].mean() < 0.3 * 0.05
         # the facilitator weaves research in: rate = intensity x facilitation (x 0.99995 at full funds)
         assert cases[met & (funds == 1.0)].mean() == pytest.approx(0.3, abs=0.01)  # se 0.002
-        half = action_research.run_case_studies(met, np.full(n, 0.5), fac, 0.6, rng(4))
+        half = action_research.run_case_studies(met, np.full(n, 0.5), fac, 0.6, uniforms(n, 4))
         assert half[met].mean() == pytest.approx(0.15, abs=0.01)
-        assert not action_research.run_case_studies(met, funds, fac, 0.0, rng(3)).any()
+        assert not action_research.run_case_studies(met, funds, fac, 0.0, uniforms(n, 3)).any()
 
     def test_results_are_zero_without_a_case_study_and_complex_innovations_fail_more(self):
         cases = np.ones(N_DRAWS, dtype=bool)
         cases[::10] = False
-        simple = action_research.case_study_results(cases, 0.0, rng(4))
-        hard = action_research.case_study_results(cases, 1.0, rng(4))
+        simple = action_research.case_study_results(cases, 0.0, rng(4).standard_normal(cases.shape[0]))
+        hard = action_research.case_study_results(cases, 1.0, rng(4).standard_normal(cases.shape[0]))
         assert np.all(simple[~cases] == 0) and np.all(hard[~cases] == 0)
         assert simple[cases].mean() == pytest.approx(0.5, abs=0.01)  # se 0.001
         assert hard[cases].mean() == pytest.approx(-0.1, abs=0.01)
@@ -529,14 +535,15 @@ class TestAdoption:
         # hazard 0: nobody adopts, so only the deterministic transitions show; an unaware
         # organisation that is already ready passes through "aware" to "trialling" in one month
         before = stage.copy()
-        got = adoption.adopt(stage, ready, k, support, 0.0, 0.0, inst, rng())
+        got = adoption.adopt(stage, ready, k, support, 0.0, 0.0, inst, uniforms(stage.shape[0]))
         np.testing.assert_array_equal(got, [U, A, A, T, T, A, A, D, INST, INST, INST])
         assert got.dtype == stage.dtype
         np.testing.assert_array_equal(stage, before)  # a pure function: the input is not modified
 
     def test_adopted_stay_adopted_and_institutionalised_stay_institutionalised_when_not_ready(self):
         stage = np.array([Stage.ADOPTED, Stage.INSTITUTIONALISED], dtype=np.int8)
-        got = adoption.adopt(stage, np.zeros(2, bool), np.zeros(2), np.zeros(2), 1.0, 3.0, np.zeros(2, bool), rng())
+        got = adoption.adopt(stage, np.zeros(2, bool), np.zeros(2), np.zeros(2), 1.0, 3.0, np.zeros(2, bool),
+                             uniforms(2))
         np.testing.assert_array_equal(got, stage)
 
     @pytest.mark.parametrize(("p", "q", "s"), [(0.01, 0.3, 0.0), (0.01, 0.3, 0.5), (0.05, 1.0, 1.0)])
@@ -544,7 +551,7 @@ class TestAdoption:
         n = N_DRAWS
         stage = np.full(n, Stage.TRIALLING, dtype=np.int8)
         got = adoption.adopt(stage, np.ones(n, bool), np.full(n, 0.5), np.full(n, s), p, q,
-                             np.zeros(n, bool), rng(5))
+                             np.zeros(n, bool), uniforms(n, 5))
         expected = 1.0 - np.exp(-(p + q * s))
         assert (got == Stage.ADOPTED).mean() == pytest.approx(expected, abs=0.01)  # se <= 0.0012
         assert set(np.unique(got)) <= {Stage.TRIALLING, Stage.ADOPTED}
@@ -553,7 +560,7 @@ class TestAdoption:
         n = N_DRAWS
         stage = np.full(n, Stage.TRIALLING, dtype=np.int8)
         shares = [(adoption.adopt(stage, np.ones(n, bool), np.ones(n), np.full(n, s), 0.01, 0.3,
-                                  np.zeros(n, bool), rng(6)) == Stage.ADOPTED).mean() for s in (0.0, 0.5, 1.0)]
+                                  np.zeros(n, bool), uniforms(n, 6)) == Stage.ADOPTED).mean() for s in (0.0, 0.5, 1.0)]
         assert shares[0] < shares[1] < shares[2]
 
     def test_communities_reached_sum_adopters_reach_capped_per_district(self):
@@ -622,7 +629,7 @@ class TestInstitutions:
 class TestTurnover:
     def test_only_members_change_representatives_at_the_rate(self):
         member = np.arange(N_DRAWS) % 2 == 0
-        change = turnover.replaced(member, 0.1, rng(7))
+        change = turnover.replaced(member, 0.1, uniforms(N_DRAWS, 7))
         assert not change[~member].any()
         assert change[member].mean() == pytest.approx(0.1, abs=0.01)
 
@@ -631,7 +638,7 @@ class TestTurnover:
         n = change.shape[0]
         return turnover.turnover(
             np.full(n, 0.8), np.full(n, 0.6), np.full(n, 5), np.zeros(n, bool), change, documentation,
-            np.full(n, reputation), np.full(n, dm_base), rng(seed),
+            np.full(n, reputation), np.full(n, dm_base), uniforms(n, seed),
         )
 
     def test_a_new_representative_keeps_only_what_was_documented(self):
@@ -658,7 +665,7 @@ class TestTurnover:
         n = 1000
         dm_before = np.arange(n) % 3 == 0
         k, t, ten, dm = turnover.turnover(np.ones(n), np.ones(n), np.zeros(n, int), dm_before,
-                                          np.zeros(n, bool), 0.5, np.ones(n), np.zeros(n), rng(9))
+                                          np.zeros(n, bool), 0.5, np.ones(n), np.zeros(n), uniforms(n, 9))
         np.testing.assert_array_equal(dm, dm_before)
 
 
@@ -674,7 +681,7 @@ class TestMembership:
         ep = np.arange(n) % 2  # seats alternate between platform 0 and 1
         return membership.update_seats(
             active, linking, ea, ep, met, np.array([1.0, 1.0]), np.ones(n), np.full(n, trust), idle,
-            0.5, recruitment, dropout, rng(seed),
+            0.5, recruitment, dropout, uniforms(n, seed),
         )
 
     def test_recruitment_happens_only_at_platforms_that_met(self):
@@ -741,7 +748,7 @@ class TestFade:
         failed = {}
         for t in range(48):
             h = fade.weibull_hazard(t, DEFAULTS.fade_scale_months, DEFAULTS.fade_shape)
-            stage, k, ab = fade.fade(stage, k, ab, h, np.zeros(n), g)
+            stage, k, ab = fade.fade(stage, k, ab, h, np.zeros(n), g.random(n))
             failed[t + 1] = ab.mean()
         assert failed[12] == pytest.approx(0.15, abs=0.01)  # se 0.0011
         assert failed[48] == pytest.approx(0.25, abs=0.01)  # se 0.0014
@@ -750,7 +757,8 @@ class TestFade:
         stage = np.array([Stage.INSTITUTIONALISED, Stage.UNAWARE, Stage.AWARE, Stage.TRIALLING] * 1000,
                          dtype=np.int8)
         k = np.full(stage.shape[0], 0.7)
-        s2, k2, ab = fade.fade(stage, k, np.zeros(stage.shape[0], bool), 1.0, np.zeros(stage.shape[0]), rng())
+        n = stage.shape[0]
+        s2, k2, ab = fade.fade(stage, k, np.zeros(n, bool), 1.0, np.zeros(n), uniforms(n))
         np.testing.assert_array_equal(s2, stage)
         np.testing.assert_array_equal(k2, k)
         assert not ab.any()
@@ -760,7 +768,7 @@ class TestFade:
         stage = np.full(n, Stage.ADOPTED, dtype=np.int8)
         rates = []
         for prot in (0.0, 0.5, 1.0):
-            s2, _, _ = fade.fade(stage, np.ones(n), np.zeros(n, bool), 0.4, np.full(n, prot), rng(12))
+            s2, _, _ = fade.fade(stage, np.ones(n), np.zeros(n, bool), 0.4, np.full(n, prot), uniforms(n, 12))
             rates.append((s2 == Stage.AWARE).mean())
         assert rates[0] == pytest.approx(0.4, abs=0.01)
         assert rates[1] == pytest.approx(0.2, abs=0.01)
@@ -769,7 +777,7 @@ class TestFade:
     def test_abandoners_go_back_to_aware_with_half_their_know_how_and_stay_flagged(self):
         stage = np.array([Stage.ADOPTED, Stage.AWARE], dtype=np.int8)
         prior = np.array([False, True])  # an earlier abandonment is never forgotten
-        s2, k2, ab = fade.fade(stage, np.array([0.8, 0.6]), prior, 1.0, np.zeros(2), rng())
+        s2, k2, ab = fade.fade(stage, np.array([0.8, 0.6]), prior, 1.0, np.zeros(2), uniforms(2))
         np.testing.assert_array_equal(s2, [Stage.AWARE, Stage.AWARE])
         np.testing.assert_allclose(k2, [0.4, 0.6])
         np.testing.assert_array_equal(ab, [True, True])

@@ -192,3 +192,26 @@ def test_same_seed_same_world_and_different_seed_different_traits(default_scenar
             assert x == y
     assert not np.array_equal(a.influence, c.influence)
     np.testing.assert_array_equal(a.kind, c.kind)  # the layout itself is fixed by the file
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_linking_members_are_drawn_like_successive_weighted_draws_without_replacement(seed):
+    from model.structure import _weighted_sample_per_group
+
+    weight = np.array([1.0, 2.0, 7.0])
+    groups = 20_000
+    group = np.repeat(np.arange(groups), 3)
+    for k in (1, 2):
+        chosen = _weighted_sample_per_group(group, np.tile(weight, groups), np.full(groups, k),
+                                            np.random.default_rng(seed))
+        assert chosen.size == k * groups
+        assert np.all(np.bincount(group[chosen], minlength=groups) == k)  # k distinct per group
+        share = np.bincount(chosen % 3, minlength=3) / groups
+        # exact inclusion chances of rng.choice(3, k, replace=False, p=weight / 10)
+        p = weight / weight.sum()
+        second = np.array([sum(p[i] * p[j] / (1 - p[i]) for i in range(3) if i != j) for j in range(3)])
+        expected = p if k == 1 else p + second
+        np.testing.assert_allclose(share, expected, atol=0.012)  # se <= 0.0035
+    everyone = _weighted_sample_per_group(group[:6], np.tile(weight, 2), np.array([3, 0]),
+                                          np.random.default_rng(seed))
+    np.testing.assert_array_equal(everyone, [0, 1, 2])

@@ -6,6 +6,7 @@ and returns new arrays; none touches the model object, so each is tested alone
 """
 
 import numpy as np
+from numba import njit
 
 _TINY = 1e-12
 
@@ -57,6 +58,14 @@ def paid_response(funds: np.ndarray, midpoint: float, width: float) -> np.ndarra
     """
     if width <= 0:
         return (funds >= midpoint).astype(float)
+    return 1.0 / (1.0 + np.exp(-(funds - midpoint) / width))
+
+
+@njit(cache=True)
+def paid(funds: float, midpoint: float, width: float) -> float:
+    """:func:`paid_response` of one platform's funds, for compiled kernels."""
+    if width <= 0:
+        return 1.0 if funds >= midpoint else 0.0
     return 1.0 / (1.0 + np.exp(-(funds - midpoint) / width))
 
 

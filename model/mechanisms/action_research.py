@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from . import attending, paid_response
+from . import paid_response
 
 
 def run_case_studies(
     met: np.ndarray, funds: np.ndarray, facilitation: np.ndarray, intensity: float,
-    rng: np.random.Generator, midpoint: float = 0.5, width: float = 0.05,
+    u: np.ndarray, midpoint: float = 0.5, width: float = 0.05,
 ) -> np.ndarray:
     """Platforms that run a joint case study this month.
 
     Only platforms that met can, only as often as their facilitator can weave
     joint research into the platform's work (001: methodological guidance is a
     facilitation function), and less the less they can pay for it (a logistic
-    around ``midpoint``, :func:`~model.mechanisms.paid_response`).
+    around ``midpoint``, :func:`~model.mechanisms.paid_response`). ``u``: one
+    uniform draw per platform.
     """
     chance = intensity * facilitation * paid_response(funds, midpoint, width)
-    return met & (rng.random(met.shape[0]) < chance)
+    return met & (u < chance)
 
 
-def case_study_results(
-    case_studies: np.ndarray, complexity: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Outcome of each case study (+ success, - failure); complex innovations fail more."""
-    return np.where(case_studies, rng.normal(0.5 - 0.6 * complexity, 0.5, case_studies.shape[0]), 0.0)
+def case_study_results(case_studies: np.ndarray, complexity: float, z: np.ndarray) -> np.ndarray:
+    """Outcome of each case study (+ success, - failure); complex innovations fail more.
+
+    Normal with mean ``0.5 - 0.6 x complexity`` and sd 0.5; ``z``: one standard normal draw per platform.
+    """
+    return np.where(case_studies, (0.5 - 0.6 * complexity) + 0.5 * z, 0.0)
 
 
+@njit(cache=True)
 def action_research_learning(
     knowledge: np.ndarray, capacity: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
     edge_platform: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
@@ -41,9 +45,12 @@ def action_research_learning(
     sustainability").
     """
     lesson = np.where(results >= 0, 1.0, documentation) * case_studies
-    a, p = attending(attended, edge_agent, edge_platform)
-    g = gain * lesson[p] * capacity[a] * (1.0 - knowledge[a])
-    return np.minimum(1.0, knowledge + np.bincount(a, g, knowledge.shape[0]))
+    g = np.zeros(knowledge.shape[0])
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            g[a] += gain * lesson[edge_platform[s]] * capacity[a] * (1.0 - knowledge[a])
+    return np.minimum(1.0, knowledge + g)
 
 
 def update_fit(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..kinds import Stage
-from . import attending, ratio
+from . import _TINY, ratio
 
 # plain ints: numpy compares an array with them about twice as fast as with IntEnum members
 _UNAWARE, _AWARE, _TRIALLING, _ADOPTED, _INSTITUTIONALISED = (int(s) for s in Stage)
 
 
+@njit(cache=True)
 def peer_support(
     support: np.ndarray, adopted: np.ndarray, influence: np.ndarray, attended: np.ndarray,
     edge_agent: np.ndarray, edge_platform: np.ndarray, n_platforms: int, memory: float,
@@ -22,15 +24,27 @@ def peer_support(
     fully mixed platform with full attendance this is the share adopted, the
     imitation term of the Bass model.
     """
-    a, p = attending(attended, edge_agent, edge_platform)
-    w = influence[a]
-    num = np.bincount(p, w * adopted[a], n_platforms)
-    den = np.bincount(p, w, n_platforms)
-    share = ratio(num, den)
-    seats = np.bincount(a, minlength=support.shape[0])
-    heard = np.bincount(a, share[p], support.shape[0])
-    return np.where(seats > 0, ratio(heard, seats),
-                    support * memory)
+    num = np.zeros(n_platforms)
+    den = np.zeros(n_platforms)
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a, p = edge_agent[s], edge_platform[s]
+            den[p] += influence[a]
+            if adopted[a]:
+                num[p] += influence[a]
+    share = num / np.maximum(den, _TINY)
+    heard = np.zeros(support.shape[0])
+    seats = np.zeros(support.shape[0])
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            heard[a] += share[edge_platform[s]]
+            seats[a] += 1.0
+    out = support * memory
+    for i in range(support.shape[0]):
+        if seats[i] > 0:
+            out[i] = heard[i] / seats[i]
+    return out
 
 
 def district_exposure(
@@ -45,6 +59,7 @@ def district_exposure(
     return ratio(num, den)
 
 
+@njit(cache=True)
 def outreach(
     knowledge: np.ndarray, support: np.ndarray, capacity: np.ndarray, is_member: np.ndarray,
     district: np.ndarray, exposure: np.ndarray, spillover: float, extra: np.ndarray,
@@ -55,14 +70,13 @@ def outreach(
     ``extra`` a per-organisation knowledge inflow from elsewhere (spill-over
     from the pilots and, after a policy change, government programmes).
     """
-    # only non-members of a district are reached: compute for those rows alone
-    i = (~is_member & (district >= 0)).nonzero()[0]
-    e = exposure[district[i]]
-    x = np.asarray(extra, dtype=float)
-    gain = (spillover * e + (x[i] if x.ndim else x)) * capacity[i] * (1.0 - knowledge[i])
     new_k, new_s = knowledge.copy(), support.copy()
-    new_k[i] = np.minimum(1.0, knowledge[i] + gain)
-    new_s[i] = np.maximum(support[i], e)
+    for i in range(knowledge.shape[0]):
+        if not is_member[i] and district[i] >= 0:
+            e = exposure[district[i]]
+            gain = (spillover * e + extra[i]) * capacity[i] * (1.0 - knowledge[i])
+            new_k[i] = min(1.0, knowledge[i] + gain)
+            new_s[i] = max(support[i], e)
     return new_k, new_s
 
 
@@ -79,25 +93,33 @@ def readiness(
     return value >= threshold * threshold_scale
 
 
+@njit(cache=True)
 def adopt(
     stage: np.ndarray, ready: np.ndarray, knowledge: np.ndarray, support: np.ndarray,
-    external: float, imitation: float, institutional: np.ndarray, rng: np.random.Generator,
+    external: float, imitation: float, institutional: np.ndarray, u: np.ndarray,
 ) -> np.ndarray:
     """Adoption stages after one month.
 
     Unaware organisations that learn something (or are ready) become aware; aware ones that
     are ready start trialling; trialling ones adopt with the Bass hazard
     ``1 - exp(-(p + q * support))``; ready adopters where policy backs the
-    practice (``institutional``) become institutionalised.
+    practice (``institutional``) become institutionalised. ``u``: one uniform draw
+    per organisation.
     """
     s = stage.copy()
-    s[(s == _UNAWARE) & ((knowledge > 0.05) | (support > 0) | ready)] = _AWARE
-    s[(s == _AWARE) & ready] = _TRIALLING
-    s[(s == _TRIALLING) & ~ready] = _AWARE
-    hazard = 1.0 - np.exp(-(external + imitation * support))
-    trial = s == _TRIALLING
-    s[trial & (rng.random(s.shape[0]) < hazard)] = _ADOPTED
-    s[(s == _ADOPTED) & institutional] = _INSTITUTIONALISED
+    for i in range(s.shape[0]):
+        st = s[i]
+        if st == _UNAWARE and (knowledge[i] > 0.05 or support[i] > 0 or ready[i]):
+            st = _AWARE
+        if st == _AWARE and ready[i]:
+            st = _TRIALLING
+        elif st == _TRIALLING and not ready[i]:
+            st = _AWARE
+        if st == _TRIALLING and u[i] < 1.0 - np.exp(-(external + imitation * support[i])):
+            st = _ADOPTED
+        if st == _ADOPTED and institutional[i]:
+            st = _INSTITUTIONALISED
+        s[i] = st
     return s
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..kinds import Stage
+
+_ADOPTED, _AWARE = int(Stage.ADOPTED), int(Stage.AWARE)
 
 
 def weibull_hazard(months_since: float, scale: float, shape: float) -> float:
@@ -20,9 +23,10 @@ def weibull_hazard(months_since: float, scale: float, shape: float) -> float:
     return 1.0 - float(np.exp(t0 - t1))
 
 
+@njit(cache=True)
 def fade(
     stage: np.ndarray, knowledge: np.ndarray, abandoned: np.ndarray, hazard: float,
-    protection: np.ndarray, rng: np.random.Generator,
+    protection: np.ndarray, u: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stages, knowledge and abandonment flags after unsupported adopters give up.
 
@@ -31,9 +35,12 @@ def fade(
     still meets) cuts the hazard for the rest. Those who abandon go back to
     "aware" with half their know-how and are marked: a broken scheme makes an
     organisation slow to try again (the model raises its threshold by
-    ``abandonment_penalty``, process 6).
+    ``abandonment_penalty``, process 6). ``u``: one uniform draw per organisation.
     """
-    at_risk = stage == int(Stage.ADOPTED)  # a plain int compares faster than the IntEnum member
-    drop = at_risk & (rng.random(stage.shape[0]) < hazard * (1.0 - protection))
-    new_stage = np.where(drop, Stage.AWARE, stage).astype(stage.dtype)
-    return new_stage, np.where(drop, 0.5 * knowledge, knowledge), abandoned | drop
+    s, k, ab = stage.copy(), knowledge.copy(), abandoned.copy()
+    for i in range(stage.shape[0]):
+        if stage[i] == _ADOPTED and u[i] < hazard * (1.0 - protection[i]):
+            s[i] = _AWARE
+            k[i] = 0.5 * knowledge[i]
+            ab[i] = True
+    return s, k, ab

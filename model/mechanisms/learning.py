@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from . import attending, ratio
+from . import _TINY, attending, ratio
 
 
+@njit(cache=True)
 def platform_pool(
     knowledge: np.ndarray, weight: np.ndarray, edge_agent: np.ndarray,
     edge_platform: np.ndarray, n_platforms: int,
 ) -> np.ndarray:
     """Weighted mean knowledge of each platform's attendees (0 where nobody attended)."""
-    num = np.bincount(edge_platform, weight * knowledge[edge_agent], n_platforms)
-    den = np.bincount(edge_platform, weight, n_platforms)
-    return ratio(num, den)
+    num = np.zeros(n_platforms)
+    den = np.zeros(n_platforms)
+    for s in range(edge_agent.shape[0]):
+        p = edge_platform[s]
+        num[p] += weight[s] * knowledge[edge_agent[s]]
+        den[p] += weight[s]
+    return num / np.maximum(den, _TINY)
 
 
 def mix_linked(pool: np.ndarray, links, met: np.ndarray, rate: float) -> np.ndarray:
@@ -31,6 +37,7 @@ def mix_linked(pool: np.ndarray, links, met: np.ndarray, rate: float) -> np.ndar
     return pool + rate * np.maximum(neighbour - pool, 0.0)
 
 
+@njit(cache=True)
 def horizontal_learning(
     knowledge: np.ndarray, trust: np.ndarray, capacity: np.ndarray, target: np.ndarray,
     attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
@@ -42,10 +49,13 @@ def horizontal_learning(
     with facilitation, its trust in the alliance and its absorptive capacity.
     Meetings do not unlearn: an attendee who knows more than the pool keeps it.
     """
-    a, p = attending(attended, edge_agent, edge_platform)
-    gap = np.maximum(target[p] - knowledge[a], 0.0)
-    gain = rate * facilitation[p] * (0.3 + 0.7 * trust[a]) * capacity[a] * gap
-    return np.minimum(1.0, knowledge + np.bincount(a, gain, knowledge.shape[0]))
+    gain = np.zeros(knowledge.shape[0])
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a, p = edge_agent[s], edge_platform[s]
+            gap = max(target[p] - knowledge[a], 0.0)
+            gain[a] += rate * facilitation[p] * (0.3 + 0.7 * trust[a]) * capacity[a] * gap
+    return np.minimum(1.0, knowledge + gain)
 
 
 def diversity(kind: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
@@ -58,6 +68,7 @@ def diversity(kind: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
     return 1.0 - (shares**2).sum(axis=1)
 
 
+@njit(cache=True)
 def update_trust(
     trust: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
     facilitation: np.ndarray, platform_diversity: np.ndarray, conflict: float, rate: float,
@@ -71,8 +82,11 @@ def update_trust(
     """
     strain = conflict * platform_diversity * (1.0 - facilitation)
     target = np.minimum(np.maximum(base + facilitation - strain, 0.0), 1.0)
-    a, p = attending(attended, edge_agent, edge_platform)
-    pull = np.bincount(a, target[p] - trust[a], trust.shape[0])
-    seats = np.bincount(a, minlength=trust.shape[0])
-    step = ratio(pull, seats)
-    return np.minimum(np.maximum(trust + rate * step, 0.0), 1.0)
+    pull = np.zeros(trust.shape[0])
+    seats = np.zeros(trust.shape[0])
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            pull[a] += target[edge_platform[s]] - trust[a]
+            seats[a] += 1.0
+    return np.minimum(np.maximum(trust + rate * (pull / np.maximum(seats, _TINY)), 0.0), 1.0)

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from . import paid_response
+from . import paid
 
 
+@njit(cache=True)
 def platform_meets(
     month: int, last_meeting: np.ndarray, interval: int, funds: np.ndarray,
-    rng: np.random.Generator, midpoint: float = 0.25, width: float = 0.05,
+    u: np.ndarray, midpoint: float = 0.25, width: float = 0.05,
 ) -> np.ndarray:
     """Platforms that meet this month.
 
     A platform meets when a meeting is due and it can pay for one: a partly funded
     platform meets with probability equal to its funds, damped well below
     ``midpoint`` (too little money to pay the facilitator at all; see
-    :func:`~model.mechanisms.paid_response`).
+    :func:`~model.mechanisms.paid_response`). ``u``: one uniform draw per platform.
     """
-    due = (month - last_meeting) >= interval
-    return due & (rng.random(funds.shape[0]) < funds * paid_response(funds, midpoint, width))
+    met = np.zeros(funds.shape[0], dtype=np.bool_)
+    for j in range(funds.shape[0]):
+        met[j] = month - last_meeting[j] >= interval and u[j] < funds[j] * paid(funds[j], midpoint, width)
+    return met
 
 
 def attendance_probability(
@@ -37,8 +41,30 @@ def attendance_probability(
 
 
 def attend(
-    probability: np.ndarray, seat_active: np.ndarray, seat_platform_met: np.ndarray,
-    rng: np.random.Generator,
+    probability: np.ndarray, seat_active: np.ndarray, seat_platform_met: np.ndarray, u: np.ndarray,
 ) -> np.ndarray:
-    """Per seat: whether its organisation attended this month."""
-    return seat_active & seat_platform_met & (rng.random(probability.shape[0]) < probability)
+    """Per seat: whether its organisation attended this month (``u``: one uniform draw per seat)."""
+    return seat_active & seat_platform_met & (u < probability)
+
+
+@njit(cache=True)
+def attend_seats(
+    seat_active: np.ndarray, met: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
+    engagement: np.ndarray, trust: np.ndarray, government: np.ndarray, government_factor: float,
+    hard_to_reach: np.ndarray, facilitation: np.ndarray, inclusion_barrier: float, trust_weight: float,
+    u: np.ndarray,
+) -> np.ndarray:
+    """:func:`attend` at :func:`attendance_probability`, in one pass over the seats.
+
+    Per seat: ``engagement``, ``government``, ``hard_to_reach`` and ``facilitation``
+    (the seat's platform's); ``trust`` per organisation; ``government_factor`` is what
+    a government seat's chance is multiplied by this month.
+    """
+    out = np.zeros(seat_active.shape[0], dtype=np.bool_)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s] and met[edge_platform[s]]:
+            g = government_factor if government[s] else 1.0
+            barrier = inclusion_barrier * (1.0 - facilitation[s]) if hard_to_reach[s] else 0.0
+            prob = engagement[s] * (1.0 - trust_weight * (1.0 - trust[edge_agent[s]])) * g * (1.0 - barrier)
+            out[s] = u[s] < prob
+    return out

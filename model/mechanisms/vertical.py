@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from . import attending, ratio
+from . import ratio
 
 
 def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np.ndarray:
@@ -19,11 +20,15 @@ def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np
     return ratio(vertical @ carried, weight)
 
 
+@njit(cache=True)
 def vertical_learning(
     knowledge: np.ndarray, capacity: np.ndarray, target: np.ndarray, attended: np.ndarray,
     edge_agent: np.ndarray, edge_platform: np.ndarray, rate: float,
 ) -> np.ndarray:
     """Knowledge after attendees hear what linking members carried across levels."""
-    a, p = attending(attended, edge_agent, edge_platform)
-    gap = np.maximum(target[p] - knowledge[a], 0.0)
-    return np.minimum(1.0, knowledge + np.bincount(a, rate * capacity[a] * gap, knowledge.shape[0]))
+    gain = np.zeros(knowledge.shape[0])
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            gain[a] += rate * capacity[a] * max(target[edge_platform[s]] - knowledge[a], 0.0)
+    return np.minimum(1.0, knowledge + gain)
