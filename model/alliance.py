@@ -10,8 +10,8 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.datacollection import DataCollector
-from numba import njit
 
+from . import month as compiled
 from .agents import Platform, Stakeholder
 from .causes import (
     Functioning,
@@ -29,20 +29,8 @@ from .causes import (
     scaled_cause,
     sustain_cause,
 )
-from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, LEVELS, POLICY_KINDS, Stage
-from .mechanisms import (
-    action_research,
-    adoption,
-    donor,
-    fade,
-    funding,
-    institutions,
-    learning,
-    meetings,
-    membership,
-    turnover,
-    vertical,
-)
+from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
+from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning
 from .outcomes import SERIES_FIELDS, summarise
 from .scenario import Scenario, load_scenario
 from .structure import build_world
@@ -66,33 +54,7 @@ class Event:
 
 
 # plain ints: numpy compares an array with them about twice as fast as with IntEnum members
-_ADOPTED, _INSTITUTIONALISED = int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED)
-# series names built once, not every month
-_LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
-_KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
-
-
-@njit(cache=True)
-def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
-    """Per row (organisation or platform): whether any of its seats is flagged (``np.bincount(rows, flags, n) > 0``)."""
-    out = np.zeros(n, dtype=np.bool_)
-    for s in range(rows.shape[0]):
-        if flags[s]:
-            out[rows[s]] = True
-    return out
-
-
-@njit(cache=True)
-def _mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
-                       edge_platform: np.ndarray, n_platforms: int) -> np.ndarray:
-    """Mean trust of each platform's current members (0 for an empty platform)."""
-    total = np.zeros(n_platforms)
-    count = np.zeros(n_platforms)
-    for s in range(edge_agent.shape[0]):
-        if seat_active[s]:
-            total[edge_platform[s]] += trust[edge_agent[s]]
-            count[edge_platform[s]] += 1.0
-    return total / np.maximum(count, 1.0)
+_ADOPTED = int(Stage.ADOPTED)
 
 
 #: How a trainer names the levels in the event feed.
@@ -206,14 +168,6 @@ class AllianceModel(mesa.Model):
         self._gov_seat = self._gov[ea]
         self._has_home = w.home_platform >= 0
         self._home = np.maximum(w.home_platform, 0)
-        # the sparse link matrices are the structure; a small alliance multiplies
-        # faster with dense copies (scipy's per-call overhead dominates at 11 platforms)
-        dense = n_p <= 400
-        self._horizontal = w.horizontal.toarray() if dense else w.horizontal
-        self._vertical = w.vertical.toarray() if dense else w.vertical
-        # every month draws one block of uniforms in a fixed layout (and one normal per
-        # platform), whichever mechanisms are on: the same seed gives the same draws to
-        # each process, so a knock-out changes only what it switches off
         n_s = w.edge_agent.shape[0]
         sizes = {"meet": n_p, "attend": n_s, "case": n_p, "adopt": n, "replace": n, "decision_maker": n,
                  "seat": n_s, "fade": n}
@@ -236,7 +190,7 @@ class AllianceModel(mesa.Model):
         self._not_functioning: str | None = None
         self._scaled_cause = ""
         self._survival_detail: Survival | None = None
-        self.metrics: dict[str, float] = {}
+        self._compile_inputs()
 
         # one array-valued reporter: the DataCollector deep-copies every value it
         # stores, and one array copy a month is far cheaper than forty float copies
@@ -248,12 +202,48 @@ class AllianceModel(mesa.Model):
 
     def _members(self) -> np.ndarray:
         w = self.world
-        return _any_per_row(w.edge_agent, self.seat_active, w.n)
+        return any_per_row(w.edge_agent, self.seat_active, w.n)
 
     def _platform_trust(self) -> np.ndarray:
         """Mean trust of each platform's current members (0 for an empty platform)."""
         w = self.world
-        return _mean_member_trust(self.trust, self.seat_active, w.edge_agent, w.edge_platform, w.n_platforms)
+        return compiled._mean_member_trust(self.trust, self.seat_active, w.edge_agent, w.edge_platform,
+                                           w.n_platforms)
+
+    def _compile_inputs(self) -> None:
+        """The fixed inputs of the compiled month (:func:`model.month.month`) and its per-month buffers."""
+        w, p = self.world, self.params
+        self._config = compiled.config_record(
+            p, self.on, documentation=self._documentation, champion_boost=self._champion_boost,
+            exchange_rate=self._exchange_rate, spillover=self._spillover, outside_spillover=self._outside_spillover,
+        )
+        self._world_arrays = (
+            w.edge_agent, w.edge_platform, w.edge_linking, w.capacity, w.influence, w.engagement, w.kind,
+            w.district, w.threshold, w.reach, w.in_pilot, w.platform_facilitation, w.platform_district,
+            w.platform_level, w.district_pilot, w.district_communities,
+            *csr_arrays(w.horizontal), *csr_arrays(w.vertical),
+        )
+        self._const = (
+            self._engagement_seat, self._influence_seat, self._facilitation_seat, self._champion_seat,
+            self._gov_seat, self._hard_to_reach_seat, self._marginalised_seat, self._private_seat,
+            self._policy_maker, self._institutional_kind, self._local_gov, self._outside, self._local,
+            self._dm_base, self._level_group, self._level_count, self._kind_count, self._scale_pop,
+            self._fit_index, self._platform_level_index, self._has_home, self._home, self._programme_order,
+        )
+        n_p, n_d = w.n_platforms, len(w.district_names)
+        self._out = (
+            np.zeros(n_p, dtype=bool), np.zeros(w.edge_agent.shape[0], dtype=bool), np.zeros(n_p, dtype=bool),
+            np.zeros(n_p), np.zeros(n_p, dtype=bool), np.zeros(n_p), np.zeros(n_p), np.zeros(n_d),
+            np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(len(compiled.INFO)),
+        )
+        self._record_index = compiled.record_index()
+        self._any_scale_pop = bool(self._scale_pop.any())
+        self._districts_seen = self.district_policy.copy()
+
+    def _state(self) -> tuple:
+        return (self.knowledge, self.trust, self.support, self.stage, self.abandoned, self.tenure,
+                self.decision_maker, self.seat_active, self.is_member, self.fit, self.ownership, self.last_meeting,
+                self.last_case_study, self.district_policy, self.backed, self._was_idle)
 
     def _event(self, kind: str, text: str, cause: str = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
@@ -263,287 +253,77 @@ class AllianceModel(mesa.Model):
     # ------------------------------------------------------------------ the month
 
     def step(self) -> None:
-        """One month: processes 1 to 11 of docs/ODD.md, then record the month."""
-        w, p, rng, t, on = self.world, self.params, self.rng, self.month, self.on
-        ea, ep, n_p = w.edge_agent, w.edge_platform, w.n_platforms
-        doc = self._documentation
+        """One month: processes 1 to 11 of docs/ODD.md (compiled: :func:`model.month.month`), its events,
+        then the month's record."""
+        w, p, rng, t = self.world, self.params, self.rng, self.month
+        # one block of uniforms in a fixed layout and one normal per platform, whichever mechanisms
+        # are on: the same seed gives each process the same draws, so a knock-out changes only what
+        # it switches off
         block = rng.random(self._n_draws)
-        z = rng.standard_normal(n_p)
-        u = {k: block[sl] for k, sl in self._draw_slices.items()}
-
-        # 1 funding
+        z = rng.standard_normal(w.n_platforms)
+        draws = (*(block[sl] for sl in self._draw_slices.values()), z)
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
         donor_now = p.donor_share if donor_on else 0.0
-        gov_share = p.government_budget * p.government_involvement * self.backed[self._platform_level_index]
-        funds = funding.platform_funds(
-            donor_on, donor_now, p.cost_sharing, p.member_funding, self.ownership, gov_share
-        )
-        if not on["funding"]:
-            funds = np.ones(n_p)
-        # what paid for this month, kept (by reference: no copies) for the causes of events
-        self._paid = (donor_on, gov_share, self.ownership, funds)
-
-        # 2 meetings
-        met = meetings.platform_meets(
-            t, self.last_meeting, p.meeting_interval, funds, u["meet"], p.meeting_funds, p.funds_response_width
-        )
-        if not on["meetings"]:
-            met = np.zeros(n_p, dtype=bool)
-        att = meetings.attend_seats(
-            self.seat_active, met, ea, ep, self._engagement_seat, self.trust, self._gov_seat,
-            p.government_involvement * (t >= p.government_join_month), self._hard_to_reach_seat,
-            self._facilitation_seat, p.inclusion_barrier, p.trust_attendance, u["attend"],
-        )
-        self.last_meeting[met] = t
-
-        # the learning kernels only use seats whose organisation attended (a fifth of them):
-        # hand them those seats alone, once, instead of every kernel filtering all seats
-        ia = att.nonzero()[0]
-        aa, pa = ea[ia], ep[ia]
-        came = np.ones(ia.shape[0], dtype=bool)
-
-        # 3 horizontal learning and trust
-        champions = _any_per_row(pa, self._champion_seat[ia], n_p)
-        fac = np.minimum(1.0, w.platform_facilitation + self._champion_boost * champions)
-        pool = learning.platform_pool(self.knowledge, self._influence_seat[ia], aa, pa, n_p)
-        # in a month nobody attends (half the months of a default run) the learning kernels
-        # would return knowledge and trust unchanged: skip them
-        anyone = ia.shape[0] > 0
-        if anyone:
-            if on["horizontal_learning"]:
-                target = learning.mix_linked(pool, self._horizontal, met, self._exchange_rate)
-                self.knowledge = learning.horizontal_learning(
-                    self.knowledge, self.trust, w.capacity, target, came, aa, pa, fac, p.learning_rate
-                )
-            if on["trust"]:
-                div = learning.diversity(w.kind, came, aa, pa, n_p, len(KINDS))
-                self.trust = learning.update_trust(
-                    self.trust, came, aa, pa, fac, div, p.conflict, p.trust_rate, p.trust_base
-                )
-        idle = (t - self.last_meeting) > 2 * p.meeting_interval
-        if on["trust"]:
-            on_idle = _any_per_row(ea, self.seat_active & idle[ep], w.n)
-            self.trust = np.where(on_idle, self.trust * (1.0 - p.trust_decay), self.trust)
-
-        # 4 action research
-        cases = action_research.run_case_studies(
-            met, funds, fac, p.action_research_intensity, u["case"], p.case_study_funds, p.funds_response_width
-        )
-        results = action_research.case_study_results(cases, p.innovation_complexity, z)
-        if not on["action_research"]:
-            cases = np.zeros(n_p, dtype=bool)
-        if cases.any():  # without a case study neither knowledge nor fit can change
-            if anyone:
-                self.knowledge = action_research.action_research_learning(
-                    self.knowledge, w.capacity, came, aa, pa, results, cases, doc,
-                    p.action_research_gain,
-                )
-            self.fit = action_research.update_fit(
-                self.fit, w.platform_district, results, cases, p.fit_gain, p.innovation_complexity,
-                self._horizontal, self._exchange_rate,
-            )
-        self.fit = action_research.transfer_fit(
-            self.fit, w.district_pilot, doc, p.fit_transfer, np.where(self.backed[:-1], 5.0, 1.0)
-        )
-        self.last_case_study[cases] = t
-
-        # 5 vertical learning
-        if anyone and on["vertical_learning"]:
-            vt = vertical.vertical_targets(pool, self._vertical, met)
-            self.knowledge = vertical.vertical_learning(
-                self.knowledge, w.capacity, vt, came, aa, pa, p.vertical_rate
-            )
-
-        # 6 adoption, peer support and outreach
-        adopted = self.stage >= _ADOPTED
-        if on["peer_support"]:
-            self.support = adoption.peer_support(
-                self.support, adopted, w.influence, came, aa, pa, n_p, p.support_memory
-            )
-        # only adopters with resources behind them promote the practice: members of a
-        # platform that still meets, or organisations whose practice policy has embedded
-        home = self._home
-        active_member = self.is_member & self._has_home & ~idle[home]
-        promoting = adopted & (active_member | (self.stage == _INSTITUTIONALISED))
-        exposure = adoption.district_exposure(promoting, w.influence, w.district, len(w.district_names))
-        pilot_adoption = np.count_nonzero(adopted & w.in_pilot) / self._n_pilot
-        extra = np.where(self._outside, self._outside_spillover * pilot_adoption, 0.0)
-        backed_org = self.backed[self._fit_index]
-        extra = extra + p.policy_dissemination * backed_org
-        self.knowledge, self.support = adoption.outreach(
-            self.knowledge, self.support, w.capacity, self.is_member, w.district, exposure,
-            self._spillover, extra,
-        )
-        # national organisations judge the fit by the pilots' average
-        fit_ext = np.empty(self.fit.shape[0] + 1)  # np.append and .mean() cost more than the sums here
-        fit_ext[:-1] = self.fit
-        fit_ext[-1] = self.fit[w.district_pilot].sum() / self._n_pilot_districts
-        fit_here = fit_ext[self._fit_index]
-        mult = institutions.threshold_multiplier(backed_org, p.policy_effect)
-        threshold = w.threshold * (1.0 + p.abandonment_penalty * self.abandoned)
-        ready = adoption.readiness(
-            self.knowledge, fit_here, p.relative_advantage, threshold, p.threshold_scale * mult
-        )
-        if on["adoption"]:
-            self.stage = adoption.adopt(
-                self.stage, ready, self.knowledge, self.support, p.external_influence, p.imitation,
-                backed_org & self._institutional_kind, u["adopt"],
-            )
-
-        # 7 institutionalisation
-        adopted = self.stage >= _ADOPTED
-        pressure = institutions.policy_pressure(adopted, w.influence, self._policy_maker)
-        self._pressure = pressure
-        if (not self.policy and on["national_institutionalisation"]
-                and institutions.policy_changes(pressure, p.policy_threshold, False)):
-            self.policy = True
-            self._policy_month = t
-            self._event("policy", "national regulation changed: a government programme starts, district by district",
-                        policy_cause(pressure, p.policy_threshold, *self._policy_makers_practising(adopted)))
-        if on["district_institutionalisation"] and not self.district_policy.all():
-            dp = institutions.district_pressure(
-                adopted, w.influence, self._local_gov, w.district, self.district_policy.shape[0]
-            )
-            # a government that stays away (involvement 0) budgets for nothing, whatever its staff adopt
-            now = institutions.districts_institutionalise(
-                dp * p.government_involvement, p.district_policy_threshold, self.district_policy
-            )
-            for d in (now & ~self.district_policy).nonzero()[0].tolist():
-                gov_here = self._local_gov & (w.district == d)
-                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget",
-                            district_cause(float(dp[d]), p.government_involvement, p.district_policy_threshold,
-                                            int(np.count_nonzero(gov_here & adopted)), int(np.count_nonzero(gov_here))))
-            self.district_policy = now
-        reached = np.zeros_like(self.district_policy)
-        if self.policy and on["government_programmes"]:
-            k = institutions.programme_reach(t - self._policy_month, p.programme_districts_per_year, reached.shape[0])
-            reached[self._programme_order[:k]] = True
-            for d in self._programme_order[self._reached:k].tolist():
-                self._event("programme", f"the government programme reaches district {w.district_names[d]}",
-                            programme_cause(self._policy_month + 1, p.programme_districts_per_year, k,
-                                            reached.shape[0]))
-            self._reached = k
-        self.backed[:-1] = self.district_policy | reached
-        self.backed[-1] = self.policy
-
-        # 8 turnover
-        home_trust = self._platform_trust()
-        if on["turnover"]:
-            change = turnover.replaced(self.is_member, p.turnover_rate, u["replace"])
-            reputation = np.where(self._has_home, home_trust[self._home], 0.0)
-            self.knowledge, self.trust, self.tenure, self.decision_maker = turnover.turnover(
-                self.knowledge, self.trust, self.tenure, self.decision_maker, change, doc,
-                reputation, self._dm_base, u["decision_maker"],
-            )
-
-        # 9 membership
-        if on["membership"]:
-            attractiveness = 0.5 * pool + 0.5 * home_trust
-            self.seat_active = membership.update_seats(
-                self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
-                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, u["seat"],
-            )
-            self.is_member = self._members()
-
-        # 10 fade after funding ends
         hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
-        if hazard > 0 and on["fade"]:
-            home = self._home
-            owned = np.where(self.is_member & self._has_home & ~idle[home], self.ownership[home], 0.0)
-            # a changed policy backs every adopter a little; a platform its members own
-            # and still run is what keeps a practice alive (003: ideas fade once funding dries up)
-            protection = p.support_protection * np.maximum(p.policy_protection * self.backed[self._fit_index], owned)
-            self.stage, self.knowledge, self.abandoned = fade.fade(
-                self.stage, self.knowledge, self.abandoned, hazard, protection, u["fade"]
-            )
-
-        # 11 donor distortion of ownership
-        self.ownership = donor.update_ownership(
-            self.ownership, met if on["ownership"] else np.zeros(n_p, dtype=bool), donor_now, p.cost_sharing,
-            p.donor_distortion if on["donor_distortion"] else 0.0, p.ownership_rate,
+        ownership = self.ownership
+        row = np.full(len(SERIES_FIELDS), np.nan)
+        policy_changed, self.ownership = compiled.month(
+            t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
+            self.total_cost, self._state(), self._world_arrays, self._const, draws, self._out, row,
+            self._record_index,
         )
-
+        met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out
+        # what paid for this month, kept for the causes of events
+        self._paid = (donor_on, gov_share, ownership, funds)
+        self._pressure = float(info[0])
+        self._institution_events(t, policy_changed, info, dp, dist_adopted, dist_gov)
         self._follow_cohort(t)
-        cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
-        self.total_cost += cost
-        self._record(t, met, att, idle, funds, donor_on, cases, cost)
+        self.total_cost += float(info[6])
+        self.metric_row = row
+        self._month_events(t, idle, funds, donor_on, home_trust, info)
         self.month += 1
         self.datacollector.collect(self)
         if self.month >= p.horizon_months:
             self.running = False
 
-    # ------------------------------------------------------------------ outputs
+    # ------------------------------------------------------------------ events
 
-    def _follow_cohort(self, t: int) -> None:
-        p = self.params
-        if t == p.project_months - 1:
-            self._cohort = self.stage >= _ADOPTED
-        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
-            n = np.count_nonzero(self._cohort)
-            self._survival = np.count_nonzero(self._cohort & (self.stage >= _ADOPTED)) / n if n else math.nan
-
-    def _record(self, t: int, met, att, idle, funds, donor_on: bool, cases, cost: float) -> None:
+    def _institution_events(self, t: int, policy_changed: bool, info: np.ndarray, dp: np.ndarray,
+                            dist_adopted: np.ndarray, dist_gov: np.ndarray) -> None:
+        """Process 7's events: national policy, districts' own plans, the programme's reach."""
         w, p = self.world, self.params
-        adopted = self.stage >= _ADOPTED
-        ea = w.edge_agent
-        m = self.metrics
-        # one bincount per grouping instead of a mean per group: this runs every month
-        # counting the adopters' groups (integers) is cheaper than summing boolean weights, and exact
-        who = adopted.nonzero()[0]  # one pass over the organisations for all the group counts
-        by_level = np.bincount(self._level_group[who], minlength=4) / self._level_count
-        by_kind = np.bincount(w.kind[who], minlength=len(KINDS)) / self._kind_count
-        m.update(zip(_LEVEL_KEYS, by_level[:3].tolist(), strict=True))
-        m["adoption_outside"] = by_level[3]
-        count = np.count_nonzero  # .sum() of a boolean array is several times slower
-        total = np.add.reduce  # what .sum() calls, without its Python wrapper
-        n_members = count(self.is_member)
-        m["adoption_all"] = who.shape[0] / w.n
-        m["adoption_members"] = count(adopted & self.is_member) / n_members if n_members else 0.0
-        m.update(zip(_KIND_KEYS, by_kind.tolist(), strict=True))
-        reached = adoption.communities_reached(adopted, w.reach, w.district, w.district_communities)
-        m["communities_reached"] = float(total(reached))
-        m["institutionalised_share"] = count(self.stage == _INSTITUTIONALISED) / w.n
-        m["mean_knowledge"] = total(self.knowledge) / w.n
-        m["member_knowledge"] = total(self.knowledge * self.is_member) / n_members if n_members else 0.0
-        m["mean_trust"] = total(self.trust * self.is_member) / n_members if n_members else 0.0
-        m["alliance_size"] = n_members
-        m["local_member_share"] = membership.local_share(self.is_member, self._local)
-        m["centralisation"] = membership.centralisation(self.seat_active, ea, w.edge_platform, w.n, w.n_platforms)
-        n_att = count(att)
-        m["attendance"] = n_att
-        m["marginalised_attendance_share"] = count(att & self._marginalised_seat) / n_att if n_att else math.nan
-        m["private_attendance_share"] = count(att & self._private_seat) / n_att if n_att else math.nan
-        m["decision_maker_attendance_share"] = count(att & self.decision_maker[ea]) / n_att if n_att else math.nan
-        m["meetings"] = count(met)
-        m["case_studies"] = count(cases)
-        m["funding"] = total(funds) / w.n_platforms
-        m["donor_funded"] = float(donor_on)
-        m["in_funding_gap"] = float(p.funding_gap_start <= t < p.funding_gap_start + p.funding_gap_months)
-        m["mean_fit"] = total(self.fit) / self.fit.shape[0]
-        m["ownership"] = total(self.ownership) / w.n_platforms
-        m["policy"] = float(self.policy)
-        m["districts_institutionalised"] = count(self.district_policy) / self.district_policy.shape[0]
-        m["government_reach"] = count(self.backed[:-1]) / self.district_policy.shape[0]
-        m["cost"] = cost
-        m["total_cost"] = self.total_cost
+        if policy_changed:
+            self.policy = True
+            self._policy_month = t
+            self._event("policy", "national regulation changed: a government programme starts, district by district",
+                        policy_cause(self._pressure, p.policy_threshold, int(info[1]),
+                                     int(np.count_nonzero(self._policy_maker))))
+        if info[2]:
+            for d in (self.district_policy & ~self._districts_seen).nonzero()[0].tolist():
+                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget",
+                            district_cause(float(dp[d]), p.government_involvement, p.district_policy_threshold,
+                                           int(dist_adopted[d]), int(dist_gov[d])))
+            self._districts_seen = self.district_policy.copy()
+        k = int(info[3])
+        if k > self._reached:
+            for d in self._programme_order[self._reached:k].tolist():
+                self._event("programme", f"the government programme reaches district {w.district_names[d]}",
+                            programme_cause(self._policy_month + 1, p.programme_districts_per_year, k,
+                                            self.district_policy.shape[0]))
+            self._reached = k
 
-        # a platform functions when it meets regularly, runs action research and is trusted
-        # measured again at the month's end: turnover and membership have moved it
-        home_trust = self._platform_trust()
-        functioning = ~idle & (t - self.last_case_study <= 12) & (home_trust >= p.functioning_trust)
-        share_functioning = count(functioning) / w.n_platforms
-        m["functioning_platforms"] = share_functioning
-        self.metric_row = np.fromiter((m[k] for k in SERIES_FIELDS), float, len(SERIES_FIELDS))
-        if self._functioning_month is None and share_functioning >= p.functioning_share:
+    def _month_events(self, t: int, idle: np.ndarray, funds: np.ndarray, donor_on: bool, home_trust: np.ndarray,
+                      info: np.ndarray) -> None:
+        """The month's other events: functioning, scale, funding, platforms stopping or meeting again."""
+        w, p = self.world, self.params
+        if self._functioning_month is None and info[5] >= p.functioning_share:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust",
                         functioning_cause(self._criteria(idle, home_trust, funds),
-                                           trust_threshold=p.functioning_trust, share_needed=p.functioning_share))
-        if self._scale_month is None and self._scale_pop.any() and (
-            count(adopted & self._scale_pop) / count(self._scale_pop) >= p.scale_share
-        ):
+                                          trust_threshold=p.functioning_trust, share_needed=p.functioning_share))
+        if self._scale_month is None and self._any_scale_pop and info[4] >= p.scale_share:
             self._scale_month = t
-            self._scaled_cause = self._scale_cause(adopted)
+            self._scaled_cause = self._scale_cause(self.stage >= _ADOPTED)
             self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots",
                         self._scaled_cause)
         project_end = p.project_months - 1 if 0 < p.project_months < p.horizon_months else p.horizon_months - 1
@@ -564,20 +344,29 @@ class AllianceModel(mesa.Model):
             else:
                 self._event("funding", "donor funding resumes after the gap", self._funding_cause("resumes"))
             self._donor_was_active = donor_on
-        newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
-        for j in newly_idle.nonzero()[0].tolist():
-            lvl = _LEVEL_WORDS[w.platform_level[j]]
-            self._funds_at_stop[j] = funds[j]
-            self._gov_at_stop[j] = self._paid[1][j] * self._paid[2][j]
-            self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting", self._stop_cause(j))
-        revived = ~idle & self._was_idle
-        for j in revived.nonzero()[0].tolist():
-            lvl = _LEVEL_WORDS[w.platform_level[j]]
-            self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again",
-                        self._revive_cause(j))
-        self._was_idle = idle
+        if info[7] or info[8]:  # counted in the compiled month: most months nothing changes
+            newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
+            for j in newly_idle.nonzero()[0].tolist():
+                lvl = _LEVEL_WORDS[w.platform_level[j]]
+                self._funds_at_stop[j] = funds[j]
+                self._gov_at_stop[j] = self._paid[1][j] * self._paid[2][j]
+                self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting", self._stop_cause(j))
+            revived = ~idle & self._was_idle
+            for j in revived.nonzero()[0].tolist():
+                lvl = _LEVEL_WORDS[w.platform_level[j]]
+                self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again",
+                            self._revive_cause(j))
+        self._was_idle[:] = idle
         if t == p.horizon_months - 1:
-            self._verdict(t, adopted)
+            self._verdict(t, self.stage >= _ADOPTED)
+
+    def _follow_cohort(self, t: int) -> None:
+        p = self.params
+        if t == p.project_months - 1:
+            self._cohort = self.stage >= _ADOPTED
+        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+            n = np.count_nonzero(self._cohort)
+            self._survival = np.count_nonzero(self._cohort & (self.stage >= _ADOPTED)) / n if n else math.nan
 
     # ------------------------------------------------------------------ causes of events
     # Called only when an event fires: the numbers are the model's own, read that month.

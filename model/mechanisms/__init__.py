@@ -69,6 +69,37 @@ def paid(funds: float, midpoint: float, width: float) -> float:
     return 1.0 / (1.0 + np.exp(-(funds - midpoint) / width))
 
 
+@njit(cache=True)
+def any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
+    """Per row (organisation or platform): whether any of its seats is flagged (``np.bincount(rows, flags, n) > 0``)."""
+    out = np.zeros(n, dtype=np.bool_)
+    for s in range(rows.shape[0]):
+        if flags[s]:
+            out[rows[s]] = True
+    return out
+
+
+@njit(cache=True)
+def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``A @ x`` for a sparse matrix ``A`` given by its CSR arrays (scipy's ``indptr``, ``indices``, ``data``)."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(n)
+    for i in range(n):
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            acc += data[k] * x[indices[k]]
+        out[i] = acc
+    return out
+
+
+def csr_arrays(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of a matrix (scipy sparse or dense), for the compiled kernels."""
+    import scipy.sparse as sp
+
+    m = sp.csr_array(matrix)
+    return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.float64)
+
+
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den`` with 0 where ``den`` is 0 (callers guarantee ``num`` is 0 there too).
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import paid_response
+from . import csr_arrays, csr_matvec, paid
 
 
+@njit(cache=True)
 def run_case_studies(
     met: np.ndarray, funds: np.ndarray, facilitation: np.ndarray, intensity: float,
     u: np.ndarray, midpoint: float = 0.5, width: float = 0.05,
@@ -20,16 +21,23 @@ def run_case_studies(
     around ``midpoint``, :func:`~model.mechanisms.paid_response`). ``u``: one
     uniform draw per platform.
     """
-    chance = intensity * facilitation * paid_response(funds, midpoint, width)
-    return met & (u < chance)
+    out = np.zeros(met.shape[0], dtype=np.bool_)
+    for j in range(met.shape[0]):
+        out[j] = met[j] and u[j] < intensity * facilitation[j] * paid(funds[j], midpoint, width)
+    return out
 
 
+@njit(cache=True)
 def case_study_results(case_studies: np.ndarray, complexity: float, z: np.ndarray) -> np.ndarray:
     """Outcome of each case study (+ success, - failure); complex innovations fail more.
 
     Normal with mean ``0.5 - 0.6 x complexity`` and sd 0.5; ``z``: one standard normal draw per platform.
     """
-    return np.where(case_studies, (0.5 - 0.6 * complexity) + 0.5 * z, 0.0)
+    out = np.zeros(case_studies.shape[0])
+    for j in range(case_studies.shape[0]):
+        if case_studies[j]:
+            out[j] = (0.5 - 0.6 * complexity) + 0.5 * z[j]
+    return out
 
 
 @njit(cache=True)
@@ -64,24 +72,64 @@ def update_fit(
     (``links``, platform x platform) see each other's trials in the field (004:
     joint field visits) and adapt by ``exchange_rate`` of what they saw.
     """
-    local = platform_district >= 0
-    effect = np.where(results >= 0, 1.0, 0.3) * (case_studies & local) * fit_gain * (1.0 - 0.5 * complexity)
-    if links is not None and exchange_rate > 0:
-        effect = effect + exchange_rate * (links @ effect) * local
-    per_district = np.bincount(platform_district[local], effect[local], fit.shape[0])
+    if links is None:
+        links = np.zeros((platform_district.shape[0], platform_district.shape[0]))
+    return update_fit_kernel(fit, platform_district, results, case_studies, fit_gain, complexity,
+                             *csr_arrays(links), exchange_rate)
+
+
+@njit(cache=True)
+def update_fit_kernel(
+    fit: np.ndarray, platform_district: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
+    fit_gain: float, complexity: float, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+    exchange_rate: float,
+) -> np.ndarray:
+    """:func:`update_fit` with the exchange links as CSR arrays (compiled)."""
+    n_p = platform_district.shape[0]
+    effect = np.zeros(n_p)
+    for j in range(n_p):
+        if case_studies[j] and platform_district[j] >= 0:
+            effect[j] = (1.0 if results[j] >= 0 else 0.3) * fit_gain * (1.0 - 0.5 * complexity)
+    if exchange_rate > 0:
+        seen = csr_matvec(indptr, indices, data, effect)
+        for j in range(n_p):
+            if platform_district[j] >= 0:
+                effect[j] += exchange_rate * seen[j]
+    per_district = np.zeros(fit.shape[0])
+    for j in range(n_p):
+        if platform_district[j] >= 0:
+            per_district[platform_district[j]] += effect[j]
     return np.minimum(1.0, fit + per_district * (1.0 - fit))
 
 
 def transfer_fit(
-    fit: np.ndarray, pilot: np.ndarray, documentation: float, rate: float, boost: float
+    fit: np.ndarray, pilot: np.ndarray, documentation: float, rate: float, boost: float | np.ndarray
 ) -> np.ndarray:
     """Fit in districts outside the alliance, raised by documented lessons from the pilots.
 
     ``boost`` multiplies the rate (government programmes after a policy change
     carry the lessons much further than reports alone).
     """
-    if pilot.all() or not pilot.any():
+    boosts = np.broadcast_to(np.asarray(boost, dtype=float), np.shape(fit))
+    return transfer_fit_kernel(fit, pilot, float(documentation), float(rate), np.ascontiguousarray(boosts))
+
+
+@njit(cache=True)
+def transfer_fit_kernel(
+    fit: np.ndarray, pilot: np.ndarray, documentation: float, rate: float, boost: np.ndarray
+) -> np.ndarray:
+    """:func:`transfer_fit` with one boost per district (compiled)."""
+    n_pilot = 0
+    best = 0.0
+    for d in range(fit.shape[0]):
+        if pilot[d]:
+            n_pilot += 1
+            best += fit[d]
+    if n_pilot == 0 or n_pilot == fit.shape[0]:
         return fit
-    best = fit[pilot].sum() / np.count_nonzero(pilot)  # the mean, without np.mean's overhead
-    gap = np.where(pilot, 0.0, np.maximum(best - fit, 0.0))
-    return fit + rate * documentation * boost * gap
+    best /= n_pilot
+    out = fit.copy()
+    for d in range(fit.shape[0]):
+        if not pilot[d]:
+            out[d] = fit[d] + rate * documentation * boost[d] * max(best - fit[d], 0.0)
+    return out

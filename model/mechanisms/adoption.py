@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from ..kinds import Stage
-from . import _TINY, ratio
+from . import _TINY
 
 # plain ints: numpy compares an array with them about twice as fast as with IntEnum members
 _UNAWARE, _AWARE, _TRIALLING, _ADOPTED, _INSTITUTIONALISED = (int(s) for s in Stage)
@@ -47,16 +47,20 @@ def peer_support(
     return out
 
 
+@njit(cache=True)
 def district_exposure(
     adopted: np.ndarray, influence: np.ndarray, district: np.ndarray, n_districts: int
 ) -> np.ndarray:
     """Influence-weighted share of ``adopted`` (those promoting it) among each district's organisations."""
-    # national organisations (district -1) go to an extra first bin that is dropped:
-    # cheaper than masking them out, and every district's sum adds the same terms in the same order
-    i = np.asarray(adopted).nonzero()[0]  # only adopters add to the numerator
-    num = np.bincount(district[i] + 1, influence[i], n_districts + 1)[1:]
-    den = np.bincount(district + 1, influence, n_districts + 1)[1:]
-    return ratio(num, den)
+    num = np.zeros(n_districts)
+    den = np.zeros(n_districts)
+    for i in range(district.shape[0]):
+        d = district[i]
+        if d >= 0:  # national organisations (district -1) belong to no district
+            den[d] += influence[i]
+            if adopted[i]:
+                num[d] += influence[i]
+    return num / np.maximum(den, _TINY)
 
 
 @njit(cache=True)
@@ -80,6 +84,7 @@ def outreach(
     return new_k, new_s
 
 
+@njit(cache=True)
 def readiness(
     knowledge: np.ndarray, fit: np.ndarray, relative_advantage: float, threshold: np.ndarray,
     threshold_scale: float,
@@ -123,11 +128,13 @@ def adopt(
     return s
 
 
+@njit(cache=True)
 def communities_reached(
     adopted: np.ndarray, reach: np.ndarray, district: np.ndarray, communities: np.ndarray
 ) -> np.ndarray:
     """Communities reached per district: adopters' reach, capped by the district's communities."""
-    n = communities.shape[0]
-    i = np.asarray(adopted).nonzero()[0]  # only adopters serve communities
-    served = np.bincount(district[i] + 1, reach[i], n + 1)[1:]  # bin 0: national, no district
+    served = np.zeros(communities.shape[0])
+    for i in range(district.shape[0]):
+        if adopted[i] and district[i] >= 0:  # national organisations serve no district's communities
+            served[district[i]] += reach[i]
     return np.minimum(served, communities)

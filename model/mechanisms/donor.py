@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
+@njit(cache=True)
 def update_ownership(
     ownership: np.ndarray, met: np.ndarray, donor_share: float, cost_sharing: float,
     distortion: float, rate: float = 0.1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def donor_active(month: int, project_months: int, gap_start: int, gap_months: int) -> bool:
@@ -30,17 +31,38 @@ def platform_funds(
     may be one number or one per platform. Ownership, which donor money without
     cost sharing erodes (process 11), so decides what is left once the donor leaves.
     """
-    members = cost_sharing if donor_on else max(cost_sharing, member_funding) * ownership
-    return np.minimum(1.0, donor_share + members + government_share * ownership)
+    gov = np.broadcast_to(np.asarray(government_share, dtype=float), np.shape(ownership))
+    return platform_funds_kernel(bool(donor_on), float(donor_share), float(cost_sharing), float(member_funding),
+                                 np.asarray(ownership, dtype=float), np.ascontiguousarray(gov))
+
+
+@njit(cache=True)
+def platform_funds_kernel(
+    donor_on: bool, donor_share: float, cost_sharing: float, member_funding: float,
+    ownership: np.ndarray, government_share: np.ndarray,
+) -> np.ndarray:
+    """:func:`platform_funds` with one government share per platform (compiled)."""
+    out = np.empty(ownership.shape[0])
+    for j in range(ownership.shape[0]):
+        members = cost_sharing if donor_on else max(cost_sharing, member_funding) * ownership[j]
+        out[j] = min(1.0, donor_share + members + government_share[j] * ownership[j])
+    return out
 
 
 _LEVEL_FACTOR = np.array([2.0, 1.0, 0.5])  # national, intermediate, local meetings
 
 
+@njit(cache=True)
 def monthly_cost(
     meets: np.ndarray, platform_level: np.ndarray, case_studies: np.ndarray,
     meeting_cost: float, case_study_cost: float,
 ) -> float:
     """Spending this month: meetings (national x2, community x0.5) and case studies."""
-    level_factor = _LEVEL_FACTOR[platform_level]
-    return float(meeting_cost * (meets * level_factor).sum() + case_study_cost * case_studies.sum())
+    meetings = 0.0
+    studies = 0
+    for j in range(meets.shape[0]):
+        if meets[j]:
+            meetings += _LEVEL_FACTOR[platform_level[j]]
+        if case_studies[j]:
+            studies += 1
+    return meeting_cost * meetings + case_study_cost * studies

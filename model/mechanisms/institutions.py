@@ -4,8 +4,10 @@ government programmes that carry it district by district (seed 004)."""
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
+@njit(cache=True)
 def policy_pressure(
     adopted: np.ndarray, influence: np.ndarray, policy_maker: np.ndarray
 ) -> float:
@@ -14,9 +16,14 @@ def policy_pressure(
     Zero when no policy maker takes part: without government involvement the
     policy cannot change (004: "scaling up requires involving (local) government").
     """
-    w = influence * policy_maker
-    total = w.sum()
-    return float((w * adopted).sum() / total) if total > 0 else 0.0
+    total = 0.0
+    done = 0.0
+    for i in range(influence.shape[0]):
+        if policy_maker[i]:
+            total += influence[i]
+            if adopted[i]:
+                done += influence[i]
+    return done / total if total > 0 else 0.0
 
 
 def policy_changes(pressure: float, threshold: float, already: bool) -> bool:
@@ -30,6 +37,7 @@ def threshold_multiplier(backed: np.ndarray | bool, effect: float) -> np.ndarray
     return 1.0 - effect * np.asarray(backed, dtype=float)
 
 
+@njit(cache=True)
 def district_pressure(
     adopted: np.ndarray, influence: np.ndarray, local_government: np.ndarray, district: np.ndarray,
     n_districts: int,
@@ -39,13 +47,22 @@ def district_pressure(
     NaN for a district without local government: nobody there can put the
     practice in the district's plans and budget.
     """
-    i = np.asarray(local_government & (district >= 0)).nonzero()[0]
-    w = influence[i]
-    total = np.bincount(district[i], w, n_districts)
-    done = np.bincount(district[i][adopted[i]], w[adopted[i]], n_districts)
-    return np.where(total > 0, done / np.maximum(total, 1e-300), np.nan)
+    total = np.zeros(n_districts)
+    done = np.zeros(n_districts)
+    for i in range(district.shape[0]):
+        d = district[i]
+        if local_government[i] and d >= 0:
+            total[d] += influence[i]
+            if adopted[i]:
+                done[d] += influence[i]
+    out = np.full(n_districts, np.nan)
+    for d in range(n_districts):
+        if total[d] > 0:
+            out[d] = done[d] / total[d]
+    return out
 
 
+@njit(cache=True)
 def districts_institutionalise(pressure: np.ndarray, threshold: float, already: np.ndarray) -> np.ndarray:
     """Districts whose local government has the practice in its plans and budget (once in, it stays).
 
@@ -63,6 +80,7 @@ def programme_order(pilot: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([pilots, rng.permutation(others)]).astype(np.int64)
 
 
+@njit(cache=True)
 def programme_reach(months_since_policy: int, districts_per_year: float, n_districts: int) -> int:
     """How many districts (in :func:`programme_order`) the national programme has reached.
 

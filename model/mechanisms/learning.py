@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _TINY, attending, ratio
+from . import _TINY, csr_arrays, csr_matvec
 
 
 @njit(cache=True)
@@ -29,11 +29,18 @@ def mix_linked(pool: np.ndarray, links, met: np.ndarray, rate: float) -> np.ndar
     ``links`` is a sparse platform x platform matrix (exchange visits, the
     electronic platform); only platforms that met this month have something to share.
     """
-    if rate == 0 or links.sum() == 0:
+    return mix_linked_kernel(pool, *csr_arrays(links), met, rate)
+
+
+@njit(cache=True)
+def mix_linked_kernel(pool: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                      met: np.ndarray, rate: float) -> np.ndarray:
+    """:func:`mix_linked` with the links as CSR arrays (compiled)."""
+    if rate == 0 or data.sum() == 0:
         return pool
-    metf = met.astype(float)
-    count = links @ metf
-    neighbour = ratio(links @ (pool * metf), count)
+    metf = met.astype(np.float64)
+    count = csr_matvec(indptr, indices, data, metf)
+    neighbour = csr_matvec(indptr, indices, data, pool * metf) / np.maximum(count, _TINY)
     return pool + rate * np.maximum(neighbour - pool, 0.0)
 
 
@@ -58,14 +65,22 @@ def horizontal_learning(
     return np.minimum(1.0, knowledge + gain)
 
 
+@njit(cache=True)
 def diversity(kind: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
               edge_platform: np.ndarray, n_platforms: int, n_kinds: int) -> np.ndarray:
     """Simpson diversity (1 - sum of squared shares) of kinds among each platform's attendees."""
-    a, p = attending(attended, edge_agent, edge_platform)
-    counts = np.bincount(p * n_kinds + kind[a], minlength=n_platforms * n_kinds).reshape(n_platforms, n_kinds)
-    total = counts.sum(axis=1)
-    shares = ratio(counts, total[:, None])
-    return 1.0 - (shares**2).sum(axis=1)
+    counts = np.zeros((n_platforms, n_kinds))
+    total = np.zeros(n_platforms)
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            counts[edge_platform[s], kind[edge_agent[s]]] += 1.0
+            total[edge_platform[s]] += 1.0
+    out = np.ones(n_platforms)
+    for j in range(n_platforms):
+        d = max(total[j], _TINY)
+        for k in range(n_kinds):
+            out[j] -= (counts[j, k] / d) ** 2
+    return out
 
 
 @njit(cache=True)

@@ -33,16 +33,24 @@ def update_seats(
             out[s] = not (u[s] < dropout_rate * burden)
     return out
 
+@njit(cache=True)
 def local_share(is_member: np.ndarray, local: np.ndarray) -> float:
     """Share of the alliance's members that are local-level organisations (NaN with no members).
 
     Sartas et al. (2018) saw local-level actors leave innovation platforms in their
     first years; this is the share their pattern is about.
     """
-    n = np.count_nonzero(is_member)
-    return np.count_nonzero(is_member & local) / n if n else np.nan
+    n = 0
+    k = 0
+    for i in range(is_member.shape[0]):
+        if is_member[i]:
+            n += 1
+            if local[i]:
+                k += 1
+    return k / n if n else np.nan
 
 
+@njit(cache=True)
 def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
                    n_agents: int, n_platforms: int) -> float:
     """The lead organisation's degree centrality: the share of the other members it is tied to.
@@ -56,21 +64,35 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     raises it: the centralisation around the lead organisation that Sartas et
     al. (2018) measured in young innovation platforms.
     """
-    seats = seat_active.nonzero()[0]
-    sp, sa = edge_platform[seats], edge_agent[seats]
-    # boolean marks instead of np.unique: no sort of every seat, every month
-    member = np.zeros(n_agents, dtype=bool)
-    member[sa] = True
-    n_members = np.count_nonzero(member)
+    member = np.zeros(n_agents, dtype=np.bool_)
+    k = np.zeros(n_platforms)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s]:
+            member[edge_agent[s]] = True
+            k[edge_platform[s]] += 1.0
+    n_members = 0
+    for i in range(n_agents):
+        if member[i]:
+            n_members += 1
     if n_members < 2:
         return 0.0
-    k = np.bincount(sp, minlength=n_platforms).astype(float)
-    degree = np.bincount(sa, weights=k[sp] - 1.0, minlength=n_agents)
-    lead = int(degree.argmax())
+    degree = np.zeros(n_agents)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s]:
+            degree[edge_agent[s]] += k[edge_platform[s]] - 1.0
+    lead = np.argmax(degree)  # the first of equals, as numpy's argmax
     if degree[lead] == 0.0:  # nobody shares a platform: no ties, no centre
         return 0.0
-    on_leads = np.zeros(n_platforms, dtype=bool)
-    on_leads[sp[sa == lead]] = True
-    tied = np.zeros(n_agents, dtype=bool)
-    tied[sa[on_leads[sp]]] = True
-    return float(np.count_nonzero(tied) - 1) / float(n_members - 1)
+    on_leads = np.zeros(n_platforms, dtype=np.bool_)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s] and edge_agent[s] == lead:
+            on_leads[edge_platform[s]] = True
+    tied = np.zeros(n_agents, dtype=np.bool_)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s] and on_leads[edge_platform[s]]:
+            tied[edge_agent[s]] = True
+    n_tied = 0
+    for i in range(n_agents):
+        if tied[i]:
+            n_tied += 1
+    return float(n_tied - 1) / float(n_members - 1)

@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True)
 def replaced(is_member: np.ndarray, rate: float, u: np.ndarray) -> np.ndarray:
     """Member organisations whose representative changes this month (``u``: one uniform draw each)."""
     return is_member & (u < rate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import ratio
+from . import _TINY, csr_arrays, csr_matvec
 
 
 def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np.ndarray:
@@ -15,9 +15,16 @@ def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np
     count the linking members sitting on both platforms; only platforms that met
     have fresh evidence (up) or policy signals (down) to pass on.
     """
-    carried = pool * platform_met
-    weight = vertical @ platform_met.astype(float)
-    return ratio(vertical @ carried, weight)
+    return vertical_targets_kernel(pool, *csr_arrays(vertical), platform_met)
+
+
+@njit(cache=True)
+def vertical_targets_kernel(pool: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                            platform_met: np.ndarray) -> np.ndarray:
+    """:func:`vertical_targets` with the links as CSR arrays (compiled)."""
+    metf = platform_met.astype(np.float64)
+    weight = csr_matvec(indptr, indices, data, metf)
+    return csr_matvec(indptr, indices, data, pool * metf) / np.maximum(weight, _TINY)
 
 
 @njit(cache=True)
