@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import mesa
@@ -36,18 +38,35 @@ from .scenario import Scenario, load_scenario
 from .structure import build_world
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Event:
     """Something a trainer can point at: ``month 14: funding gap starts``.
 
     ``cause`` says why, in plain words, from the model's state that month
-    (:mod:`model.causes`); empty where the event needs no explanation.
+    (:mod:`model.causes`); empty where the event needs no explanation. The model may
+    hand in the cause as a function of that month's numbers, worded only when read:
+    a large alliance has thousands of platform events a run, and a sweep reads none.
     """
 
     month: int
     kind: str
     text: str
-    cause: str = ""
+    why: str | Callable[[], str] = field(default="", repr=False)
+
+    @property
+    def cause(self) -> str:
+        if callable(self.why):
+            object.__setattr__(self, "why", self.why())
+        return self.why
+
+    def _key(self) -> tuple[int, str, str, str]:
+        return self.month, self.kind, self.text, self.cause
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __str__(self) -> str:
         return f"month {self.month}: {self.text}"
@@ -102,8 +121,10 @@ class AllianceModel(mesa.Model):
         self.world = w = build_world(scenario, self.rng)
         n, n_p = w.n, w.n_platforms
 
-        self.stakeholders = [Stakeholder(self, i) for i in range(n)]
-        self.platforms = [Platform(self, j) for j in range(n_p)]
+        # Mesa agents are named views of rows of the arrays, made when first asked for:
+        # a run never needs them, and at a million organisations making them costs seconds
+        self._stakeholders: list[Stakeholder] | None = None
+        self._platforms: list[Platform] | None = None
 
         # state arrays (see docs/ODD.md, "State variables")
         base = np.where(w.kind == KIND_INDEX["research"], 0.3, 0.02)
@@ -168,12 +189,8 @@ class AllianceModel(mesa.Model):
         self._gov_seat = self._gov[ea]
         self._has_home = w.home_platform >= 0
         self._home = np.maximum(w.home_platform, 0)
-        n_s = w.edge_agent.shape[0]
-        sizes = {"meet": n_p, "attend": n_s, "case": n_p, "adopt": n, "replace": n, "decision_maker": n,
-                 "seat": n_s, "fade": n}
-        ends = np.cumsum(list(sizes.values()))
-        self._draw_slices = {k: slice(int(e - m), int(e)) for (k, m), e in zip(sizes.items(), ends, strict=True)}
-        self._n_draws = int(ends[-1])
+        self._draw_ends = compiled.draw_ends(n, n_p, w.edge_agent.shape[0])
+        self._n_draws = int(self._draw_ends[-1])
         self._functioning_month: int | None = None
         self._scale_month: int | None = None
         self._policy_month: int | None = None
@@ -199,6 +216,30 @@ class AllianceModel(mesa.Model):
         self.running = True
 
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def stakeholders(self) -> list[Stakeholder]:
+        """One :class:`~model.agents.Stakeholder` per organisation (a row of the state arrays)."""
+        self._make_agents()
+        return self._stakeholders
+
+    @property
+    def platforms(self) -> list[Platform]:
+        """One :class:`~model.agents.Platform` per platform."""
+        self._make_agents()
+        return self._platforms
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """Mesa's set of all agents (stakeholders and platforms), made on first use."""
+        self._make_agents()
+        return super().agents
+
+    def _make_agents(self) -> None:
+        if getattr(self, "_stakeholders", None) is None and hasattr(self, "world"):
+            w = self.world
+            self._stakeholders = [Stakeholder(self, i) for i in range(w.n)]
+            self._platforms = [Platform(self, j) for j in range(w.n_platforms)]
 
     def _members(self) -> np.ndarray:
         w = self.world
@@ -245,7 +286,7 @@ class AllianceModel(mesa.Model):
                 self.decision_maker, self.seat_active, self.is_member, self.fit, self.ownership, self.last_meeting,
                 self.last_case_study, self.district_policy, self.backed, self._was_idle)
 
-    def _event(self, kind: str, text: str, cause: str = "") -> None:
+    def _event(self, kind: str, text: str, cause: str | Callable[[], str] = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
         # (0-based) happens in month t + 1, and the last month of a run is its horizon
         self.events.append(Event(self.month + 1, kind, text, cause))
@@ -261,7 +302,6 @@ class AllianceModel(mesa.Model):
         # it switches off
         block = rng.random(self._n_draws)
         z = rng.standard_normal(w.n_platforms)
-        draws = (*(block[sl] for sl in self._draw_slices.values()), z)
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
         donor_now = p.donor_share if donor_on else 0.0
         hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
@@ -269,7 +309,7 @@ class AllianceModel(mesa.Model):
         row = np.full(len(SERIES_FIELDS), np.nan)
         policy_changed, self.ownership = compiled.month(
             t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
-            self.total_cost, self._state(), self._world_arrays, self._const, draws, self._out, row,
+            self.total_cost, self._state(), self._world_arrays, self._const, block, self._draw_ends, z, self._out, row,
             self._record_index,
         )
         met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out
@@ -388,15 +428,16 @@ class AllianceModel(mesa.Model):
             meeting_funds=p.meeting_funds, width=p.funds_response_width,
         )
 
-    def _stop_cause(self, j: int) -> str:
+    def _stop_cause(self, j: int) -> str | Callable[[], str]:
         if not self.on["funding"]:
             return "money is switched off (every platform fully paid): it missed its due meetings by chance"
-        return platform_stops_cause(self._money(j))
+        return partial(platform_stops_cause, self._money(j))
 
-    def _revive_cause(self, j: int) -> str:
+    def _revive_cause(self, j: int) -> str | Callable[[], str]:
         if not self.on["funding"]:
             return "money is switched off (every platform fully paid)"
-        return platform_revives_cause(self._money(j), float(self._funds_at_stop[j]), float(self._gov_at_stop[j]))
+        return partial(platform_revives_cause, self._money(j), float(self._funds_at_stop[j]),
+                       float(self._gov_at_stop[j]))
 
     def _funding_cause(self, change: str) -> str:
         p = self.params

@@ -53,6 +53,20 @@ RECORD_ORDER: tuple[str, ...] = (
     "government_reach", "cost", "total_cost", "functioning_platforms",
 )
 
+#: The month's block of uniforms: which process reads which slice, in this order, and its
+#: length (``"seat"``: one per seat, ``"org"``: one per organisation, ``"platform"``: one per platform).
+DRAW_LAYOUT: tuple[tuple[str, str], ...] = (
+    ("meet", "platform"), ("attend", "seat"), ("case", "platform"), ("adopt", "org"), ("replace", "org"),
+    ("decision_maker", "org"), ("seat", "seat"), ("fade", "org"),
+)
+
+
+def draw_ends(n: int, n_platforms: int, n_seats: int) -> np.ndarray:
+    """Where each slice of :data:`DRAW_LAYOUT` ends in the month's block of uniforms."""
+    size = {"org": n, "platform": n_platforms, "seat": n_seats}
+    return np.cumsum([size[kind] for _, kind in DRAW_LAYOUT]).astype(np.int64)
+
+
 #: Slots of the ``info`` buffer: what the month tells the model besides its arrays.
 INFO = ("pressure", "policy_makers_practising", "new_districts", "programme_reach", "scale_extent",
         "functioning_share", "cost", "newly_idle", "revived")
@@ -95,7 +109,8 @@ def config_record(params: Any, on: dict[str, bool], **derived: float) -> np.ndar
 
 
 @njit(cache=True)
-def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, draws, out, row, index):
+def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, block, ends, z, out, row,
+          index):
     """One month, processes 1 to 11 (docs/ODD.md, section 3), then its record.
 
     Parameters
@@ -112,8 +127,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         The model's state arrays, updated in place (see ``AllianceModel._state``).
     world, const
         Fixed arrays of the world and of the model (``AllianceModel._world_arrays``, ``_const``).
-    draws
-        This month's uniforms per process and the normals of the case studies.
+    block, ends, z
+        This month's uniforms, one block whose slices end at ``ends`` (meetings,
+        attendance, case studies, adoption, turnover, the new representative's role,
+        seats, fade: :data:`DRAW_LAYOUT`), and one normal per platform (case studies).
     out
         Per-month buffers the model reads for events: met, attended seats, idle,
         funds, case studies, government share, members' mean trust per platform,
@@ -136,7 +153,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     (engagement_seat, influence_seat, facilitation_seat, champion_seat, gov_seat, hard_seat, marginalised_seat,
      private_seat, policy_maker, institutional_kind, local_gov, outside, local, dm_base, level_group,
      level_count, kind_count, scale_pop, fit_index, platform_level_index, has_home, home, programme_order) = const
-    u_meet, u_attend, u_case, u_adopt, u_replace, u_dm, u_seat, u_fade, z = draws
+    u_meet, u_attend, u_case, u_adopt = block[:ends[0]], block[ends[0]:ends[1]], block[ends[1]:ends[2]], block[
+        ends[2]:ends[3]]
+    u_replace, u_dm, u_seat, u_fade = block[ends[3]:ends[4]], block[ends[4]:ends[5]], block[ends[5]:ends[6]], block[
+        ends[6]:ends[7]]
     met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = out
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -20,7 +22,7 @@ def weibull_hazard(months_since: float, scale: float, shape: float) -> float:
         return 0.0
     t0 = (months_since / scale) ** shape
     t1 = ((months_since + 1) / scale) ** shape
-    return 1.0 - float(np.exp(t0 - t1))
+    return 1.0 - math.exp(t0 - t1)  # math.exp of a float: the same number as np.exp, a tenth of the call
 
 
 @njit(cache=True)
