@@ -90,22 +90,19 @@ def config_record(params: Any, on: dict[str, bool], **derived: float) -> np.ndar
     A record's fields are read by name in compiled code, and its dtype is part of the
     compiled function's type: a new parameter compiles a new version, never a stale one.
     """
-    values: dict[str, Any] = {}
-    for name, value in params.model_dump().items():
-        if isinstance(value, bool):
-            values[name] = (np.bool_, value)
-        elif isinstance(value, int):
-            values[name] = (np.int64, value)
-        elif isinstance(value, float):
-            values[name] = (np.float64, value)
-    for name in _SWITCHES:
-        values[f"on_{name}"] = (np.bool_, bool(on[name]))
-    for name, value in derived.items():
-        values[name] = (np.float64, float(value))
-    rec = np.zeros(1, dtype=[(k, t) for k, (t, _) in values.items()])
-    for k, (_, v) in values.items():
-        rec[0][k] = v
-    return rec
+    values: dict[str, Any] = {k: v for k, v in vars(params).items() if isinstance(v, int | float)}
+    values.update((f"on_{name}", bool(on[name])) for name in _SWITCHES)
+    values.update((k, float(v)) for k, v in derived.items())
+    key = tuple((k, type(v)) for k, v in values.items())
+    dtype = _DTYPES.get(key)
+    if dtype is None:
+        kinds = {bool: np.bool_, int: np.int64, float: np.float64}
+        dtype = _DTYPES[key] = np.dtype([(k, kinds[t]) for k, t in key])
+    return np.array([tuple(values.values())], dtype=dtype)
+
+
+#: One record dtype per set of fields and types (making a dtype costs more than the record).
+_DTYPES: dict[tuple, np.dtype] = {}
 
 
 @njit(cache=True)

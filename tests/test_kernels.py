@@ -175,3 +175,77 @@ def test_membership_kernel_equals_its_numpy_reference(seed):
     got = membership.update_seats(active, linking, ea, ep, met, attr, eng, trust, idle, 0.3, 0.5, 0.2, u)
     np.testing.assert_array_equal(got, ref)
     assert (got != active).any()
+
+
+@pytest.mark.parametrize("seed", ROOTS)
+def test_link_kernels_equal_their_scipy_references(seed):
+    """mix_linked, vertical_targets and update_fit on CSR arrays equal the sparse-matrix expressions they replaced."""
+    import scipy.sparse as sp
+
+    g = np.random.default_rng(seed)
+    n_p, n_d = 60, 9
+    links = sp.random_array((n_p, n_p), density=0.1, random_state=seed, format="csr")
+    links = (links + links.T).tocsr()
+    pool, met = g.random(n_p), g.random(n_p) < 0.5
+    metf = met.astype(float)
+    ref = pool + 0.3 * np.maximum(_ratio(links @ (pool * metf), links @ metf) - pool, 0.0)
+    np.testing.assert_allclose(learning.mix_linked(pool, links, met, 0.3), ref, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(vertical.vertical_targets(pool, links, met), _ratio(links @ (pool * metf), links @ metf),
+                               rtol=1e-12, atol=0)
+
+    fit, plat_d = g.random(n_d), g.integers(-1, n_d, n_p)
+    results, cases = g.normal(0, 0.5, n_p), g.random(n_p) < 0.4
+    local = plat_d >= 0
+    effect = np.where(results >= 0, 1.0, 0.3) * (cases & local) * 0.1 * (1.0 - 0.5 * 0.4)
+    effect = effect + 0.5 * (links @ effect) * local
+    ref = np.minimum(1.0, fit + np.bincount(plat_d[local], effect[local], n_d) * (1.0 - fit))
+    got = action_research.update_fit(fit, plat_d, results, cases, 0.1, 0.4, links, 0.5)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", ROOTS)
+def test_group_kernels_equal_their_bincount_references(seed):
+    """diversity, district exposure and pressure, communities reached and centralisation equal their numpy forms."""
+    from model.mechanisms import institutions
+
+    w = _world(seed)
+    g, ea, ep, att, n, n_p = w["g"], w["ea"], w["ep"], w["att"], w["n"], w["n_p"]
+    kind = g.integers(0, 10, n)
+    a, p = ea[att], ep[att]
+    counts = np.bincount(p * 10 + kind[a], minlength=n_p * 10).reshape(n_p, 10)
+    shares = _ratio(counts, counts.sum(axis=1)[:, None])
+    np.testing.assert_allclose(learning.diversity(kind, att, ea, ep, n_p, 10), 1.0 - (shares**2).sum(axis=1),
+                               rtol=1e-12, atol=1e-15)
+
+    n_d = 6
+    district, adopted, infl = g.integers(-1, n_d, n), g.random(n) < 0.4, w["infl"]
+    inside = district >= 0
+    ref = _ratio(np.bincount(district[inside & adopted], infl[inside & adopted], n_d),
+                 np.bincount(district[inside], infl[inside], n_d))
+    np.testing.assert_allclose(adoption.district_exposure(adopted, infl, district, n_d), ref, rtol=1e-12, atol=0)
+
+    gov = g.random(n) < 0.2
+    gov[district == 2] = False  # a district without local government: NaN
+    sel = gov & inside
+    total = np.bincount(district[sel], infl[sel], n_d)
+    done = np.bincount(district[sel & adopted], infl[sel & adopted], n_d)
+    ref = np.where(total > 0, done / np.maximum(total, 1e-300), np.nan)
+    got = institutions.district_pressure(adopted, infl, gov, district, n_d)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
+    assert np.isnan(got[2])
+
+    reach, comm = g.random(n) * 5, g.integers(1, 40, n_d).astype(float)
+    ref = np.minimum(np.bincount(district[inside & adopted], reach[inside & adopted], n_d), comm)
+    np.testing.assert_allclose(adoption.communities_reached(adopted, reach, district, comm), ref, rtol=1e-12, atol=0)
+
+    active = g.random(ea.shape[0]) < 0.5
+    sp_, sa = ep[active], ea[active]
+    k = np.bincount(sp_, minlength=n_p).astype(float)
+    degree = np.bincount(sa, weights=k[sp_] - 1.0, minlength=n)
+    lead = int(degree.argmax())
+    on_leads = np.zeros(n_p, dtype=bool)
+    on_leads[sp_[sa == lead]] = True
+    tied = np.zeros(n, dtype=bool)
+    tied[sa[on_leads[sp_]]] = True
+    ref = (np.count_nonzero(tied) - 1) / (np.unique(sa).shape[0] - 1)
+    assert membership.centralisation(active, ea, ep, n, n_p) == pytest.approx(ref, rel=1e-12)

@@ -1,0 +1,59 @@
+"""The compiled month (model/month.py) equals the processes composed by numpy calls, month by month."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from month_reference import STATE, NumpyMonth
+
+from model.alliance import AllianceModel
+from model.mechanisms import MECHANISMS
+from model.month import RECORD_ORDER, config_record, record_index
+from model.outcomes import SERIES_FIELDS
+
+SEEDS = (11, 12, 13)
+ARRAYS = [k for k in STATE if k not in ("policy", "_policy_month", "_reached", "total_cost", "month")]
+
+
+def test_the_record_fills_every_series_once():
+    assert sorted(RECORD_ORDER) == sorted(SERIES_FIELDS)
+    assert sorted(record_index().tolist()) == list(range(len(SERIES_FIELDS)))
+
+
+def test_the_configuration_record_carries_parameters_and_switches():
+    model = AllianceModel(rng=0, learning_rate=0.123, horizon_months=37)
+    rec = config_record(model.params, {**model.on, "fade": False}, documentation=0.5)[0]
+    assert rec["learning_rate"] == 0.123 and rec["horizon_months"] == 37
+    assert not rec["on_fade"] and rec["on_turnover"] and rec["documentation"] == 0.5
+
+
+def _compare(model: AllianceModel, months: int) -> None:
+    for _ in range(months):
+        ref = NumpyMonth(model)
+        g = copy.deepcopy(model.rng)  # the draws the model is about to make
+        block, z = g.random(model._n_draws), g.standard_normal(model.world.n_platforms)
+        row = ref.step_month(block, z)
+        model.step()
+        got = np.concatenate([np.asarray(getattr(model, k), dtype=float) for k in ARRAYS] + [model.metric_row])
+        want = np.concatenate([np.asarray(getattr(ref, k), dtype=float) for k in ARRAYS] + [row])
+        if not np.allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True):  # one check a month; details if not
+            for k in ARRAYS:
+                np.testing.assert_allclose(getattr(model, k), getattr(ref, k), rtol=1e-9, atol=1e-12,
+                                           err_msg=f"{k} in month {model.month}")
+            np.testing.assert_allclose(model.metric_row, row, rtol=1e-9, atol=1e-12, err_msg=f"month {model.month}")
+
+
+@pytest.mark.parametrize("scenario, seed", [("default", s) for s in SEEDS] + [("funding_gap", 14), ("city", 15)])
+def test_compiled_month_equals_the_numpy_month(scenario, seed):
+    # a low policy threshold: national policy and its programme happen within the run
+    _compare(AllianceModel(scenario, rng=seed, policy_threshold=0.3), 120)
+
+
+@pytest.mark.parametrize("off", list(MECHANISMS))
+def test_compiled_month_equals_the_numpy_month_with_each_mechanism_off(off):
+    from model.scenario import load_scenario
+
+    # 72 months: past the end of donor funding (month 60), when fade starts
+    _compare(AllianceModel(load_scenario("default").knock_out([off]), rng=SEEDS[0], policy_threshold=0.3), 72)
