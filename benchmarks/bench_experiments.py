@@ -33,7 +33,8 @@ from experiments.spec import ExperimentSpec, load_spec
 from experiments.sweep import run_sweep
 
 TARGET_RUNS = 10_000
-TARGET_SECONDS = 300.0
+TARGET_SECONDS = 60.0  # issue 10 (issue 2 asked for 300 s)
+TARGET_DASK_SHARE = 0.90  # issue 10: Dask LocalCluster(2) at >= 90% of two local processes' rate
 
 
 def sobol_spec() -> ExperimentSpec:
@@ -184,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{t_serial / in_runs - 1:>11.1%}  < 10%: {'meets' if t_serial / in_runs < 1.1 else 'misses'}")
     print(f"{'2-process speed-up over serial layer':<52}{t_serial / t_proc:>11.2f}x")
     print(f"{'2-worker Dask speed-up over serial layer':<52}{t_serial / t_dask:>11.2f}x")
+    share, steady_share = t_proc / t_dask, steady_dask / steady_proc
+    print(f"{'Dask(2) rate / 2 processes rate, start-up included':<52}{share:>11.0%}  >= "
+          f"{TARGET_DASK_SHARE:.0%}: {'meets' if share >= TARGET_DASK_SHARE else 'misses'}")
+    print(f"{'Dask(2) rate / 2 processes rate, steady':<52}{steady_share:>11.0%}  >= "
+          f"{TARGET_DASK_SHARE:.0%}: {'meets' if steady_share >= TARGET_DASK_SHARE else 'misses'}")
     return 0
 
 

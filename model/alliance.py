@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from mesa.datacollection import DataCollector
 
-from . import month as compiled
 from .agents import Platform, Stakeholder
 from .causes import (
     Functioning,
@@ -33,6 +32,8 @@ from .causes import (
 )
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
 from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning
+from .month import INFO, config_record, draw_ends, mean_member_trust, record_index
+from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
 from .scenario import Scenario, load_scenario
 from .structure import build_world
@@ -189,7 +190,7 @@ class AllianceModel(mesa.Model):
         self._gov_seat = self._gov[ea]
         self._has_home = w.home_platform >= 0
         self._home = np.maximum(w.home_platform, 0)
-        self._draw_ends = compiled.draw_ends(n, n_p, w.edge_agent.shape[0])
+        self._draw_ends = draw_ends(n, n_p, w.edge_agent.shape[0])
         self._n_draws = int(self._draw_ends[-1])
         self._functioning_month: int | None = None
         self._scale_month: int | None = None
@@ -248,13 +249,13 @@ class AllianceModel(mesa.Model):
     def _platform_trust(self) -> np.ndarray:
         """Mean trust of each platform's current members (0 for an empty platform)."""
         w = self.world
-        return compiled._mean_member_trust(self.trust, self.seat_active, w.edge_agent, w.edge_platform,
+        return mean_member_trust(self.trust, self.seat_active, w.edge_agent, w.edge_platform,
                                            w.n_platforms)
 
     def _compile_inputs(self) -> None:
         """The fixed inputs of the compiled month (:func:`model.month.month`) and its per-month buffers."""
         w, p = self.world, self.params
-        self._config = compiled.config_record(
+        self._config = config_record(
             p, self.on, documentation=self._documentation, champion_boost=self._champion_boost,
             exchange_rate=self._exchange_rate, spillover=self._spillover, outside_spillover=self._outside_spillover,
         )
@@ -275,9 +276,9 @@ class AllianceModel(mesa.Model):
         self._out = (
             np.zeros(n_p, dtype=bool), np.zeros(w.edge_agent.shape[0], dtype=bool), np.zeros(n_p, dtype=bool),
             np.zeros(n_p), np.zeros(n_p, dtype=bool), np.zeros(n_p), np.zeros(n_p), np.zeros(n_d),
-            np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(len(compiled.INFO)),
+            np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(len(INFO)),
         )
-        self._record_index = compiled.record_index()
+        self._record_index = record_index()
         self._any_scale_pop = bool(self._scale_pop.any())
         self._districts_seen = self.district_policy.copy()
 
@@ -307,7 +308,7 @@ class AllianceModel(mesa.Model):
         hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
         ownership = self.ownership
         row = np.full(len(SERIES_FIELDS), np.nan)
-        policy_changed, self.ownership = compiled.month(
+        policy_changed, self.ownership = compiled_month(
             t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
             self.total_cost, self._state(), self._world_arrays, self._const, block, self._draw_ends, z, self._out, row,
             self._record_index,

@@ -320,7 +320,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     backed[n_d] = policy_now
 
     # 8 turnover
-    home_trust[:] = _mean_member_trust(trust, seat_active, ea, ep, n_p)
+    home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
     if c.on_turnover:
         change = turnover.replaced(is_member, c.turnover_rate, u_replace)
         reputation = np.zeros(n)
@@ -381,7 +381,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
 
 
 @njit(cache=True)
-def _mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+def mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
                        edge_platform: np.ndarray, n_platforms: int) -> np.ndarray:
     """Mean trust of each platform's current members (0 for an empty platform)."""
     total = np.zeros(n_platforms)
@@ -478,7 +478,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 23] = total_cost
     # a platform functions when it meets regularly, runs action research and is trusted,
     # measured again at the month's end: turnover and membership have moved it
-    home_trust[:] = _mean_member_trust(trust, seat_active, ea, ep, n_p)
+    home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
     functioning = 0
     for j in range(n_p):
         if not idle[j] and t - last_case_study[j] <= 12 and home_trust[j] >= c.functioning_trust:

@@ -6,6 +6,7 @@ and returns new arrays; none touches the model object, so each is tested alone
 """
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
 _TINY = 1e-12
@@ -94,8 +95,6 @@ def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.
 
 def csr_arrays(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, indices, data)`` of a matrix (scipy sparse or dense), for the compiled kernels."""
-    import scipy.sparse as sp
-
     m = sp.csr_array(matrix)
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.float64)
 
