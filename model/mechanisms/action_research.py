@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 from . import csr_arrays, csr_matvec, paid
+from .learning import _add_capped
 
 
 @njit(cache=True)
@@ -58,7 +59,7 @@ def action_research_learning(
         if attended[s]:
             a = edge_agent[s]
             g[a] += gain * lesson[edge_platform[s]] * capacity[a] * (1.0 - knowledge[a])
-    return np.minimum(1.0, knowledge + g)
+    return _add_capped(knowledge, g, attended, edge_agent)
 
 
 def update_fit(

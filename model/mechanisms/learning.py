@@ -62,7 +62,22 @@ def horizontal_learning(
             a, p = edge_agent[s], edge_platform[s]
             gap = max(target[p] - knowledge[a], 0.0)
             gain[a] += rate * facilitation[p] * (0.3 + 0.7 * trust[a]) * capacity[a] * gap
-    return np.minimum(1.0, knowledge + gain)
+    return _add_capped(knowledge, gain, attended, edge_agent)
+
+
+@njit(cache=True)
+def _add_capped(knowledge: np.ndarray, gain: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray) -> np.ndarray:
+    """``np.minimum(1.0, knowledge + gain)`` where ``gain`` is zero but for attendees (knowledge <= 1).
+
+    Only the attendees' rows change: a copy and one pass over the attending seats,
+    instead of two passes and two arrays the size of all organisations.
+    """
+    out = knowledge.copy()
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            out[a] = min(1.0, knowledge[a] + gain[a])
+    return out
 
 
 @njit(cache=True)
@@ -104,4 +119,9 @@ def update_trust(
             a = edge_agent[s]
             pull[a] += target[edge_platform[s]] - trust[a]
             seats[a] += 1.0
-    return np.minimum(np.maximum(trust + rate * (pull / np.maximum(seats, _TINY)), 0.0), 1.0)
+    out = trust.copy()  # trust of organisations that attended nothing stays as it is
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            out[a] = min(max(trust[a] + rate * (pull[a] / max(seats[a], _TINY)), 0.0), 1.0)
+    return out

@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 from . import _TINY, csr_arrays, csr_matvec
+from .learning import _add_capped
 
 
 def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np.ndarray:
@@ -38,4 +39,4 @@ def vertical_learning(
         if attended[s]:
             a = edge_agent[s]
             gain[a] += rate * capacity[a] * max(target[edge_platform[s]] - knowledge[a], 0.0)
-    return np.minimum(1.0, knowledge + gain)
+    return _add_capped(knowledge, gain, attended, edge_agent)
