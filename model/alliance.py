@@ -279,8 +279,17 @@ class AllianceModel(mesa.Model):
             np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(len(INFO)),
         )
         self._record_index = record_index()
+        self._empty_row = np.full(len(SERIES_FIELDS), np.nan)
+        # process 1's donor flow and process 10's hazard depend on the month alone
+        self._calendar = [self._calendar_month(t) for t in range(p.horizon_months)]
         self._any_scale_pop = bool(self._scale_pop.any())
         self._districts_seen = self.district_policy.copy()
+
+    def _calendar_month(self, t: int) -> tuple[bool, float]:
+        """Whether donor money flows in month ``t`` (process 1), and the fade hazard then (process 10)."""
+        p = self.params
+        return (funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months),
+                fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape))
 
     def _state(self) -> tuple:
         return (self.knowledge, self.trust, self.support, self.stage, self.abandoned, self.tenure,
@@ -303,17 +312,17 @@ class AllianceModel(mesa.Model):
         # it switches off
         block = rng.random(self._n_draws)
         z = rng.standard_normal(w.n_platforms)
-        donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
+        donor_on, hazard = self._calendar[t] if t < len(self._calendar) else self._calendar_month(t)
         donor_now = p.donor_share if donor_on else 0.0
-        hazard = fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape)
         ownership = self.ownership
-        row = np.full(len(SERIES_FIELDS), np.nan)
+        row = self._empty_row.copy()
         policy_changed, self.ownership = compiled_month(
             t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
             self.total_cost, self._state(), self._world_arrays, self._const, block, self._draw_ends, z, self._out, row,
             self._record_index,
         )
         met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out
+        info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars
         # what paid for this month, kept for the causes of events
         self._paid = (donor_on, gov_share, ownership, funds)
         self._pressure = float(info[0])
@@ -329,7 +338,7 @@ class AllianceModel(mesa.Model):
 
     # ------------------------------------------------------------------ events
 
-    def _institution_events(self, t: int, policy_changed: bool, info: np.ndarray, dp: np.ndarray,
+    def _institution_events(self, t: int, policy_changed: bool, info: list[float], dp: np.ndarray,
                             dist_adopted: np.ndarray, dist_gov: np.ndarray) -> None:
         """Process 7's events: national policy, districts' own plans, the programme's reach."""
         w, p = self.world, self.params
@@ -354,7 +363,7 @@ class AllianceModel(mesa.Model):
             self._reached = k
 
     def _month_events(self, t: int, idle: np.ndarray, funds: np.ndarray, donor_on: bool, home_trust: np.ndarray,
-                      info: np.ndarray) -> None:
+                      info: list[float]) -> None:
         """The month's other events: functioning, scale, funding, platforms stopping or meeting again."""
         w, p = self.world, self.params
         if self._functioning_month is None and info[5] >= p.functioning_share:
