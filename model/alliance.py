@@ -259,18 +259,21 @@ class AllianceModel(mesa.Model):
             p, self.on, documentation=self._documentation, champion_boost=self._champion_boost,
             exchange_rate=self._exchange_rate, spillover=self._spillover, outside_spillover=self._outside_spillover,
         )
+        # 32-bit indices: a large run's month streams its index arrays from memory every pass
+        i32 = np.int32
         self._world_arrays = (
-            w.edge_agent, w.edge_platform, w.edge_linking, w.capacity, w.influence, w.engagement, w.kind,
-            w.district, w.threshold, w.reach, w.in_pilot, w.platform_facilitation, w.platform_district,
-            w.platform_level, w.district_pilot, w.district_communities,
+            w.edge_agent.astype(i32), w.edge_platform.astype(i32), w.edge_linking, w.capacity, w.influence,
+            w.engagement, w.kind, w.district.astype(i32), w.threshold, w.reach, w.in_pilot,
+            w.platform_facilitation, w.platform_district, w.platform_level, w.district_pilot, w.district_communities,
             *csr_arrays(w.horizontal), *csr_arrays(w.vertical),
         )
         self._const = (
             self._engagement_seat, self._influence_seat, self._facilitation_seat, self._champion_seat,
             self._gov_seat, self._hard_to_reach_seat, self._marginalised_seat, self._private_seat,
             self._policy_maker, self._institutional_kind, self._local_gov, self._outside, self._local,
-            self._dm_base, self._level_group, self._level_count, self._kind_count, self._scale_pop,
-            self._fit_index, self._platform_level_index, self._has_home, self._home, self._programme_order,
+            self._dm_base, self._level_group.astype(i32), self._level_count, self._kind_count, self._scale_pop,
+            self._fit_index.astype(i32), self._platform_level_index.astype(i32), self._has_home,
+            self._home.astype(i32), self._programme_order,
         )
         n_p, n_d = w.n_platforms, len(w.district_names)
         self._out = (
