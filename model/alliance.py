@@ -156,6 +156,8 @@ class AllianceModel(mesa.Model):
         self._reached = 0
         self.month = 0
         self.total_cost = 0.0
+        # cumulative spending by payer (donor, members, government), k USD; summary only
+        self.cost_by_payer = np.zeros(len(funding.PAYERS))
         self.events: list[Event] = []
 
         # fixed masks and per-seat constants used every month
@@ -447,6 +449,7 @@ class AllianceModel(mesa.Model):
         self._follow_cohort(t)
         cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
         self.total_cost += cost
+        self._pay(met, cases, donor_on, donor_now, gov_share)
         self._record(t, met, att, idle, funds, donor_on, cases, cost)
         self.month += 1
         self.datacollector.collect(self)
@@ -557,6 +560,16 @@ class AllianceModel(mesa.Model):
         self._was_idle = idle
         if t == p.horizon_months - 1:
             self._verdict(t, adopted)
+
+    def _pay(self, met: np.ndarray, cases: np.ndarray, donor_on: bool, donor_now: float,
+             gov_share: np.ndarray) -> None:
+        """Add this month's spending to the payers' totals, split as the money came in (process 1)."""
+        p, w = self.params, self.world
+        ownership = self._paid[2]  # the month's start: what funds were computed from, before process 11
+        members = p.cost_sharing if donor_on else max(p.cost_sharing, p.member_funding) * ownership
+        self.cost_by_payer += funding.cost_by_payer(
+            met, w.platform_level, cases, p.meeting_cost, p.case_study_cost,
+            donor_now, members, gov_share * ownership)
 
     # ------------------------------------------------------------------ causes of events
     # Called only when an event fires: the numbers are the model's own, read that month.
@@ -719,4 +732,4 @@ class AllianceModel(mesa.Model):
             scale_extent=(np.count_nonzero(practising & scale_pop) / np.count_nonzero(scale_pop)
                           if scale_pop.any() else math.nan),
             pilot_adoption=np.count_nonzero(practising & self.world.in_pilot) / self._n_pilot,
-        )
+        ) | {f"cost_{payer}": float(v) for payer, v in zip(funding.PAYERS, self.cost_by_payer, strict=True)}

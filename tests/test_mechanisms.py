@@ -97,6 +97,22 @@ class TestFunding:
         assert funding.monthly_cost(meets, level, cases, 1.0, 2.0) == pytest.approx(2 + 1 + 0.5 + 3 * 2.0)
         assert funding.monthly_cost(~meets & False, level, cases & False, 1.0, 2.0) == 0.0
 
+    def test_cost_by_payer_shares_each_platform_bill_as_its_money_came_in(self):
+        meets = np.array([True, True, True, False])
+        level = np.array([0, 1, 2, 2])
+        cases = np.array([False, True, False, True])
+        members = np.array([0.2, 0.2, 0.6, 0.0])
+        gov = np.array([0.0, 0.2, 0.0, 0.0])
+        got = funding.cost_by_payer(meets, level, cases, 1.0, 2.0, 0.6, members, gov)
+        # platform 0: 2 k shared 0.6:0.2; platform 1: 3 k shared 0.6:0.2:0.2; platform 2: 0.5 k at
+        # 0.6:0.6; platform 3's case study (2 k) falls to the donor, the only one paying there
+        expected = [2 * 0.75 + 3 * 0.6 + 0.25 + 2.0, 2 * 0.25 + 3 * 0.2 + 0.25, 3 * 0.2]
+        np.testing.assert_allclose(got, expected)
+        # after the donor: nobody pays platform 3, so its case study is the members' own
+        after = funding.cost_by_payer(meets, level, cases, 1.0, 2.0, 0.0, members, gov)
+        np.testing.assert_allclose(after, [0.0, 2 + 3 * 0.5 + 0.5 + 2.0, 3 * 0.5])
+        assert got.sum() == pytest.approx(funding.monthly_cost(meets, level, cases, 1.0, 2.0))
+
 
 # ============================================================== money responses
 

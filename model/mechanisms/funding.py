@@ -44,3 +44,32 @@ def monthly_cost(
     """Spending this month: meetings (national x2, community x0.5) and case studies."""
     level_factor = _LEVEL_FACTOR[platform_level]
     return float(meeting_cost * (meets * level_factor).sum() + case_study_cost * case_studies.sum())
+
+
+PAYERS = ("donor", "members", "government")
+
+
+def cost_by_payer(
+    meets: np.ndarray, platform_level: np.ndarray, case_studies: np.ndarray,
+    meeting_cost: float, case_study_cost: float,
+    donor_share: float, members: float | np.ndarray, government: float | np.ndarray,
+) -> np.ndarray:
+    """This month's spending split between donor, members and government (k USD, 3 numbers).
+
+    Each platform's spending (as :func:`monthly_cost`) is shared in proportion to what
+    each payer put in that month: ``donor_share``, the members' share and the
+    government's share (already scaled by ownership), one number or one per platform.
+    When these sum above 1 the platform is fully paid and the payers share the bill
+    pro rata. A platform nobody pays for (all shares 0) that still spends, e.g. a case
+    study running after the money stopped, is counted as the members' own (in-kind)
+    spending. The three numbers sum to :func:`monthly_cost`.
+    """
+    per_platform = meeting_cost * meets * _LEVEL_FACTOR[platform_level] + case_study_cost * case_studies
+    n = per_platform.shape[0]
+    shares = np.stack([np.broadcast_to(np.asarray(x, dtype=float), (n,))
+                       for x in (donor_share, members, government)])
+    total = shares.sum(axis=0)
+    unpaid = total <= 0
+    shares[1, unpaid] = 1.0
+    shares /= np.where(unpaid, 1.0, total)
+    return shares @ per_platform
