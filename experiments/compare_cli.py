@@ -94,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         from .robustness import load_uncertainties
 
         uncertain = load_uncertainties(args.uncertain, [d.scenario for d in designs])
+        both = sorted(set(uncertain.factors) & set(overrides))
+        if both:
+            raise LasimInputError(f"--set {both[0]}: is also uncertain in {args.uncertain}; "
+                                  "a parameter is either set or uncertain")
     options = {"outcome": outcome, "target": str(target) if target else None, "budget": budget,
                "cost_of": args.cost_of, "set": args.assignments}
     for d in designs:
@@ -101,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
     from experiments.executors import make_executor
 
-    total = len(designs) * args.replications
+    total = len(designs) * args.replications + (
+        len(designs) * len(uncertain.conditions) * uncertain.replications if uncertain is not None else 0)
     processes = args.processes if args.processes is not None else (1 if total <= 8 else None)
     bar = None
     if not args.quiet:
@@ -114,6 +119,15 @@ def run(args: argparse.Namespace) -> int:
             designs, args.replications, args.seed, executor=executor,
             progress=(lambda done, n: bar.update(1)) if bar else None,
         )
+        if bar:
+            bar.close()
+            bar = None
+        if uncertain is not None:
+            from .robustness import progress_bar, run_robustness, total_runs, write_robustness
+
+            bar = progress_bar(total_runs(designs, uncertain), args.quiet)
+            robust = run_robustness(designs, uncertain, outcome, executor=executor,
+                                    progress=(lambda done, n: bar.update(1)) if bar else None)
     finally:
         executor.close()
         if bar:
@@ -124,11 +138,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_report(comparison, new, options)
         if uncertain is not None:
-            from .robustness import run_robustness, write_robustness
-
-            result = run_robustness(designs, uncertain, outcome=outcome, executor_processes=processes,
-                                    quiet=args.quiet)
-            write_robustness(result, new / "robustness")
+            write_robustness(robust, new / "robustness")
         replace_dir(new, out)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
