@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=total, desc="compare", unit="run", file=sys.stderr)
     executor = make_executor(processes=processes)
+    robust = None
     try:
         comparison = run_comparison(
             designs, args.replications, args.seed, executor=executor,
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
             bar = None
         if uncertain is not None:
-            from .robustness import progress_bar, run_robustness, total_runs, write_robustness
+            from .robustness import progress_bar, run_robustness, total_runs
 
             bar = progress_bar(total_runs(designs, uncertain), args.quiet)
             robust = run_robustness(designs, uncertain, outcome, executor=executor,
@@ -136,9 +137,7 @@ def run(args: argparse.Namespace) -> int:
     # leaves the old report or the new one, never new runs beside an old report.html
     new = new_dir_beside(out)
     try:
-        write_report(comparison, new, options)
-        if uncertain is not None:
-            write_robustness(robust, new / "robustness")
+        write_report(comparison, new, options, robust)
         replace_dir(new, out)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)

@@ -458,8 +458,9 @@ def _meta_lines(meta: dict[str, Any]) -> list[str]:
     ]
 
 
-def markdown_report(data: dict[str, Any], meta: dict[str, Any]) -> str:
-    """``report.md``: decision, ranking, verdict, tables and the figures (as files next to it)."""
+def markdown_report(data: dict[str, Any], meta: dict[str, Any], robustness: list[str] | None = None) -> str:
+    """``report.md``: decision, ranking, verdict, tables and the figures (as files next to it);
+    with ``robustness`` (its sentences) a section pointing at ``robustness/``."""
     out = ["# Alliance design comparison", "", *_meta_lines(meta), "", "## Decision", ""]
     out += [f"- {line}" for line in data["decision"]["lines"]]
     out += ["", "## Ranking", "", *_md_table(*_ranking_rows(data))]
@@ -468,12 +469,20 @@ def markdown_report(data: dict[str, Any], meta: dict[str, Any]) -> str:
     out += ["", "## Outcomes", "", *_md_table(*_table_rows(data))]
     out += ["", "## Cost by payer (k USD per run, mean [95% interval])", "", *_md_table(*_cost_rows(data))]
     out += ["", _NOTES, ""]
+    if robustness:
+        out += ["## Is the choice robust?", "", *[f"- {line}" for line in robustness], "",
+                f"![{_ROBUST_CAPTION}](robustness/robustness.png)", "",
+                "Tables: `robustness/summary.csv`, `robustness/conditions.csv`, `robustness/runs.csv`.", ""]
     for name in FIGURES:
         out += [f"## {_CAPTIONS[name]}", "", f"![{_CAPTIONS[name]}]({name}.png)", ""]
     return "\n".join(out)
 
 
-def html_report(data: dict[str, Any], meta: dict[str, Any], pngs: dict[str, bytes]) -> str:
+_ROBUST_CAPTION = "How often each design is best, its regret and its outcome over the uncertain conditions."
+
+
+def html_report(data: dict[str, Any], meta: dict[str, Any], pngs: dict[str, bytes],
+                robustness: tuple[list[str], bytes] | None = None) -> str:
     """``report.html``: the same content with the figures embedded, so it opens offline, alone."""
     e = html.escape
     parts = [
@@ -491,6 +500,11 @@ def html_report(data: dict[str, Any], meta: dict[str, Any], pngs: dict[str, byte
         "<h2>Cost by payer (k USD per run, mean [95% interval])</h2>", *_html_table(*_cost_rows(data)),
         f"<p class='meta'>{e(_NOTES.replace('`', ''))}</p>",
     ]
+    if robustness:
+        lines, png = robustness
+        b64 = base64.b64encode(png).decode("ascii")
+        parts += ["<h2>Is the choice robust?</h2><ul>", *[f"<li>{e(line)}</li>" for line in lines], "</ul>",
+                  f"<img id='fig-robustness' alt='{e(_ROBUST_CAPTION)}' src='data:image/png;base64,{b64}'>"]
     for name in FIGURES:
         b64 = base64.b64encode(pngs[name]).decode("ascii")
         parts.append(f"<h2>{e(_CAPTIONS[name])}</h2><img id='fig-{name}' alt='{e(_CAPTIONS[name])}' "
@@ -505,12 +519,15 @@ def read_tables(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(out / "runs.csv"), pd.read_parquet(out / "series.parquet")
 
 
-def write_report(comparison: Comparison, out: str | Path, options: dict[str, Any] | None = None) -> dict[str, Path]:
+def write_report(comparison: Comparison, out: str | Path, options: dict[str, Any] | None = None,
+                 robustness: Any = None) -> dict[str, Path]:
     """Write the tables, the designs, the figures and both reports into ``out``.
 
     Files: ``runs.csv``, ``series.parquet``, ``designs/<letter>_<name>.toml`` (each
     design as run), ``<figure>.png``, ``report.json`` (figure data, seeds, provenance),
-    ``report.md``, ``report.html``. Each is written atomically.
+    ``report.md``, ``report.html``, and with ``robustness`` (from
+    :func:`experiments.robustness.run_robustness`) ``robustness/`` and a section in both
+    reports. Each is written atomically.
 
     Returns
     -------
@@ -546,8 +563,16 @@ def write_report(comparison: Comparison, out: str | Path, options: dict[str, Any
     for name, png in pngs.items():
         written[f"{name}.png"] = atomic_write(out / f"{name}.png", lambda p, b=png: p.write_bytes(b))
     written["report.json"] = atomic_write_json(out / "report.json", json_safe({**meta, "figures": data}))
-    written["report.md"] = atomic_write_text(out / "report.md", markdown_report(data, meta))
-    written["report.html"] = atomic_write_text(out / "report.html", html_report(data, meta, pngs))
+    robust = None
+    if robustness is not None:  # an experiments.robustness.Robustness: its files go to robustness/
+        from .robustness import write_robustness
+
+        files = write_robustness(robustness, out / "robustness")
+        written |= {f"robustness/{k}": v for k, v in files.items()}
+        robust = (robustness.lines, files["robustness.png"].read_bytes())
+    written["report.md"] = atomic_write_text(out / "report.md",
+                                             markdown_report(data, meta, robust[0] if robust else None))
+    written["report.html"] = atomic_write_text(out / "report.html", html_report(data, meta, pngs, robust))
     return written
 
 

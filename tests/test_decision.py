@@ -359,3 +359,7 @@ def test_uncertain_through_the_command_with_the_model(tmp_path):
     runs = pd.read_csv(out / "robustness" / "runs.csv")
     assert len(runs) == 2 * 4 * 2
     assert (out / "robustness" / "robustness.png").stat().st_size > 0
+    report = (out / "robustness" / "report.txt").read_text(encoding="utf-8")
+    assert "## Is the choice robust?" in (out / "report.md").read_text(encoding="utf-8")
+    assert report.splitlines()[0] in (out / "report.md").read_text(encoding="utf-8")
+    assert "id='fig-robustness'" in (out / "report.html").read_text(encoding="utf-8")
