@@ -363,3 +363,14 @@ def test_uncertain_through_the_command_with_the_model(tmp_path):
     assert "## Is the choice robust?" in (out / "report.md").read_text(encoding="utf-8")
     assert report.splitlines()[0] in (out / "report.md").read_text(encoding="utf-8")
     assert "id='fig-robustness'" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_cost_of_donor_budgets_and_ranks_on_the_donors_money_only():
+    scaled = [True] * 18 + [False] * 2
+    runs = _runs({"A (dear)": (scaled, [1000.0 + r for r in range(20)]),
+                  "B (weak)": ([True] * 5 + [False] * 15, [300.0 + r for r in range(20)])})
+    # A costs ~1010 in all, of which the donor pays half: within a 600 k USD donor budget, not a total one
+    assert decide(runs, target=parse_target("scaled>=0.6"), budget=600).chosen is None
+    d = decide(runs, target=parse_target("scaled>=0.6"), budget=600, cost_of="donor")
+    assert d.chosen == "A (dear)" and any("donor cost" in line for line in d.lines)
+    assert d.ranking.set_index("design").loc["A (dear)", "cost"] == pytest.approx(0.5 * 1009.5)
