@@ -565,9 +565,7 @@ def write_report(comparison: Comparison, out: str | Path, options: dict[str, Any
     written["report.json"] = atomic_write_json(out / "report.json", json_safe({**meta, "figures": data}))
     robust = None
     if robustness is not None:  # an experiments.robustness.Robustness: its files go to robustness/
-        from .robustness import write_robustness
-
-        files = write_robustness(robustness, out / "robustness")
+        files = robustness.write(out / "robustness")
         written |= {f"robustness/{k}": v for k, v in files.items()}
         robust = (robustness.lines, files["robustness.png"].read_bytes())
     written["report.md"] = atomic_write_text(out / "report.md",

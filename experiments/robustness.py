@@ -46,8 +46,11 @@ from model.scenario import parameter_specs
 from model.tomlfile import parse_toml
 from model.validation import format_validation_error
 
+from .discovery import _pick, _restricted
+from .discovery import describe as describe_box
 from .executors import Executor
 from .files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from .report import _colour, _design_axis, json_safe, render_png
 from .runs import Variant, failed, run_many
 from .spec import ExperimentSpec, FactorFile, SamplerFile, _check_sampler_fits
 from .statistics import mean_interval, paired_difference, wilson
@@ -170,6 +173,10 @@ class Robustness:
     box: dict[str, Any] | None
     lines: list[str] = field(default_factory=list)
 
+    def write(self, folder: str | Path) -> dict[str, Path]:
+        """Write the files of :func:`write_robustness` into ``folder``."""
+        return write_robustness(self, folder)
+
 
 def run_robustness(designs: Sequence[Any], uncertain: Uncertainties, outcome: str = "scaled", *,
                    executor: Executor | None = None, progress: Callable[[int, int], None] | None = None,
@@ -276,9 +283,6 @@ def flip_box(conditions: pd.DataFrame, factors: list[str], integers: frozenset[s
     y = conditions["winner_beaten"].to_numpy(dtype=bool)
     if y.all() or not y.any():
         return None
-    from .discovery import _pick, _restricted
-    from .discovery import describe as describe_box
-
     x = conditions[factors].copy()
     for c in factors:
         x[c] = x[c].astype(np.int64 if c in integers else float)
@@ -342,8 +346,6 @@ def describe(r: Robustness) -> list[str]:
 
 def fig_robustness(r: Robustness) -> Figure:
     """Frequency best (Wilson interval), regret per condition (box and points), P(outcome) per condition."""
-    from .report import _colour, _design_axis
-
     labels = r.designs
     fig = Figure(figsize=(12, 0.42 * len(labels) + 1.8), dpi=100, layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3, sharey=True)
@@ -389,8 +391,6 @@ def fig_robustness(r: Robustness) -> Figure:
 def write_robustness(r: Robustness, folder: str | Path) -> dict[str, Path]:
     """``runs.csv``, ``conditions.csv`` (per design and condition), ``summary.csv``, ``robustness.png``,
     ``report.txt`` and ``robustness.json`` in ``folder``, each written atomically."""
-    from .report import render_png
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = {
@@ -412,8 +412,6 @@ def write_robustness(r: Robustness, folder: str | Path) -> dict[str, Path]:
 
 
 def _json(x: Any) -> Any:
-    from .report import json_safe
-
     return json_safe(x)
 
 
