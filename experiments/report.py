@@ -332,8 +332,10 @@ def fig_cost(data: dict[str, Any]) -> Figure:
         ax1.annotate(f"{m:,.0f}", (m, i), xytext=(4, -9), textcoords="offset points", fontsize=7)
     _design_axis(ax1, labels)
     ax1.set_xlabel("mean cost per run (k USD); whisker: 95% interval of the total")
-    ax1.set_title("Cost by payer")
-    ax1.legend(fontsize=8, frameon=False, loc="lower right", title="paid by", title_fontsize=8)
+    ax1.set_title("Cost by payer", loc="left")
+    # above the bars, beside the title: inside the axes it covers the longest bar
+    ax1.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3,
+               title="paid by:", title_fontsize=8, alignment="left", borderaxespad=0.2)
     for i, row in enumerate(data["costs"]):
         cpc = row["cost_per_community"]
         if cpc is not None and np.isfinite(cpc):
@@ -343,6 +345,9 @@ def fig_cost(data: dict[str, Any]) -> Figure:
         else:
             ax2.annotate("no community reached in any run", (0, i), xytext=(3, 0), textcoords="offset points",
                          va="center", fontsize=7, color=_colour(i))
+    finite = [float(r["cost_per_community"]) for r in data["costs"]
+              if r["cost_per_community"] is not None and np.isfinite(r["cost_per_community"])]
+    ax2.set_xlim(0, 1.15 * max(finite) if finite else 1.0)  # room for the numbers beside the bars
     _design_axis(ax2, labels, ticks=False)
     ax2.set_xlabel("k USD per community reached\n(mean cost / mean peak reach)")
     ax2.set_title("Cost per community reached")

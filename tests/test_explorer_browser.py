@@ -308,10 +308,14 @@ def test_compare_report_opens_offline(browser, tmp_path):
     try:
         report = (out / "report.html").resolve()
         page.goto(report.as_uri())
+        from experiments.report import FIGURES
+
         page.wait_for_function(
-            "() => [...document.images].length === 4 && [...document.images].every(i => i.naturalWidth > 0)",
+            f"() => [...document.images].length === {len(FIGURES)} "
+            "&& [...document.images].every(i => i.naturalWidth > 0)",
             timeout=30_000)
-        assert "Verdict" in page.inner_text("body")
+        body = page.inner_text("body")
+        assert "Decision" in body and "Ranking" in body and "Against the first design" in body
         others = [u for u in watch.requests if u != report.as_uri() and not u.startswith("data:")]
         assert not others, others
         assert not watch.errors, watch.errors
