@@ -24,7 +24,7 @@ import pandas as pd
 from model.errors import LasimInputError
 
 from . import plots
-from .files import atomic_write_json, atomic_write_text, provenance
+from .files import atomic_write_json, atomic_write_text, provenance, write_csv
 from .store import load_results, outcome_columns
 
 # How the sentences say that an outcome happened.
@@ -280,11 +280,8 @@ def _write(folder: Path, result: DiscoveryResult, tables: list[pd.DataFrame],
     prov = provenance()
     meta = {"experiment": manifest.get("name"), "scenario": manifest.get("scenario"),
             "root_seed": manifest.get("runs", {}).get("root_seed"), **prov}
-    header = "# " + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n"
     files = [
-        atomic_write_text(folder / "boxes.csv",
-                          header + _boxes_frame(result.boxes + result.cart_boxes)
-                          .to_csv(index=False)),
+        *write_csv(folder / "boxes.csv", _boxes_frame(result.boxes + result.cart_boxes), meta),
         atomic_write_text(folder / "summary.txt", result.text() + "\n"),
         atomic_write_json(folder / "discovery.json", {
             **meta, "outcome": result.outcome, "runs": result.runs,
@@ -294,9 +291,7 @@ def _write(folder: Path, result: DiscoveryResult, tables: list[pd.DataFrame],
         }),
     ]
     if tables:
-        files.append(atomic_write_text(
-            folder / "prim_trajectories.csv",
-            header + pd.concat(tables, ignore_index=True).to_csv(index=False)))
+        files += write_csv(folder / "prim_trajectories.csv", pd.concat(tables, ignore_index=True), meta)
     for name, fig in figures:
         files.append(plots.save_figure(fig, folder / name, meta))
     return files

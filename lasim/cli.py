@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     on a loaded machine), so even the imports happen inside the handlers.
     """
     try:
-        return _main(argv)
+        code = _main(argv)
+        # a reader that left (`| head`) shows at this flush when the output fit the buffer
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         print("lasim: interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -76,8 +78,11 @@ def test_sobol_ranks_known_drivers_with_ci_s2_and_convergence(tmp_path):
     names = {p.name for p in res.files}
     assert {"sobol_indices.csv", "sobol_s2.csv", "sobol_convergence.csv",
             "sobol_peak_adoption.png", "sobol_s2_peak_adoption.png"} <= names
-    text = (out / "sensitivity" / "sobol_indices.csv").read_text()
-    assert text.startswith("# experiment=sens scenario=default root_seed=3")
+    # plain CSVs that read as they are, the provenance in a JSON beside each
+    for name, table in (("sobol_indices", res.indices), ("sobol_s2", res.s2), ("sobol_convergence", res.convergence)):
+        assert pd.read_csv(out / "sensitivity" / f"{name}.csv").shape == table.shape, name
+        prov = json.loads((out / "sensitivity" / f"{name}.provenance.json").read_text())
+        assert (prov["experiment"], prov["scenario"], prov["root_seed"]) == ("sens", "default", 3)
 
 
 def test_morris_mu_star_and_plot(tmp_path):
@@ -87,6 +92,8 @@ def test_morris_mu_star_and_plot(tmp_path):
     assert peak["mu_star"].idxmax() == "facilitation_quality"
     assert {"mu", "mu_star", "mu_star_conf", "sigma"} <= set(peak.columns)
     assert (out / "sensitivity" / "morris_peak_adoption.png").stat().st_size > 1000
+    assert pd.read_csv(out / "sensitivity" / "morris_indices.csv").shape == res.indices.shape
+    assert json.loads((out / "sensitivity" / "morris_indices.provenance.json").read_text())["experiment"] == "sens"
 
 
 def test_sensitivity_command_refuses_a_factorial_spec(tmp_path, capsys):
@@ -116,8 +123,12 @@ def test_prim_finds_the_scaling_box_and_says_it_plainly(tmp_path):
     for name in ("boxes.csv", "summary.txt", "prim_trajectories.csv",
                  "prim_tradeoff_box1.png", "prim_limits_box1.png"):
         assert (folder / name).exists(), name
-    boxes = pd.read_csv(folder / "boxes.csv", comment="#")
-    assert {"coverage", "density", "factor", "min", "max"} <= set(boxes.columns)
+    boxes = pd.read_csv(folder / "boxes.csv")
+    assert list(boxes.columns) == ["method", "box", "coverage", "density", "mass", "factor", "min", "max"]
+    assert len(boxes) == sum(max(len(b.limits), 1) for b in res.boxes + res.cart_boxes)
+    assert pd.read_csv(folder / "prim_trajectories.csv").shape[0] > 1
+    for name in ("boxes", "prim_trajectories"):
+        assert json.loads((folder / f"{name}.provenance.json").read_text())["experiment"] == "disc"
 
 
 def test_discover_numeric_outcome_needs_above(tmp_path, capsys):
@@ -147,7 +158,8 @@ def test_cli_end_to_end_on_toy(tmp_path, monkeypatch, capsys):
     assert main(["sweep", str(path), "--out", str(out), "--processes", "1",
                  "--no-progress"]) == 0
     assert (out / "plots" / "heatmap.png").stat().st_size > 5000
-    table = pd.read_csv(out / "plots" / "heatmap.csv", comment="#")
+    table = pd.read_csv(out / "plots" / "heatmap.csv")
+    assert (out / "plots" / "heatmap.provenance.json").exists()
     assert len(table) == 10 * 7 * 3 and (table["runs"] == 4).all()
     capsys.readouterr()
     assert main(["discover", str(out), "--outcome", "scaled"]) == 0
