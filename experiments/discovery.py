@@ -84,20 +84,27 @@ def _num(v: float, integer: bool) -> str:
     return f"{round(v):d}" if integer else f"{v:.3g}"
 
 
+def limit_texts(limits: dict[str, tuple[float | None, float | None]],
+                integers: set[str]) -> dict[str, tuple[str, str]]:
+    """How the sentence and the limits figure print each factor's lower and upper limit ("" if open)."""
+    return {name: ("" if lo is None else _num(lo, name in integers), "" if hi is None else _num(hi, name in integers))
+            for name, (lo, hi) in limits.items()}
+
+
 def describe(limits: dict[str, tuple[float | None, float | None]], density: float,
              coverage: float, verb: str, integers: set[str]) -> str:
     """``"scales in 83% of runs when a >= 0.6 and b <= 8 (covers 71% of such runs)"``."""
     parts = []
-    for name, (lo, hi) in limits.items():
-        integer = name in integers
+    for name, (lo_text, hi_text) in limit_texts(limits, integers).items():
+        lo, hi = limits[name]
         if lo is not None and lo == hi:
-            parts.append(f"{name} = {_num(lo, integer)}")
+            parts.append(f"{name} = {lo_text}")
         elif lo is not None and hi is not None:
-            parts.append(f"{name} between {_num(lo, integer)} and {_num(hi, integer)}")
+            parts.append(f"{name} between {lo_text} and {hi_text}")
         elif lo is not None:
-            parts.append(f"{name} >= {_num(lo, integer)}")
+            parts.append(f"{name} >= {lo_text}")
         elif hi is not None:
-            parts.append(f"{name} <= {_num(hi, integer)}")
+            parts.append(f"{name} <= {hi_text}")
     if not parts:
         cond = "anywhere in the explored space"
     elif len(parts) == 1:
@@ -106,6 +113,16 @@ def describe(limits: dict[str, tuple[float | None, float | None]], density: floa
         cond = "when " + ", ".join(parts[:-1]) + " and " + parts[-1]
     return (f"{verb} in {density:.0%} of runs {cond} "
             f"(this box holds {coverage:.0%} of all runs where it happens)")
+
+
+def limits_figure(box: Box, box_init: pd.DataFrame, integers: set[str], outcome: str, runs: int) -> Any:
+    """The figure of a box's limits, drawn from the same limits as its sentence."""
+    ranges = {name: (float(box_init[name].iloc[0]), float(box_init[name].iloc[1])) for name in box.limits}
+    title = (f"{box.method.upper()} box {box.number} ({outcome}): density {box.density:.0%}, "
+             f"coverage {box.coverage:.0%}, {box.mass:.0%} of {runs} runs")
+    labels = {name: (f"= {lo}", "") if lo and lo == hi else (f">= {lo}" if lo else "", f"<= {hi}" if hi else "")
+              for name, (lo, hi) in limit_texts(box.limits, integers).items()}
+    return plots.plot_box_limits(box.limits, ranges, labels, title)
 
 
 def _restricted(box_lim: pd.DataFrame, box_init: pd.DataFrame,
@@ -237,9 +254,10 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
                                   f"({result.outcome})", fontsize=9)
             figures.append((f"prim_tradeoff_box{number}.png", fig))
             if limits:
-                ax = box.inspect(i, style="graph")[0]
-                bfig = ax.figure if hasattr(ax, "figure") else ax
-                figures.append((f"prim_limits_box{number}.png", bfig))
+                # drawn from the box just described, not EMA's inspect(): that shows PRIM's raw cut
+                # (0.7 half-way between grid levels) where the sentence gives the level run (0.8)
+                figures.append((f"prim_limits_box{number}.png",
+                                limits_figure(result.boxes[-1], box_init, integers, result.outcome, len(df))))
     if cart:
         tree = CART(x, y, mass_min=mass_min)
         tree.build_tree()
