@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sensitivity", help="Sobol or Morris global sensitivity analysis of a spec",
         description="Run (or resume) the spec's Sobol or Morris design into DIR, then write "
                     "indices with confidence intervals and plots to DIR/sensitivity.")
-    p.add_argument("spec", metavar="SPEC", help="spec TOML file with sampler sobol or morris")
+    p.add_argument("spec", metavar="SPEC", help="a shipped spec name (sobol, morris) or a spec TOML file "
+                   "whose sampler is sobol or morris")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _executor_options(p)
     _resume_options(p)
