@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 
 from . import plots
 from .files import atomic_write_json, atomic_write_text, provenance, write_csv
@@ -183,8 +183,8 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
     factors = list(manifest["factors"])
     known = outcome_columns(df, manifest)
     if outcome not in known:
-        raise LasimInputError(f"--outcome = {outcome!r}: not in this experiment; allowed: "
-                              f"{', '.join(known)}")
+        raise LasimInputError(f"--outcome = {outcome!r}: not in this experiment{did_you_mean(outcome, known)}; "
+                              f"allowed: {', '.join(known)}")
     if df.empty:
         raise LasimInputError(f"{out}: has no finished runs yet; run lasim sweep first")
     col = df[outcome]
