@@ -15,7 +15,7 @@ builds the named columns only when someone reads them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,8 @@ from mesa.datacollection import DataCollector
 from .kinds import STAGE_NAMES
 from .outcomes import SERIES_FIELDS, SUMMARY_FIELDS
 
-if TYPE_CHECKING:
-    from .alliance import AllianceModel
+# the model is typed as Any: importing AllianceModel here would be a cycle (alliance imports this module)
+AllianceModel = Any
 
 __all__ = ["AGENT_REPORTERS", "MonthlyCollector", "summary_only_fields"]
 
