@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 from model.shipped import resolve, shipped
 from model.tomlfile import parse_toml
 from model.validation import Finite, format_validation_error
@@ -261,7 +261,8 @@ class TargetFile(BaseModel):
         if kind in _TARGET_KEYS:
             extra = set(raw) - _TARGET_KEYS[kind]
             if extra:
-                raise ValueError(f"unknown key {sorted(extra)[0]!r} for a {kind} target; allowed: "
+                raise ValueError(f"unknown key {sorted(extra)[0]!r} for a {kind} target"
+                                 f"{did_you_mean(sorted(extra)[0], _TARGET_KEYS[kind])}; allowed: "
                                  f"{', '.join(sorted(_TARGET_KEYS[kind]))}")
         return raw
 
@@ -298,7 +299,7 @@ def _overrides(
     for name, v in (raw or {}).items():
         if name not in specs:
             raise LasimInputError(
-                f"{where}.{key}.{name}: unknown parameter; known: {', '.join(sorted(specs))}"
+                f"{where}.{key}.{name}: unknown parameter{did_you_mean(name, specs)}; known: {', '.join(sorted(specs))}"
             )
         spec = specs[name]
         if not spec.low <= v <= spec.high:
@@ -328,14 +329,16 @@ def _quantity(
         fields = sim.series_fields()
         if outcome not in fields:
             raise LasimInputError(
-                f"{where}.{outcome_key}: unknown series outcome {outcome!r} (with {month_key}); "
+                f"{where}.{outcome_key}: unknown series outcome {outcome!r}{did_you_mean(outcome, fields)} "
+                f"(with {month_key}); "
                 f"known: {', '.join(fields)}"
             )
     else:
         fields = sim.summary_fields()
         if outcome not in fields:
             raise LasimInputError(
-                f"{where}.{outcome_key}: unknown outcome {outcome!r}; known run outcomes: "
+                f"{where}.{outcome_key}: unknown outcome {outcome!r}{did_you_mean(outcome, fields)}; "
+                f"known run outcomes: "
                 f"{', '.join(fields)} (series outcomes need month = N)"
             )
     return Quantity(
@@ -474,13 +477,15 @@ def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -
     for name, prior in data.priors.items():
         where = f"{path}: priors.{name}"
         if name not in specs:
-            raise LasimInputError(f"{where}: unknown parameter; known: {', '.join(sorted(specs))}")
+            raise LasimInputError(f"{where}: unknown parameter{did_you_mean(name, specs)}; "
+                                  f"known: {', '.join(sorted(specs))}")
         check_prior_range(name, prior.low, prior.high, specs[name], where=where)
         priors[name] = (prior.low, prior.high)
     for p in data.parameters:
         if p not in specs:
             raise LasimInputError(
-                f"{path}: parameters: unknown parameter {p!r}; known: {', '.join(sorted(specs))}"
+                f"{path}: parameters: unknown parameter {p!r}{did_you_mean(p, specs)}; "
+                f"known: {', '.join(sorted(specs))}"
             )
     if not data.targets:
         raise LasimInputError(f"{path}: no [[targets]]: give at least one target")
@@ -575,7 +580,8 @@ def _parse_target(path: Path, i: int, t: TargetFile, sim: Simulator, names: set[
     fields = sim.series_fields()
     if t.outcome not in fields:
         raise LasimInputError(
-            f"{where}.outcome: unknown series outcome {t.outcome!r}; known: {', '.join(fields)}"
+            f"{where}.outcome: unknown series outcome {t.outcome!r}{did_you_mean(t.outcome, fields)}; "
+            f"known: {', '.join(fields)}"
         )
     observed = load_series_csv(csv, level=None if t.level is None else str(t.level), population=t.population)
     overrides = _overrides(where, "set", t.set, sim.parameter_specs())
