@@ -13,7 +13,6 @@ them into figures and a report, and the explorer's comparison mode reuses both.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import string
@@ -25,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, ScenarioError, did_you_mean
 from model.kinds import LEVELS
 from model.runner import replication_seeds
-from model.scenario import Scenario, load_scenario, scenario_names
+from model.scenario import Scenario, load_scenario
 from model.shipped import find, shipped, shipped_name
 
 from .executors import Executor
@@ -87,28 +86,26 @@ def shipped_designs() -> dict[str, Path]:
 
 
 def resolve_design(name_or_path: str | Path) -> str:
-    """A design file path: an existing file, else a shipped design's file, else a shipped
-    scenario name.
+    """A design file path: an existing file, else a shipped design's file, else the name as given
+    (a shipped scenario name, or a missing file that :func:`load_scenario` reports).
 
     Raises
     ------
-    LasimInputError
-        For a name or file that is none of these: one line listing the shipped designs,
-        with the closest name (``did you mean 'district_hubs'?``).
+    ScenarioError
+        For a bare name that is neither a shipped design nor a shipped scenario: one line
+        listing both, with the closest name (``did you mean 'district_hubs'?``).
     """
     found = find(name_or_path, "model", "scenarios/designs")
     if found is not None:
         return str(found)
-    text = str(name_or_path)
-    name = shipped_name(text)
-    if name is not None and name in scenario_names():
-        return name
-    designs = sorted(shipped_designs())
-    close = difflib.get_close_matches(name or Path(text).stem, [*designs, *scenario_names()], n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    what = "no such file" if name is None or text.endswith(".toml") else "no such design"
-    raise LasimInputError(f"design {text!r}: {what}; {hint}shipped designs: {', '.join(designs)} "
-                          f"(or a shipped scenario: {', '.join(scenario_names())}, or a design .toml file)")
+    name = shipped_name(name_or_path)
+    scenarios = shipped("model", "scenarios")
+    if name is not None and not Path(name_or_path).suffix and name not in scenarios:
+        designs = sorted(shipped_designs())
+        raise ScenarioError(f"unknown design {name!r}{did_you_mean(name, [*designs, *scenarios])}; shipped designs: "
+                            f"{', '.join(designs)}; shipped scenarios: {', '.join(sorted(scenarios))} "
+                            "(or give a .toml path)")
+    return str(name_or_path)
 
 
 def load_designs(paths: Sequence[str | Path]) -> list[Design]:
@@ -383,9 +380,8 @@ def parse_target(text: str) -> Target:
             f"{', '.join(YES_NO)} and P a share from 0 to 1")
     outcome, op, raw = m.groups()
     if outcome not in YES_NO:
-        close = difflib.get_close_matches(outcome, YES_NO, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise LasimInputError(f"--target {text!r}: unknown outcome {outcome!r}{hint}; allowed: {', '.join(YES_NO)}")
+        raise LasimInputError(f"--target {text!r}: unknown outcome {outcome!r}{did_you_mean(outcome, YES_NO)}; "
+                              f"allowed: {', '.join(YES_NO)}")
     value = float(raw)
     if not 0.0 <= value <= 1.0:
         raise LasimInputError(f"--target {text!r}: {raw} is not a share; give P from 0 to 1 (0.8 for 80%)")
