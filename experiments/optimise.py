@@ -195,6 +195,11 @@ class OptimiseSettings:
             return (self.target.outcome, *self.objectives)
         return self.objectives
 
+    @property
+    def reported(self) -> tuple[str, ...]:
+        """Outcomes the confirmed front reports: the searched ones, then scaled and sustained."""
+        return tuple(dict.fromkeys((*self.outcomes, "scaled", "sustained")))
+
     def base_scenario(self) -> Scenario:
         """The base scenario under the fixed conditions (validated)."""
         return load_scenario(self.base).with_parameters("--set", **dict(self.conditions))
@@ -471,15 +476,16 @@ def confirm(settings: OptimiseSettings, front: pd.DataFrame, replications: int, 
     rows = []
     for rec in front.to_dict("records"):
         values = {v.name: _value(v, rec[v.name]) for v in settings.space}
-        runs = evaluate(base, values, seeds, settings.outcomes, executor=executor, on_result=on_result,
+        runs = evaluate(base, values, seeds, settings.reported, executor=executor, on_result=on_result,
                         base_facilitation=fac)
         row: dict[str, Any] = {"trial": int(rec["trial"]), **values}
         row["cost"], row["cost_low"], row["cost_high"] = mean_interval(runs["cost"])
         row["total_cost"] = float(runs["total_cost"].mean())
-        for o in settings.outcomes:
+        for o in settings.reported:
             k = int(runs[o].sum())
             row[f"p_{o}"], row[f"p_{o}_low"], row[f"p_{o}_high"] = wilson(k, len(runs))
-            row[f"search_p_{o}"] = rec[f"p_{o}"]
+            if o in settings.outcomes:
+                row[f"search_p_{o}"] = rec[f"p_{o}"]
         row["n"] = len(runs)
         rows.append(row)
     table = pd.DataFrame(rows)

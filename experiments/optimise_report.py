@@ -104,11 +104,11 @@ def _markdown(settings: OptimiseSettings, trials: pd.DataFrame, confirmed: pd.Da
              "plus the facilitation premium (docs/decisions.md, 'The cost of a design').", ""]
     if settings.conditions:
         lines += ["Conditions: " + ", ".join(f"{k}={v}" for k, v in settings.conditions.items()), ""]
-    head = ["trial", "cost (k USD)"] + [f"P({o})" for o in settings.outcomes] + ["n", "design", "file"]
+    head = ["trial", "cost (k USD)"] + [f"P({o})" for o in settings.reported] + ["n", "design", "file"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r, f in zip(confirmed.to_dict("records"), files, strict=True):
         cells = [str(r["trial"]), f"{r['cost']:.0f} [{r['cost_low']:.0f}, {r['cost_high']:.0f}]"]
-        cells += [f"{r[f'p_{o}']:.0%} [{r[f'p_{o}_low']:.0%}, {r[f'p_{o}_high']:.0%}]" for o in settings.outcomes]
+        cells += [f"{r[f'p_{o}']:.0%} [{r[f'p_{o}_low']:.0%}, {r[f'p_{o}_high']:.0%}]" for o in settings.reported]
         label = design_label({v.name: r[v.name] for v in settings.space}, settings)
         cells += [str(int(r["n"])), label, f"designs/{f}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -122,7 +122,7 @@ def summary_lines(confirmed: pd.DataFrame, settings: OptimiseSettings) -> list[s
     out = []
     for r in confirmed.to_dict("records"):
         ps = "  ".join(f"P({o}) {r[f'p_{o}']:.0%} [{r[f'p_{o}_low']:.0%}, {r[f'p_{o}_high']:.0%}]"
-                       for o in settings.outcomes)
+                       for o in settings.reported)
         label = design_label({v.name: r[v.name] for v in settings.space}, settings)
         out.append(f"  trial {r['trial']:>4}  cost {r['cost']:7.0f} k USD  {ps}  n={int(r['n'])}  {label}")
     return out

@@ -112,13 +112,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         state = _search(search, settings, out, args, executor, bar)
         front = search_front(state.trials, settings, args.front_size)
-        if bar:
+        if bar is not None:
             bar.reset(total=len(front) * args.confirm)
             bar.set_description("confirm front")
+            bar.set_postfix_str("")
         confirmed = confirm(settings, front, args.confirm, executor=executor,
-                            on_result=(lambda run: bar.update(1)) if bar else None)
+                            on_result=(lambda run: bar.update(1)) if bar is not None else None)
     except KeyboardInterrupt:
-        if bar:
+        if bar is not None:
             bar.close()
         from experiments.optimise import finished_trials
 
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         executor.close()
-        if bar:
+        if bar is not None:
             bar.close()
 
     from experiments.optimise_report import summary_lines, write_outputs
@@ -154,9 +155,11 @@ def _search(search, settings, out: Path, args: argparse.Namespace, executor, bar
     if before:
         print(f"lasim: resuming the search in {out / DB_NAME} from trial {before + 1} "
               f"({before} finished, {max(0, args.trials - before)} to go)", file=sys.stderr)
-    if bar:
+    if bar is not None:
         bar.reset(total=max(0, args.trials - before) * settings.replications)
         bar.set_description("search")
+    if bar is None:
+        return search(settings, out, args.trials, executor=executor)
     return search(settings, out, args.trials, executor=executor,
-                  on_trial=(lambda done, n: bar.set_postfix_str(f"design {done}/{n}")) if bar else None,
-                  on_result=(lambda run: bar.update(1)) if bar else None)
+                  on_trial=lambda done, n: bar.set_postfix_str(f"design {done}/{n}"),
+                  on_result=lambda run: bar.update(1))
