@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import tomli_w
 from scipy.stats import t as student_t
 
 from model.errors import LasimInputError
@@ -535,8 +536,6 @@ def design_label(values: Mapping[str, Any], settings: OptimiseSettings) -> str:
 def design_toml(values: Mapping[str, Any], settings: OptimiseSettings, name: str, base_ref: str,
                 note: str) -> str:
     """A scenario file for ``lasim compare``: the base, the conditions and the design's values."""
-    import tomli_w
-
     params = {**dict(settings.conditions), **{k: v for k, v in values.items() if not is_structure_variable(k)}}
     structure = nest({k: (EXCHANGE_LINKS[int(v)] if k == "exchange_links" else v)
                       for k, v in values.items() if is_structure_variable(k)})

@@ -22,6 +22,16 @@ from .errors import ScenarioError
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
 from .shipped import shipped
+from .structure_variables import (
+    EXCHANGE_LINKS,
+    VARIABLE_SPECS,
+    StructureVariables,
+    apply_variables,
+    as_variables,
+    is_structure_variable,
+    parse_variables,
+    shown,
+)
 from .tomlfile import parse_toml
 from .validation import format_validation_error
 
@@ -250,6 +260,23 @@ class Structure(BaseModel):
                 out.extend((f"{spec.name} {i + 1}", spec) for i in range(spec.count))
         return out
 
+    def with_variables(self, variables: StructureVariables | dict[str, Any],
+                       source: str = "structure_variables") -> Structure:
+        """A validated copy changed by structure variables (:mod:`model.structure_variables`).
+
+        Raises
+        ------
+        ScenarioError
+            One line naming the variable (or the part of the structure it broke) and what is allowed.
+        """
+        v = as_variables(variables, source)
+        data = apply_variables(self.model_dump(mode="python", exclude_none=True), v, source)
+        try:
+            return Structure.model_validate(data)
+        except ValidationError as exc:
+            line = format_validation_error(exc, source, Structure, prefix="structure")
+            raise ScenarioError(f"{line} (after structure variables {shown(v)})") from None
+
     @model_validator(mode="after")
     def _consistent(self) -> Structure:
         districts = {d.name: d for d in self.districts}
@@ -389,8 +416,6 @@ class Scenario(BaseModel):
         """
         if not values:
             return self
-        from .structure_variables import apply_variables, is_structure_variable
-
         data = self.parameters.model_dump()
         structural = {k: v for k, v in values.items() if is_structure_variable(k)}
         for k in values:
@@ -404,7 +429,7 @@ class Scenario(BaseModel):
             except ValidationError as exc:
                 raise scenario_error(exc, _source, prefix="parameters") from None
         if structural:
-            update["structure"] = apply_variables(self.structure, structural, _source)
+            update["structure"] = self.structure.with_variables(structural, _source)
         return self.model_copy(update=update)
 
 
@@ -442,14 +467,10 @@ def setting_specs() -> dict[str, Any]:
     Structure variables (:data:`model.structure_variables.VARIABLE_SPECS`) have
     the same fields as :class:`ParamSpec`; all of them are whole numbers.
     """
-    from .structure_variables import VARIABLE_SPECS
-
     return {**parameter_specs(), **VARIABLE_SPECS}
 
 
 def _unknown_parameter(name: str) -> str:
-    from .structure_variables import VARIABLE_SPECS
-
     names = [*Parameters.model_fields, *VARIABLE_SPECS]
     # a name that is the start of a parameter ("facilitation") is a better hint than the closest spelling
     close = [n for n in names if name and n.startswith(name)][:1] or difflib.get_close_matches(name, names, n=1)
@@ -478,8 +499,6 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
         spec = specs[name]
         try:
             if name == "exchange_links" and not raw.lstrip("-").isdigit():
-                from .structure_variables import EXCHANGE_LINKS
-
                 if raw not in EXCHANGE_LINKS:
                     raise ValueError(raw)
                 raw = str(EXCHANGE_LINKS.index(raw))
@@ -587,14 +606,12 @@ def _read_scenario_data(
 
 def _apply_structure_variables(data: dict[str, Any], variables: Any, source: str) -> dict[str, Any]:
     """The scenario data with its structure changed by a ``[structure_variables]`` table."""
-    from .structure_variables import apply_variables, parse_variables
-
     parsed = parse_variables(variables, source)
     try:
         structure = Structure.model_validate(data.get("structure"))
     except ValidationError as exc:
         raise scenario_error(exc, source, prefix="structure") from None
-    changed = apply_variables(structure, parsed, f"{source}: structure_variables")
+    changed = structure.with_variables(parsed, f"{source}: structure_variables")
     return {**data, "structure": changed.model_dump(mode="python", exclude_none=True)}
 
 

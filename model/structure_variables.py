@@ -27,6 +27,7 @@ was reached.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -343,14 +344,17 @@ def _set_community_platforms(st: dict[str, Any], c: int, where: str) -> None:
                 p["count"] = c
 
 
-def apply_variables(structure: Any, variables: StructureVariables | Mapping[str, Any],
-                    source: str = "structure_variables") -> Any:
-    """A new validated ``Structure``: ``structure`` changed by ``variables``.
+def apply_variables(structure: Mapping[str, Any], variables: StructureVariables | Mapping[str, Any],
+                    source: str = "structure_variables") -> dict[str, Any]:
+    """``structure`` (a ``Structure`` dumped to plain data) changed by ``variables``, as plain data.
+
+    The caller validates the result as a whole ``Structure``
+    (``model.scenario.Structure.with_variables`` does both).
 
     Parameters
     ----------
     structure
-        A ``model.scenario.Structure``.
+        ``Structure.model_dump(mode="python", exclude_none=True)``.
     variables
         A :class:`StructureVariables` or flat names (``{"community_platforms": 3}``).
     source
@@ -361,16 +365,8 @@ def apply_variables(structure: Any, variables: StructureVariables | Mapping[str,
     ScenarioError
         One line naming the variable, its value and what is allowed.
     """
-    from .scenario import Structure
-
-    if not isinstance(variables, StructureVariables):
-        unknown = [n for n in variables if n not in VARIABLE_SPECS]
-        if unknown:
-            raise ScenarioError(f"{source}: unknown structure variable {unknown[0]!r}; "
-                                f"allowed: {', '.join(VARIABLE_SPECS)}")
-        variables = parse_variables(nest(variables), source, prefix="")
-    v = variables
-    st = structure.model_dump(mode="python", exclude_none=True)
+    v = as_variables(variables, source)
+    st = copy.deepcopy(dict(structure))
     st["exchanges"] = [tuple(x) for x in st.get("exchanges", [])]
     pattern = _pattern_of(st)
     if v.pilot_districts is not None:
@@ -394,12 +390,20 @@ def apply_variables(structure: Any, variables: StructureVariables | Mapping[str,
         # a reshaped structure keeps the base's pattern of exchanges over its new platforms
         st["exchanges"] = exchange_pattern(st, level)
     st["organisations"] = [*st.get("organisations", []), *v.organisations]
-    try:
-        return Structure.model_validate(st)
-    except ValidationError as exc:
-        line = format_validation_error(exc, source, Structure, prefix="structure")
-        raise ScenarioError(f"{line} (after structure variables {_shown(v)})") from None
+    return st
 
 
-def _shown(v: StructureVariables) -> str:
-    return ", ".join(f"{k}={val}" for k, val in v.flat().items()) or "none"
+def as_variables(variables: StructureVariables | Mapping[str, Any], source: str) -> StructureVariables:
+    """Flat names (``district_members.ngo``) or a parsed table as :class:`StructureVariables`."""
+    if isinstance(variables, StructureVariables):
+        return variables
+    unknown = [n for n in variables if n not in VARIABLE_SPECS]
+    if unknown:
+        raise ScenarioError(f"{source}: unknown structure variable {unknown[0]!r}; "
+                            f"allowed: {', '.join(VARIABLE_SPECS)}")
+    return parse_variables(nest(variables), source, prefix="")
+
+
+def shown(variables: StructureVariables) -> str:
+    """``name=value, ...`` of the set variables (for error messages)."""
+    return ", ".join(f"{k}={val}" for k, val in variables.flat().items()) or "none"
