@@ -443,20 +443,23 @@ def trials_table(study: Any, settings: OptimiseSettings) -> pd.DataFrame:
 def search_front(trials: pd.DataFrame, settings: OptimiseSettings, size: int) -> pd.DataFrame:
     """The designs to re-evaluate: non-dominated finished trials (one per distinct design), at most ``size``.
 
-    With a target, the front's cheapest designs whose search estimate is within
-    0.1 of it (the estimate of a chosen design is biased upwards, so some just
-    below may pass on fresh seeds and some above may not); without one, designs
-    spread evenly along the front by cost.
+    With a target, the cheapest designs whose search estimate is within 0.1 of
+    it, dominated or not: the estimate of a chosen design is biased upwards, so
+    the cheapest on the search's front may fail on fresh seeds and the next
+    cheapest pass (when none comes near, the most likely design). Without one,
+    designs spread evenly along the front by cost.
     """
     done = trials[trials["state"] == "COMPLETE"].copy()
     names = [v.name for v in settings.space]
     done = done.drop_duplicates(subset=names)
-    probs = done[[f"p_{o}" for o in settings.outcomes]].to_numpy(dtype=float)
-    front = done[non_dominated(done["cost"].to_numpy(dtype=float), probs)].sort_values("cost")
     if settings.target:
         t = settings.target
-        near = front[front[f"p_{t.outcome}"] >= t.threshold - 0.1]
-        return near.head(size) if len(near) else front.tail(1)
+        near = done[done[f"p_{t.outcome}"] >= t.threshold - 0.1].sort_values(["cost", "trial"])
+        if len(near):
+            return near.head(size)
+        return done.sort_values([f"p_{t.outcome}", "cost"], ascending=[True, False]).tail(1)
+    probs = done[[f"p_{o}" for o in settings.outcomes]].to_numpy(dtype=float)
+    front = done[non_dominated(done["cost"].to_numpy(dtype=float), probs)].sort_values("cost")
     if len(front) <= size:
         return front
     idx = np.unique(np.round(np.linspace(0, len(front) - 1, size)).astype(int))

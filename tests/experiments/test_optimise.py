@@ -169,3 +169,17 @@ def test_parse_vary_defaults_to_whole_steps_for_integers():
     assert v.integer and v.step == 1
     with pytest.raises(LasimInputError, match="whole numbers"):
         parse_vary(["linking_members=0:4.5"])
+
+
+def test_with_a_target_the_cheapest_near_designs_are_confirmed():
+    s = OptimiseSettings(space=SPACE[:1], target=parse_target("scaled>=0.8"), replications=2)
+    trials = pd.DataFrame({
+        "trial": range(6), "state": ["COMPLETE"] * 5 + ["FAIL"],
+        "community_platforms": [0, 1, 2, 3, 4, 5],
+        "cost": [100.0, 200.0, 300.0, 400.0, 150.0, 50.0],
+        "p_scaled": [0.5, 0.75, 1.0, 0.9, 0.95, 1.0]})
+    # dominated designs stay in: trial 3 (dearer than 4 and less likely) may pass where 4 fails
+    assert search_front(trials, s, 3)["trial"].tolist() == [4, 1, 2]
+    assert search_front(trials, s, 10)["trial"].tolist() == [4, 1, 2, 3]
+    far = trials.assign(p_scaled=[0.1, 0.2, 0.3, 0.3, 0.0, 0.0])
+    assert search_front(far, s, 3)["trial"].tolist() == [2]  # the most likely, the cheaper of two
