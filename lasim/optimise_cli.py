@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     resuming = (out / DB_NAME).exists() and not args.overwrite
     if not resuming:
         check_output(out, overwrite=args.overwrite)
-        if args.overwrite and out.exists():
-            shutil.rmtree(out)
+        if args.overwrite and out.is_dir() and any(out.iterdir()):
+            _clear_search(out)
 
     from experiments.executors import make_executor
 
@@ -163,3 +163,24 @@ def _search(search, settings, out: Path, args: argparse.Namespace, executor, bar
     return search(settings, out, args.trials, executor=executor,
                   on_trial=lambda done, n: bar.set_postfix_str(f"design {done}/{n}"),
                   on_result=lambda run: bar.update(1))
+
+
+#: What a search writes into its folder; --overwrite removes these and nothing else.
+_SEARCH_FILES = ("study.db", "study.db-journal", "trials.csv", "front.csv", "front.png", "optimise.md",
+                 "settings.json")
+
+
+def _clear_search(out: Path) -> None:
+    """Remove an earlier search from ``out``; refuse a folder that holds anything else."""
+    known = set(_SEARCH_FILES) | {"designs"}
+    other = sorted(p.name for p in out.iterdir() if p.name not in known)
+    designs = out / "designs"
+    if designs.is_dir():
+        other += sorted(f"designs/{p.name}" for p in designs.iterdir() if not p.name.startswith("design_"))
+    if other:
+        raise LasimInputError(f"--out {str(out)!r}: holds {other[0]!r}, which lasim optimise did not write; "
+                              "--overwrite only replaces an earlier search: choose another --out")
+    for name in _SEARCH_FILES:
+        (out / name).unlink(missing_ok=True)
+    if designs.is_dir():
+        shutil.rmtree(designs)

@@ -183,3 +183,12 @@ def test_with_a_target_the_cheapest_near_designs_are_confirmed():
     assert search_front(trials, s, 10)["trial"].tolist() == [4, 1, 2, 3]
     far = trials.assign(p_scaled=[0.1, 0.2, 0.3, 0.3, 0.0, 0.0])
     assert search_front(far, s, 3)["trial"].tolist() == [2]  # the most likely, the cheaper of two
+
+
+def test_overwrite_replaces_only_an_earlier_search(tmp_path, capsys):
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "thesis.txt").write_text("keep me")
+    rc = main(["optimise", "--trials", "2", "-n", "2", "--out", str(other), "--overwrite", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "did not write" in err and (other / "thesis.txt").read_text() == "keep me"
