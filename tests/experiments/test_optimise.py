@@ -192,3 +192,17 @@ def test_overwrite_replaces_only_an_earlier_search(tmp_path, capsys):
     rc = main(["optimise", "--trials", "2", "-n", "2", "--out", str(other), "--overwrite", "-q"])
     err = capsys.readouterr().err
     assert rc == 2 and "did not write" in err and (other / "thesis.txt").read_text() == "keep me"
+
+
+def test_lasim_compare_accepts_a_written_design(tmp_path):
+    s = settings(4)
+    trials = search(s, tmp_path / "opt", 3).trials
+    confirmed = confirm(s, search_front(trials, s, 1), 2)
+    write_outputs(tmp_path / "opt", s, trials, confirmed, "answer", "lasim optimise ...")
+    (design,) = sorted((tmp_path / "opt" / "designs").glob("*.toml"))
+    twin = tmp_path / "twin.toml"
+    twin.write_text(f'base = "{design}"\nname = "twin"\n[parameters]\nmeeting_interval = 3\n')
+    assert main(["compare", str(design), str(twin), "-n", "2", "--processes", "1", "--out",
+                 str(tmp_path / "cmp"), "-q"]) == 0
+    runs = pd.read_csv(tmp_path / "cmp" / "runs.csv")
+    assert len(runs) == 4
