@@ -78,11 +78,17 @@ def replication_seeds(root: int, parameters: Mapping[str, Any], n: int) -> list[
 
 
 def _value(
-    summary: Mapping[str, Any], series: pd.DataFrame | None, outcome: str, month: int | None
+    summary: Mapping[str, Any], series: pd.DataFrame | None, outcome: str,
+    month: int | tuple[int, int] | None,
 ) -> Any:
     if month is None:
         return summary.get(outcome)
     assert series is not None
+    if isinstance(month, tuple):
+        # a window's mean over the months that have a value (NaN if none has)
+        window = series.loc[month[0]:month[1], outcome].to_numpy(dtype=float)
+        window = window[~np.isnan(window)]
+        return float(window.mean()) if window.size else np.nan
     if month not in series.index:
         return np.nan
     return series.at[month, outcome]

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.executors import make_executor
-from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_csv
 from experiments.plots import save_figure
 from experiments.runs import Run, failed, run_many
 from model.runner import replication_seeds
@@ -246,11 +246,10 @@ def _recovery_case(
     observed = pd.DataFrame(
         {"month": series.index.to_numpy()[2::3], "share": series.to_numpy()[2::3]}
     )
-    header = (
-        f"# simulated from the bass scenario with {agents} agents, p = {p}, q = {q}, seed "
-        f"{seed + 1000 + k} (a parameter-recovery case, not observed data)\n"
-    )
-    atomic_write_text(case / "observed.csv", header + observed.to_csv(index=False))
+    # plain CSV, what made it beside it (observed.provenance.json)
+    write_csv(case / "observed.csv", observed, {
+        "source": f"simulated from the bass scenario with {agents} agents, p = {p}, q = {q}, seed "
+                  f"{seed + 1000 + k} (a parameter-recovery case, not observed data)", **provenance()})
     scen_path = case / "scenario.toml"
     atomic_write_text(scen_path, scenario_to_toml(scenario))
     priors = "\n".join(

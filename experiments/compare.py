@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, ScenarioError, did_you_mean
 from model.kinds import LEVELS
 from model.runner import replication_seeds
 from model.scenario import Scenario, load_scenario
-from model.shipped import find, shipped
+from model.shipped import find, shipped, shipped_name
 
 from .executors import Executor
 from .runs import Run, failed, run_many
@@ -88,7 +88,16 @@ def resolve_design(name_or_path: str | Path) -> str:
     """A design file path: an existing file, else a shipped design's file, else the name as given
     (a shipped scenario name, or a missing file that :func:`load_scenario` reports)."""
     found = find(name_or_path, "model", "scenarios/designs")
-    return str(found) if found is not None else str(name_or_path)
+    if found is not None:
+        return str(found)
+    name = shipped_name(name_or_path)
+    scenarios = shipped("model", "scenarios")
+    if name is not None and not Path(name_or_path).suffix and name not in scenarios:
+        designs = sorted(shipped_designs())
+        raise ScenarioError(f"unknown design {name!r}{did_you_mean(name, [*designs, *scenarios])}; shipped designs: "
+                            f"{', '.join(designs)}; shipped scenarios: {', '.join(sorted(scenarios))} "
+                            "(or give a .toml path)")
+    return str(name_or_path)
 
 
 def load_designs(paths: Sequence[str | Path]) -> list[Design]:

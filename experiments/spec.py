@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from model.ensemble import is_ensemble_file, load_ensemble
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 from model.mechanisms import MECHANISMS
 from model.runner import SUMMARY_FIELDS, replication_seeds
 from model.scenario import load_scenario, setting_specs, unknown_mechanism
@@ -604,7 +604,8 @@ class SpecFile(BaseModel):
         pspecs = setting_specs()
         for name in raw:
             if name not in pspecs:
-                raise _bad("factors", name, f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
+                raise _bad("factors", name, f"unknown parameter{did_you_mean(name, pspecs)}; "
+                                            f"allowed: {', '.join(sorted(pspecs))}")
         return raw
 
     @model_validator(mode="after")
@@ -615,13 +616,14 @@ class SpecFile(BaseModel):
         pspecs = setting_specs()
         for key, value in self.fixed.items():
             if key not in pspecs:
-                raise _bad(f"fixed.{key}", value, f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
+                raise _bad(f"fixed.{key}", value, f"unknown parameter{did_you_mean(key, pspecs)}; "
+                                                  f"allowed: {', '.join(sorted(pspecs))}")
             if key in self.factors:
                 raise _bad(f"fixed.{key}", value, "is also a factor; a parameter is either fixed or varied")
         known = list(SUMMARY_FIELDS)
         for name in self.outcomes or []:
             if name not in known:
-                raise _bad("outcomes", name, f"unknown outcome; allowed: {', '.join(known)}")
+                raise _bad("outcomes", name, f"unknown outcome{did_you_mean(name, known)}; allowed: {', '.join(known)}")
         for name in self.off:
             if name not in MECHANISMS:
                 raise ValueError(f"off: {unknown_mechanism(name)}")

@@ -35,6 +35,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # noqa: D401
         self.exit(2, f"lasim: error: {message}\n")
 
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        # argparse's own message lists the choices; a typo ('rn') also gets the closest one
+        if action.choices is not None and value not in action.choices:
+            from model.errors import did_you_mean
+
+            choices = [str(c) for c in action.choices]
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{did_you_mean(value, choices)} (choose from {', '.join(choices)})")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lasim", description="Simulate how innovations scale through learning alliances.")
@@ -58,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     on a loaded machine), so even the imports happen inside the handlers.
     """
     try:
-        return _main(argv)
+        code = _main(argv)
+        # a reader that left (`| head`) shows at this flush when the output fit the buffer
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         print("lasim: interrupted", file=sys.stderr)
         return 130

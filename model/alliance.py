@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
-from mesa.datacollection import DataCollector
 
 from .agents import Platform, Stakeholder
 from .causes import (
@@ -28,7 +28,8 @@ from .causes import (
     scaled_cause,
     sustain_cause,
 )
-from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVELS, POLICY_KINDS, Stage
+from .errors import LasimInputError
+from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, LEVELS, POLICY_KINDS, Stage
 from .mechanisms import (
     action_research,
     adoption,
@@ -43,6 +44,7 @@ from .mechanisms import (
     vertical,
 )
 from .outcomes import SERIES_FIELDS, summarise
+from .recording import MonthlyCollector
 from .scenario import Scenario, load_scenario
 from .structure import build_world
 
@@ -86,6 +88,14 @@ def _any_per_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
 _LEVEL_WORDS = ("national", "district", "community")
 
 
+def _seed_as_rng(seed: Any, rng: Any) -> Any:
+    if rng is not None and seed is not None:
+        raise LasimInputError("seed and rng: pass one of them (rng is Mesa's name; seed= is its deprecated alias)")
+    warnings.warn("The use of the `seed` keyword argument is deprecated, use `rng` instead. No functional changes.",
+                  FutureWarning, stacklevel=3)
+    return seed
+
+
 def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.isin(kind, [KIND_INDEX[k] for k in names])
 
@@ -100,13 +110,20 @@ class AllianceModel(mesa.Model):
         TOML path; ``None`` runs the default scenario.
     rng
         Seed of the model's random generator; every draw (traits, structure,
-        every month) comes from it.
+        every month) comes from it. ``seed=`` is accepted as Mesa accepts it:
+        the same run as ``rng=``, with Mesa's warning that ``rng`` is the name to use.
+    agent_reporters
+        Record every stakeholder's stage, knowledge, trust and membership each
+        month for ``datacollector.get_agent_vars_dataframe()`` (off by default:
+        see docs/decisions.md).
     **parameters
         Overrides of scenario parameters, e.g. ``facilitation_quality=0.3``.
     """
 
     def __init__(self, scenario: Scenario | str | None = None, *, rng: int | None = None,
-                 **parameters: Any) -> None:
+                 agent_reporters: bool = False, **parameters: Any) -> None:
+        if "seed" in parameters:
+            rng = _seed_as_rng(parameters.pop("seed"), rng)
         if scenario is None:
             scenario = "default"
         if isinstance(scenario, str):
@@ -166,6 +183,7 @@ class AllianceModel(mesa.Model):
         self._hard_to_reach_seat = (w.marginalised | (w.kind == KIND_INDEX["private_sector"]))[w.edge_agent]
         self._outside = ~w.in_pilot
         self._national = w.district < 0
+        self._local = w.level == LEVEL_INDEX["local"]
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
@@ -215,10 +233,10 @@ class AllianceModel(mesa.Model):
         self._survival_detail: Survival | None = None
         self.metrics: dict[str, float] = {}
 
-        # one array-valued reporter: the DataCollector deep-copies every value it
-        # stores, and one array copy a month is far cheaper than forty float copies
+        # Mesa's DataCollector with every series as a named reporter; it keeps the month's
+        # row (metric_row) and names the columns when they are read (model.recording)
         self.metric_row = np.full(len(SERIES_FIELDS), np.nan)
-        self.datacollector = DataCollector(model_reporters={"metrics": "metric_row"})
+        self.datacollector = MonthlyCollector(agents=agent_reporters)
         self.running = True
 
     # ------------------------------------------------------------------ helpers
@@ -488,6 +506,8 @@ class AllianceModel(mesa.Model):
         m["member_knowledge"] = total(self.knowledge * self.is_member) / n_members if n_members else 0.0
         m["mean_trust"] = total(self.trust * self.is_member) / n_members if n_members else 0.0
         m["alliance_size"] = n_members
+        m["local_member_share"] = membership.local_share(self.is_member, self._local)
+        m["centralisation"] = membership.centralisation(self.seat_active, ea, w.edge_platform, w.n, w.n_platforms)
         n_att = count(att)
         m["attendance"] = n_att
         m["marginalised_attendance_share"] = count(att & self._marginalised_seat) / n_att if n_att else math.nan
@@ -700,9 +720,7 @@ class AllianceModel(mesa.Model):
 
     def series(self) -> pd.DataFrame:
         """The monthly series recorded so far (one row per month, months 1..)."""
-        rows = self.datacollector.model_vars.get("metrics", [])
-        data = np.vstack(rows) if rows else np.empty((0, len(SERIES_FIELDS)))
-        return pd.DataFrame(data, columns=list(SERIES_FIELDS), index=pd.RangeIndex(1, len(rows) + 1, name="month"))
+        return self.datacollector.series_frame()
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""

@@ -23,6 +23,8 @@ SERIES_FIELDS: dict[str, str] = {
     "member_knowledge": "mean knowledge of alliance members",
     "mean_trust": "mean trust of members in the alliance (0..1)",
     "alliance_size": "number of member organisations",
+    "local_member_share": "share of members that are local-level organisations",
+    "centralisation": "the lead organisation's share of all member-member ties (co-membership of a platform), 0..1",
     "attendance": "seats filled at meetings this month",
     "marginalised_attendance_share": "share of attendance by marginalised members",
     "private_attendance_share": "share of attendance by private-sector members",

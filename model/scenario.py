@@ -9,7 +9,6 @@ the value and what is allowed (:class:`~model.errors.ScenarioError`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Annotated, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ScenarioError
+from .errors import ScenarioError, did_you_mean
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
 from .shipped import shipped
@@ -295,7 +294,8 @@ class Structure(BaseModel):
             for p in org.platforms:
                 if p not in level_of:
                     raise ValueError(
-                        f"organisation {org.name!r} names unknown platform {p!r}; known: {', '.join(names)}"
+                        f"organisation {org.name!r} names unknown platform {p!r}{did_you_mean(p, names)}; "
+                        f"known: {', '.join(names)}"
                     )
                 named_extra[p] += 1
         for name, spec in expanded:
@@ -304,7 +304,7 @@ class Structure(BaseModel):
                     raise ValueError(f"platform {name!r} at level {spec.level} needs a district")
                 if spec.district not in districts:
                     raise ValueError(
-                        f"platform {name!r} names unknown district {spec.district!r}; known: "
+                        f"platform {name!r} names unknown district {spec.district!r}{did_you_mean(spec.district, districts)}; known: "
                         f"{', '.join(districts)}"
                     )
                 if not districts[spec.district].pilot:
@@ -320,7 +320,8 @@ class Structure(BaseModel):
             if spec.parent is not None:
                 if spec.parent not in level_of:
                     raise ValueError(
-                        f"platform {name!r} names unknown parent {spec.parent!r}; known: {', '.join(names)}"
+                        f"platform {name!r} names unknown parent {spec.parent!r}{did_you_mean(spec.parent, names)}; "
+                        f"known: {', '.join(names)}"
                     )
                 if level_of[spec.parent] >= level_of[name]:
                     raise ValueError(
@@ -331,15 +332,14 @@ class Structure(BaseModel):
         for a, b in self.exchanges:
             for p in (a, b):
                 if p not in level_of and p not in groups:
-                    raise ValueError(f"exchange names unknown platform {p!r}; known: {', '.join(names)}")
+                    raise ValueError(f"exchange names unknown platform {p!r}{did_you_mean(p, names)}; "
+                                     f"known: {', '.join(names)}")
         return self
 
 
 def unknown_mechanism(name: str) -> str:
     """What is wrong with mechanism ``name``: unknown, the closest known name, and every allowed one."""
-    close = difflib.get_close_matches(name, list(MECHANISMS), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown mechanism {name!r}{hint}; allowed: {', '.join(MECHANISMS)}"
+    return f"unknown mechanism {name!r}{did_you_mean(name, MECHANISMS)}; allowed: {', '.join(MECHANISMS)}"
 
 
 def _all_mechanisms() -> dict[str, bool]:
@@ -472,10 +472,7 @@ def setting_specs() -> dict[str, Any]:
 
 def _unknown_parameter(name: str) -> str:
     names = [*Parameters.model_fields, *VARIABLE_SPECS]
-    # a name that is the start of a parameter ("facilitation") is a better hint than the closest spelling
-    close = [n for n in names if name and n.startswith(name)][:1] or difflib.get_close_matches(name, names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return (f"unknown parameter {name!r}{hint}; run 'lasim show default' for the list "
+    return (f"unknown parameter {name!r}{did_you_mean(name, names)}; run 'lasim show default' for the list "
             "(structure variables: see docs/ODD.md, 'Structure variables')")
 
 
@@ -591,7 +588,8 @@ def _read_scenario_data(
         files = shipped("model", "scenarios")
         if text_source not in files:
             raise ScenarioError(
-                f"unknown scenario {text_source!r}; shipped scenarios: {', '.join(sorted(files))} (or give a .toml path)"
+                f"unknown scenario {text_source!r}{did_you_mean(text_source, files)}; shipped scenarios: "
+                f"{', '.join(sorted(files))} (or give a .toml path)"
             )
         text = files[text_source].read_text(encoding="utf-8")
         source = f"{text_source}.toml"
@@ -633,7 +631,8 @@ def _read_with_base(
     if not is_path and base not in scenario_names() and not Path(base).exists():
         # name the file that asked for the base, not only the base it asked for
         raise ScenarioError(
-            f"{source}: base = {base!r}: unknown scenario; shipped scenarios: {', '.join(scenario_names())} "
+            f"{source}: base = {base!r}: unknown scenario{did_you_mean(base, scenario_names())}; shipped scenarios: "
+            f"{', '.join(scenario_names())} "
             "(or a .toml path)"
         )
     if is_path and source == text_source:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model.alliance import AllianceModel
 from model.kinds import Stage
 from model.mechanisms import (
     action_research,
@@ -27,7 +28,7 @@ from model.mechanisms import (
     turnover,
     vertical,
 )
-from model.scenario import Parameters
+from model.scenario import Parameters, load_scenario
 
 DEFAULTS = Parameters()
 N_DRAWS = 200_000  # binomial standard error <= 0.0012: tolerances of 0.01 are > 8 sigma
@@ -847,3 +848,54 @@ def test_seat_kernels_give_the_same_bits_for_all_seats_or_only_the_attending_one
     both(adoption.peer_support, support, adopted, infl, tail=(n_p, 0.8))
     pool_full = learning.platform_pool(k, att * infl[ea], ea, ep, n_p)
     np.testing.assert_array_equal(pool_full, learning.platform_pool(k, infl[ea[ia]], ea[ia], ep[ia], n_p))
+
+
+# ----------------------------------------------------- membership measures (Sartas et al. 2018)
+
+
+def _seats(*platform_members):
+    """Seat arrays for platforms given as lists of member rows."""
+    agent = np.array([a for members in platform_members for a in members], dtype=np.int64)
+    platform = np.array([p for p, members in enumerate(platform_members) for _ in members], dtype=np.int64)
+    return np.ones(agent.size, dtype=bool), agent, platform
+
+
+def test_centralisation_is_the_lead_organisations_share_of_the_other_members():
+    # a lead sitting on two platforms meets everyone: a star's centre, 1
+    active, agent, platform = _seats([0, 1, 2], [0, 3, 4])
+    assert membership.centralisation(active, agent, platform, 5, 2) == 1.0
+    # a third platform the lead does not sit on: it meets 4 of the 6 others
+    active, agent, platform = _seats([0, 1, 2], [0, 3, 4], [5, 6])
+    assert membership.centralisation(active, agent, platform, 7, 3) == pytest.approx(4 / 6)
+    # members the lead does not meet leave: it centralises (Sartas et al. 2018)
+    active[agent == 6] = False
+    assert membership.centralisation(active, agent, platform, 7, 3) == pytest.approx(4 / 5)
+    # and members it meets leave: it decentralises
+    active[agent == 1] = False
+    assert membership.centralisation(active, agent, platform, 7, 3) == pytest.approx(3 / 4)
+
+
+def test_centralisation_edge_cases_no_members_one_member_no_ties():
+    active, agent, platform = _seats([0, 1], [2])
+    off = np.zeros_like(active)
+    assert membership.centralisation(off, agent, platform, 3, 2) == 0.0
+    assert membership.centralisation(agent == 2, agent, platform, 3, 2) == 0.0
+    # members alone on their platforms share no tie: no centre
+    active, agent, platform = _seats([0], [1], [2])
+    assert membership.centralisation(active, agent, platform, 3, 3) == 0.0
+
+
+def test_local_member_share_counts_members_only_and_is_nan_without_members():
+    local = np.array([True, True, False, False])
+    assert membership.local_share(np.array([True, False, True, True]), local) == pytest.approx(1 / 3)
+    assert np.isnan(membership.local_share(np.zeros(4, dtype=bool), local))
+
+
+def test_membership_series_stay_fixed_when_nobody_joins_or_leaves():
+    # with recruitment and drop-out knocked out the membership never changes,
+    # so neither may the two measures of it
+    for seed in (1, 2, 3):
+        scenario = load_scenario("default").knock_out(["membership"])
+        s = AllianceModel(scenario, rng=seed).run(24).series()
+        assert s["local_member_share"].nunique() == 1 and s["centralisation"].nunique() == 1
+        assert 0.0 < s["local_member_share"].iloc[0] < 1.0 and 0.0 < s["centralisation"].iloc[0] <= 1.0
