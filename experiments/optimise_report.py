@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from model.scenario import scenario_names
 
-from .files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from .files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_csv
 from .optimise import EXCHANGE_LINKS, OptimiseSettings, design_label, design_toml
 
 DPI = 100
@@ -65,15 +65,16 @@ def _png(fig: Figure) -> bytes:
 
 def write_outputs(out: Path, settings: OptimiseSettings, trials: pd.DataFrame, confirmed: pd.DataFrame,
                   answer: str, command: str) -> list[Path]:
-    """Write trials.csv, front.csv, front.png, designs/*.toml, optimise.md and settings.json into ``out``.
+    """Write trials.csv, front.csv (provenance JSON beside each), front.png, designs/*.toml, optimise.md
+    and settings.json into ``out``.
 
     Each file is written atomically; the study (``study.db``) is never touched here.
     """
     out = Path(out)
     designs = out / "designs"
     designs.mkdir(parents=True, exist_ok=True)
-    written = [atomic_write(out / "trials.csv", lambda p: trials.to_csv(p, index=False)),
-               atomic_write(out / "front.csv", lambda p: confirmed.to_csv(p, index=False))]
+    meta = {**provenance(), "settings": settings.fingerprint()}
+    written = [*write_csv(out / "trials.csv", trials, meta), *write_csv(out / "front.csv", confirmed, meta)]
     png = _png(front_figure(trials, confirmed, settings))
     written.append(atomic_write(out / "front.png", lambda p: p.write_bytes(png)))
     base_ref = base_reference(settings, designs)

@@ -166,8 +166,8 @@ def _search(search, settings, out: Path, args: argparse.Namespace, executor, bar
 
 
 #: What a search writes into its folder; --overwrite removes these and nothing else.
-_SEARCH_FILES = ("study.db", "study.db-journal", "trials.csv", "front.csv", "front.png", "optimise.md",
-                 "settings.json")
+_SEARCH_FILES = ("study.db", "study.db-journal", "trials.csv", "trials.provenance.json", "front.csv",
+                 "front.provenance.json", "front.png", "optimise.md", "settings.json")
 
 
 def _clear_search(out: Path) -> None:
