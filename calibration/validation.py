@@ -48,6 +48,7 @@ from model.scenario import load_scenario, scenario_to_toml
 from .abc import calibrate, load_history
 from .abc import code_digest as digest
 from .bass import bass_share, monthly_bass_share
+from .evaluate import never_computed_warning
 from .outofsample import heldout_scores, kfold_scores, score_patterns, scores_frame
 from .posterior import posterior_frame, resample, weighted_quantile
 from .simulator import ModelSimulator
@@ -656,7 +657,10 @@ def run_validation(
 def _progress_line(row: dict[str, Any]) -> str:
     if "stopped" in row:
         return f"  stopped after generation {row['generation']}: {row['stopped']}"
-    return (
+    line = (
         f"  generation {row['generation']}: epsilon {row['epsilon']:.4g}, acceptance "
         f"{row['accepted']}/{row['simulations']} = {row['acceptance_rate']:.1%}"
     )
+    if row.get("never_computed"):
+        line += "\n" + never_computed_warning(row["never_computed"])
+    return line

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "lasim.explorer.cli",
     "experiments.compare_cli",
     "lasim.knockout_cli",
+    "lasim.optimise_cli",
 )
 
 

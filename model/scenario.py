@@ -21,6 +21,16 @@ from .errors import ScenarioError, did_you_mean
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
 from .shipped import shipped
+from .structure_variables import (
+    EXCHANGE_LINKS,
+    VARIABLE_SPECS,
+    StructureVariables,
+    apply_variables,
+    as_variables,
+    is_structure_variable,
+    parse_variables,
+    shown,
+)
 from .tomlfile import parse_toml
 from .validation import format_validation_error
 
@@ -249,6 +259,23 @@ class Structure(BaseModel):
                 out.extend((f"{spec.name} {i + 1}", spec) for i in range(spec.count))
         return out
 
+    def with_variables(self, variables: StructureVariables | dict[str, Any],
+                       source: str = "structure_variables") -> Structure:
+        """A validated copy changed by structure variables (:mod:`model.structure_variables`).
+
+        Raises
+        ------
+        ScenarioError
+            One line naming the variable (or the part of the structure it broke) and what is allowed.
+        """
+        v = as_variables(variables, source)
+        data = apply_variables(self.model_dump(mode="python", exclude_none=True), v, source)
+        try:
+            return Structure.model_validate(data)
+        except ValidationError as exc:
+            line = format_validation_error(exc, source, Structure, prefix="structure")
+            raise ScenarioError(f"{line} (after structure variables {shown(v)})") from None
+
     @model_validator(mode="after")
     def _consistent(self) -> Structure:
         districts = {d.name: d for d in self.districts}
@@ -378,6 +405,10 @@ class Scenario(BaseModel):
     def with_parameters(self, _source: str = "parameter override", **values: Any) -> Scenario:
         """A validated copy with some parameters changed (``_source`` names them in errors).
 
+        A name may also be a structure variable (``community_platforms``,
+        ``district_members.ngo``; :mod:`model.structure_variables`), which
+        changes the structure the same way a ``[structure_variables]`` table does.
+
         Raises
         ------
         ScenarioError
@@ -386,15 +417,20 @@ class Scenario(BaseModel):
         if not values:
             return self
         data = self.parameters.model_dump()
+        structural = {k: v for k, v in values.items() if is_structure_variable(k)}
         for k in values:
-            if k not in data:
+            if k not in data and k not in structural:
                 raise ScenarioError(f"{_source}: " + _unknown_parameter(k))
-        data.update(values)
-        try:
-            params = Parameters.model_validate(data)
-        except ValidationError as exc:
-            raise scenario_error(exc, _source, prefix="parameters") from None
-        return self.model_copy(update={"parameters": params})
+        update: dict[str, Any] = {}
+        if len(structural) < len(values):
+            data.update({k: v for k, v in values.items() if k not in structural})
+            try:
+                update["parameters"] = Parameters.model_validate(data)
+            except ValidationError as exc:
+                raise scenario_error(exc, _source, prefix="parameters") from None
+        if structural:
+            update["structure"] = self.structure.with_variables(structural, _source)
+        return self.model_copy(update=update)
 
 
 # --------------------------------------------------------------------------- parameter table
@@ -425,8 +461,19 @@ def parameter_specs() -> dict[str, ParamSpec]:
     return out
 
 
+def setting_specs() -> dict[str, Any]:
+    """Every name a sweep, ``--set`` or a search may change: parameters, then structure variables.
+
+    Structure variables (:data:`model.structure_variables.VARIABLE_SPECS`) have
+    the same fields as :class:`ParamSpec`; all of them are whole numbers.
+    """
+    return {**parameter_specs(), **VARIABLE_SPECS}
+
+
 def _unknown_parameter(name: str) -> str:
-    return f"unknown parameter {name!r}{did_you_mean(name, Parameters.model_fields)}; run 'lasim show default' for the list"
+    names = [*Parameters.model_fields, *VARIABLE_SPECS]
+    return (f"unknown parameter {name!r}{did_you_mean(name, names)}; run 'lasim show default' for the list "
+            "(structure variables: see docs/ODD.md, 'Structure variables')")
 
 
 def parse_assignments(items: list[str] | None) -> dict[str, Any]:
@@ -437,7 +484,7 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
     ScenarioError
         For a missing ``=``, an unknown name or a value that is not a number.
     """
-    specs = parameter_specs()
+    specs = setting_specs()
     out: dict[str, Any] = {}
     for item in items or []:
         name, sep, raw = item.partition("=")
@@ -448,11 +495,16 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
             raise ScenarioError(f"--set {item!r}: " + _unknown_parameter(name))
         spec = specs[name]
         try:
+            if name == "exchange_links" and not raw.lstrip("-").isdigit():
+                if raw not in EXCHANGE_LINKS:
+                    raise ValueError(raw)
+                raw = str(EXCHANGE_LINKS.index(raw))
             value: Any = int(raw) if spec.integer else float(raw)
         except ValueError:
             kind = "a whole number" if spec.integer else "a number"
+            names = " or one of none, district, across, all" if name == "exchange_links" else ""
             raise ScenarioError(
-                f"--set {name}={raw!r}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
+                f"--set {name}={raw!r}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit}){names}"
             ) from None
         out[name] = value
     return out
@@ -507,7 +559,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     A file may start from another scenario with ``base = "default"`` (a shipped
     name or a path relative to the file) and change only what differs: its
     ``parameters`` and ``traits`` tables update the base's, a ``structure``
-    table replaces it.
+    table replaces it, and a ``structure_variables`` table changes the
+    structure by name (:mod:`model.structure_variables`).
 
     Raises
     ------
@@ -542,6 +595,27 @@ def _read_scenario_data(
         source = f"{text_source}.toml"
     data = parse_toml(text, source, ScenarioError)
     data.setdefault("name", path.stem if source == text_source else text_source)
+    variables = data.pop("structure_variables", None)
+    data, source = _read_with_base(data, source, text_source, path, seen)
+    if variables is not None:
+        data = _apply_structure_variables(data, variables, source)
+    return data, source
+
+
+def _apply_structure_variables(data: dict[str, Any], variables: Any, source: str) -> dict[str, Any]:
+    """The scenario data with its structure changed by a ``[structure_variables]`` table."""
+    parsed = parse_variables(variables, source)
+    try:
+        structure = Structure.model_validate(data.get("structure"))
+    except ValidationError as exc:
+        raise scenario_error(exc, source, prefix="structure") from None
+    changed = structure.with_variables(parsed, f"{source}: structure_variables")
+    return {**data, "structure": changed.model_dump(mode="python", exclude_none=True)}
+
+
+def _read_with_base(
+    data: dict[str, Any], source: str, text_source: str, path: Path, seen: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, Any], str]:
     base = data.pop("base", None)
     if base is None:
         return data, source

@@ -40,3 +40,25 @@ def test_a_window_must_run_forwards(tmp_path):
         'outcome = "decision_maker_attendance_share"\nmonth = [12, 1]\nlow = 0\n', encoding="utf-8")
     with pytest.raises(LasimInputError, match=r"W\)\.month: \[12, 1\] is not a window"):
         load_targets(tmp_path / "t.toml")
+
+
+def test_a_target_with_no_value_in_any_particle_is_named_after_its_generation(tmp_path):
+    # month 500 is past the fake model's 60-month horizon: the statistic is missing in
+    # every run, so the target adds the largest distance to every particle; the fit says so
+    from calib_fakes import FakeSimulator, write_fake_targets
+
+    from calibration.abc import calibrate
+    from calibration.evaluate import never_computed_warning
+
+    path = write_fake_targets(tmp_path / "t")
+    path.write_text(path.read_text(encoding="utf-8") + (
+        '\n[[targets]]\nname = "LATE"\noutcome = "adoption_share"\nmonth = 500\nlow = 0\nhigh = 1\n'),
+        encoding="utf-8")
+    sim = FakeSimulator()
+    rows = []
+    calibrate(load_targets(path, sim), tmp_path / "out", simulator=sim, population=10, generations=1,
+              seed=3, workers=1, progress=rows.append)
+    generation = next(r for r in rows if "epsilon" in r)
+    assert generation["never_computed"] == ["LATE"]
+    assert "LATE" in never_computed_warning(generation["never_computed"])
+    assert never_computed_warning([]) == ""
