@@ -49,7 +49,7 @@ from model.validation import format_validation_error
 from .discovery import _pick, _restricted
 from .discovery import describe as describe_box
 from .executors import Executor
-from .files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from .files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_csv
 from .report import _colour, _design_axis, json_safe, render_png
 from .runs import Variant, failed, run_many
 from .spec import ExperimentSpec, FactorFile, SamplerFile, _check_sampler_fits
@@ -393,11 +393,13 @@ def write_robustness(r: Robustness, folder: str | Path) -> dict[str, Path]:
     ``report.txt`` and ``robustness.json`` in ``folder``, each written atomically."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # plain CSVs, each with its provenance JSON beside it (experiments.files.write_csv)
+    meta = {"outcome": r.outcome, "designs": r.designs, "uncertain": r.uncertain.source,
+            "seed": r.uncertain.seed, **provenance()}
     written = {
-        "runs.csv": atomic_write(folder / "runs.csv", lambda p: r.runs.drop(columns="design_index")
-                                 .to_csv(p, index=False)),
-        "conditions.csv": atomic_write(folder / "conditions.csv", lambda p: r.per_condition.to_csv(p, index=False)),
-        "summary.csv": atomic_write(folder / "summary.csv", lambda p: r.summary.to_csv(p, index=False)),
+        name: write_csv(folder / name, df, meta)[0]
+        for name, df in (("runs.csv", r.runs.drop(columns="design_index")),
+                         ("conditions.csv", r.per_condition), ("summary.csv", r.summary))
     }
     png = render_png(fig_robustness(r))
     written["robustness.png"] = atomic_write(folder / "robustness.png", lambda p: p.write_bytes(png))
