@@ -32,7 +32,7 @@ from model.shipped import find, shipped, shipped_name
 
 from .executors import Executor
 from .runs import Run, failed, run_many
-from .statistics import mean_interval, paired_difference, wilson
+from .statistics import MIN_CLEAR_PAIRS, is_clear, mean_interval, paired_difference, wilson
 from .tasks import RunFunction
 
 #: Monthly series kept per run for the report (adoption by level over time, reach, cost).
@@ -273,12 +273,15 @@ def _share(row: pd.Series, col: str) -> str:
 
 
 def _diff(d: pd.Series, col: str) -> str:
-    dd, lo, hi = d[f"d_{col}"], d[f"d_{col}_lo"], d[f"d_{col}_hi"]
+    dd, lo, hi, n = d[f"d_{col}"], d[f"d_{col}_lo"], d[f"d_{col}_hi"], int(d["pairs"])
     if not np.isfinite(lo):
         return f"{_pts(dd)} points (too few runs to say how certain)"
-    clear = lo > 0 or hi < 0
-    return (f"{_pts(dd)} points [{_pts(lo)}, {_pts(hi)}], "
-            + ("clear (the 95% interval excludes zero)" if clear else "not clear: more replications could tell"))
+    text = f"{_pts(dd)} points [{_pts(lo)}, {_pts(hi)}], "
+    if is_clear(lo, hi, n):
+        return text + "clear (the 95% interval excludes zero)"
+    if lo > 0 or hi < 0:
+        return text + f"not called clear on {n} paired runs (at least {MIN_CLEAR_PAIRS} needed)"
+    return text + "not clear: more replications could tell"
 
 
 def differences(runs: pd.DataFrame) -> pd.DataFrame:
@@ -462,7 +465,7 @@ def pairwise(runs: pd.DataFrame, outcome: str = "scaled") -> pd.DataFrame:
             common = by[a].index.intersection(by[b].index)
             d, lo, hi, n = paired_difference(by[a].loc[common, outcome].astype(float),
                                              by[b].loc[common, outcome].astype(float))
-            clear = bool(np.isfinite(lo) and (lo > 0 or hi < 0))
+            clear = is_clear(lo, hi, n)
             rows.append({"a": a, "b": b, "d": d, "lo": lo, "hi": hi, "pairs": n, "clear": clear})
     return pd.DataFrame(rows, columns=["a", "b", "d", "lo", "hi", "pairs", "clear"])
 

@@ -22,7 +22,9 @@ far as their structures allow). For each design the report gives:
 
 A condition's P(outcome) is a share of ``replications`` runs, so "best" and
 "regret" carry that sampling noise; ``clear_flips`` counts only conditions where
-another design beats the winner with a paired 95% interval that excludes zero.
+another design beats the winner with a paired 95% interval that excludes zero, on
+at least :data:`~experiments.statistics.MIN_CLEAR_PAIRS` replications (with fewer, none
+is called clear).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from .files import atomic_write, atomic_write_json, atomic_write_text, provenanc
 from .report import _colour, _design_axis, json_safe, render_png
 from .runs import Variant, failed, run_many
 from .spec import ExperimentSpec, FactorFile, SamplerFile, _check_sampler_fits
-from .statistics import mean_interval, paired_difference, wilson
+from .statistics import MIN_CLEAR_PAIRS, is_clear, mean_interval, paired_difference, wilson
 from .tasks import RunFunction
 
 #: Samplers that make conditions (Sobol and Morris designs are for sensitivity indices).
@@ -260,8 +262,8 @@ def analyse(runs: pd.DataFrame, designs: list[str], uncertain: Uncertainties, ou
         for c in range(n_c):
             a, b = win_runs.xs(c, level="condition"), other.xs(c, level="condition")
             common = a.index.intersection(b.index)
-            _, lo, _, _ = paired_difference(a.loc[common], b.loc[common])
-            clear[c] |= bool(np.isfinite(lo) and lo > 0)
+            _, lo, hi, n = paired_difference(a.loc[common], b.loc[common])
+            clear[c] |= is_clear(lo, hi, n) and lo > 0
     conditions = uncertain.conditions.copy()
     conditions["winner_beaten"] = flipped.to_numpy(dtype=bool)
     conditions["clearly_beaten"] = clear
@@ -331,7 +333,9 @@ def describe(r: Robustness) -> list[str]:
     lines.append(
         f"Overall winner (highest mean P({r.outcome}) over conditions): {r.winner}. Another design beats it in "
         f"{r.flips} of {n_c} conditions; in {r.clear_flips} clearly (paired 95% interval "
-        f"over the {u.replications} replications excludes zero).")
+        f"over the {u.replications} replications excludes zero"
+        + (f"; with fewer than {MIN_CLEAR_PAIRS} replications none is called clear" if u.replications < MIN_CLEAR_PAIRS
+           else "") + ").")
     if r.box is not None:
         lines.append(f"Where the ranking flips (PRIM): {r.box['sentence']}.")
     elif r.flips == 0:

@@ -57,6 +57,20 @@ class PairedDifference(NamedTuple):
     n: int
 
 
+#: Fewest paired runs on which a difference may be called "clear". A t interval of
+#: yes/no differences leans on a normal approximation that a handful of runs does not
+#: support (with 6 runs a design that scaled in 6 and one that scaled in 2 "differed
+#: clearly"); about 20 pairs is where the approximation's coverage settles for shares
+#: away from 0 and 1, and the project's rule is that no difference is called clear on a
+#: handful of runs.
+MIN_CLEAR_PAIRS = 20
+
+
+def is_clear(low: float, high: float, pairs: int) -> bool:
+    """Whether a paired 95% interval excludes zero on at least :data:`MIN_CLEAR_PAIRS` pairs."""
+    return bool(pairs >= MIN_CLEAR_PAIRS and np.isfinite(low) and (low > 0 or high < 0))
+
+
 def paired_difference(a: ArrayLike, b: ArrayLike) -> PairedDifference:
     """Mean of ``b - a`` over paired runs with a Student-t 95% interval.
 

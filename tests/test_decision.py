@@ -18,8 +18,10 @@ from experiments.compare import (
     decide,
     make_designs,
     non_dominated,
+    pairwise,
     parse_target,
     run_comparison,
+    verdict,
 )
 from experiments.report import COLOURS, FIGURES, figure_data, render_figures
 from experiments.robustness import analyse, load_uncertainties, run_robustness, write_robustness
@@ -374,3 +376,16 @@ def test_cost_of_donor_budgets_and_ranks_on_the_donors_money_only():
     d = decide(runs, target=parse_target("scaled>=0.6"), budget=600, cost_of="donor")
     assert d.chosen == "A (dear)" and any("donor cost" in line for line in d.lines)
     assert d.ranking.set_index("design").loc["A (dear)", "cost"] == pytest.approx(0.5 * 1009.5)
+
+
+def test_no_difference_is_called_clear_on_a_handful_of_runs():
+    # 6 of 6 against 0 of 6: the paired interval excludes zero, but 6 runs are a handful
+    runs = _runs({"A (base)": ([False] * 6, [500.0] * 6), "B (new)": ([True] * 6, [500.0] * 6)})
+    pairs = pairwise(runs, "scaled")
+    assert pairs["lo"].iloc[0] > 0 and not pairs["clear"].iloc[0]
+    line = verdict(runs)[0]
+    assert "not called clear on 6 paired runs" in line and "clear (the 95%" not in line
+    # the same contrast on 20 pairs is called clear
+    runs20 = _runs({"A (base)": ([False] * 20, [500.0] * 20), "B (new)": ([True] * 20, [500.0] * 20)})
+    assert pairwise(runs20, "scaled")["clear"].iloc[0]
+    assert "clear (the 95% interval excludes zero)" in verdict(runs20)[0]
