@@ -36,6 +36,22 @@ VERBS = {
 }
 
 
+def ema_analysis(who: str) -> tuple[Any, Any]:
+    """EMA Workbench's ``CART`` and ``Prim``, imported quietly, or a one-line error naming ``who`` needs them.
+
+    Imported on use: the workbench is an optional extra, and its import prints
+    warnings and log lines that a command's output should not carry.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("EMA").setLevel(logging.WARNING)
+        try:
+            from ema_workbench.analysis import CART, Prim
+        except ImportError:
+            raise LasimInputError(f"{who} needs EMA Workbench: pip install 'lasim[discovery]'") from None
+    return CART, Prim
+
+
 @dataclass
 class Box:
     """One box: its statistics, its limits on the restricted factors and its sentence."""
@@ -210,14 +226,7 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
 
     import matplotlib.pyplot as plt
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger("EMA").setLevel(logging.WARNING)
-        try:
-            from ema_workbench.analysis import CART, Prim
-        except ImportError:
-            raise LasimInputError("lasim discover needs EMA Workbench: "
-                                  "pip install 'lasim[discovery]'") from None
+    CART, Prim = ema_analysis("lasim discover")
 
     folder = Path(out) / "discovery" / result.outcome.replace(">=", "_ge_")
     figures: list[tuple[str, Any]] = []

@@ -29,7 +29,6 @@ is called clear).
 
 from __future__ import annotations
 
-import logging
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -48,7 +47,7 @@ from model.scenario import parameter_specs
 from model.tomlfile import parse_toml
 from model.validation import format_validation_error
 
-from .discovery import _pick, _restricted
+from .discovery import _pick, _restricted, ema_analysis
 from .discovery import describe as describe_box
 from .executors import Executor
 from .files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_csv
@@ -288,14 +287,9 @@ def flip_box(conditions: pd.DataFrame, factors: list[str], integers: frozenset[s
     x = conditions[factors].copy()
     for c in factors:
         x[c] = x[c].astype(np.int64 if c in integers else float)
+    _, Prim = ema_analysis("--uncertain's flip box")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger("EMA").setLevel(logging.WARNING)
-        try:
-            from ema_workbench.analysis import Prim
-        except ImportError:
-            raise LasimInputError("--uncertain needs EMA Workbench for the flip box: "
-                                  "pip install 'lasim[discovery]'") from None
+        warnings.simplefilter("ignore")  # EMA Workbench 3.0 calls pandas in ways pandas now deprecates
         prim = Prim(x, y, mass_min=0.1, peel_alpha=0.1)
         box = prim.find_box()
     if box is None:
