@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -72,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return code
     except KeyboardInterrupt:
+        # a further Ctrl-C while the interpreter shuts down (workers joined, exit handlers
+        # run) must end the same way and at once: by default it raised KeyboardInterrupt
+        # out of an exit handler and the process died of SIGINT (exit -2), not 130
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
         print("lasim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
