@@ -108,6 +108,7 @@ class Parameters(BaseModel):
     turnover_rate: float = _p(0.02, 0.0, 0.5, "per month", "chance an organisation's representative changes")
     recruitment_rate: float = _p(0.25, 0.0, 1.0, "per month", "chance a meeting platform recruits an interested non-member")
     dropout_rate: float = _p(0.01, 0.0, 1.0, "per month", "chance a member whose costs outweigh benefits leaves")
+    lead_allocation: float = _p(1.0, 0.0, 5.0, "x", "while the donor pays, how much more likely joining is where the lead organisation sits and leaving is furthest from it (Sartas et al. 2018; 0: no effect)")
     fade_scale_months: float = _p(988.0, 1.0, 100000.0, "months", "Weibull scale of abandonment after funding ends (P11)")
     fade_shape: float = _p(0.41, 0.05, 3.0, "-", "Weibull shape of abandonment after funding ends (P11: <1, early failures)")
     policy_protection: float = _p(0.5, 0.0, 1.0, "0..1", "how much institutionalisation backs an adopter against fading, relative to owning a platform that meets")

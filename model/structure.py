@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .kinds import KIND_INDEX, KINDS, LEVEL_INDEX
+from .mechanisms.membership import lead_organisation
 from .scenario import Beta, Scenario
 
 
@@ -44,6 +45,7 @@ class World:
     platform_district: np.ndarray
     platform_parent: np.ndarray
     platform_facilitation: np.ndarray
+    lead: int
     edge_agent: np.ndarray
     edge_platform: np.ndarray
     edge_linking: np.ndarray
@@ -192,6 +194,15 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
                 seat(int(a), pidx[spec.parent], True)
     for a, targets in recruit_targets:
         seat(a, targets[int(rng.integers(len(targets)))], False, active=False)
+    # the lead organisation allocates the project's money (Sartas et al. 2018): it may
+    # take a seat on every platform it funds (process 9, ``lead_allocation``)
+    lead = lead_organisation(np.array(e_active, dtype=bool), np.array(e_agent, dtype=np.int64),
+                             np.array(e_plat, dtype=np.int64), len(kinds), len(expanded))
+    if lead >= 0:
+        held = {p for a, p in zip(e_agent, e_plat, strict=True) if a == lead}
+        for p in range(len(expanded)):
+            if p not in held:
+                seat(lead, p, False, active=False)
 
     n_p = len(expanded)
     parent = np.array([pidx[s.parent] if s.parent else -1 for _, s in expanded], dtype=np.int64)
@@ -241,6 +252,7 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
         ),
         platform_parent=parent,
         platform_facilitation=fac,
+        lead=lead,
         edge_agent=edge_agent, edge_platform=edge_platform, edge_linking=edge_linking,
         edge_active=np.array(e_active, dtype=bool),
         district_names=[d.name for d in st.districts],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import shortest_path
 
 
 def update_seats(
@@ -10,6 +12,7 @@ def update_seats(
     edge_platform: np.ndarray, platform_met: np.ndarray, attractiveness: np.ndarray,
     engagement: np.ndarray, trust: np.ndarray, idle: np.ndarray, cost_sharing: float,
     recruitment_rate: float, dropout_rate: float, rng: np.random.Generator,
+    join_factor: np.ndarray | float = 1.0, leave_factor: np.ndarray | float = 1.0,
 ) -> np.ndarray:
     """Which seats are filled after recruitment and drop-out this month.
 
@@ -18,20 +21,80 @@ def update_seats(
     activities are promoted). Members whose costs outweigh what they get leave,
     and idle platforms (``idle``: no meeting for two intervals) lose members fast.
     Linking seats are kept: they are the alliance's vertical spine.
+    ``join_factor`` and ``leave_factor`` (one number, or one per seat) multiply
+    the joining and leaving chances: :func:`allocation_factors`.
     """
     a, p = edge_agent, edge_platform
     u = rng.random(seat_active.shape[0])
     # evaluate each rule only on the seats it can apply to (the same numbers, fewer of them)
     out = seat_active.copy()
     j = (~seat_active & platform_met[p]).nonzero()[0]
-    out[j] = u[j] < recruitment_rate * attractiveness[p[j]] * engagement[a[j]]
+    join = np.broadcast_to(np.asarray(join_factor, dtype=float), seat_active.shape)
+    leave = np.broadcast_to(np.asarray(leave_factor, dtype=float), seat_active.shape)
+    out[j] = u[j] < recruitment_rate * attractiveness[p[j]] * engagement[a[j]] * join[j]
     # nobody can leave whose draw is above the largest possible leaving chance; dropping
     # them first (by the same arithmetic, so rounding cannot differ) skips most seats
     most = dropout_rate * ((0.5 + cost_sharing) * max(1.0, 1.0 - float(trust.min(initial=0.0))) * 3.0)
+    most *= max(1.0, float(leave.max(initial=1.0)))
     i = (seat_active & ~seat_linking & (u < most)).nonzero()[0]
     burden = (0.5 + cost_sharing) * (1.0 - trust[a[i]]) * np.where(idle[p[i]], 3.0, 1.0)
-    out[i] = ~(u[i] < dropout_rate * burden)
+    out[i] = ~(u[i] < dropout_rate * burden * leave[i])
     return out
+
+
+def lead_organisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
+                      n_agents: int, n_platforms: int) -> int:
+    """The member with the most co-membership ties counted over its seats (-1 with no ties).
+
+    The organisation the alliance runs through: it sits on the most, and the largest,
+    platforms. Ties go to the lowest index, so the choice is reproducible.
+    """
+    seats = seat_active.nonzero()[0]
+    sp, sa = edge_platform[seats], edge_agent[seats]
+    k = np.bincount(sp, minlength=n_platforms).astype(float)
+    degree = np.bincount(sa, weights=k[sp] - 1.0, minlength=n_agents)
+    lead = int(degree.argmax()) if degree.size else -1
+    return lead if lead >= 0 and degree[lead] > 0.0 else -1
+
+
+def lead_distance(lead: int, seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
+                  platform_parent: np.ndarray) -> np.ndarray:
+    """Each platform's distance from the lead organisation's platforms in the platform tree, 0..1.
+
+    Steps along parent links (a district platform is one step from the national one,
+    two from its sibling) from the nearest platform the lead sits on, over the
+    largest such distance: 0 where the lead sits, 1 on the platforms furthest from
+    it. All zeros with no lead or when the lead sits everywhere.
+    """
+    n_p = platform_parent.shape[0]
+    dist = np.zeros(n_p)
+    if lead < 0:
+        return dist
+    child = np.flatnonzero(platform_parent >= 0)
+    tree = csr_array((np.ones(child.size), (child, platform_parent[child])), shape=(n_p, n_p))
+    on_lead = np.unique(edge_platform[seat_active & (edge_agent == lead)])
+    hops = shortest_path(tree, directed=False, unweighted=True, indices=on_lead).min(axis=0)
+    hops[~np.isfinite(hops)] = hops[np.isfinite(hops)].max(initial=0.0)  # platforms off the tree
+    top = hops.max(initial=0.0)
+    return hops / top if top > 0 else dist
+
+
+def allocation_factors(distance: np.ndarray, strength: float, donor_on: bool) -> tuple[np.ndarray, np.ndarray]:
+    """How the lead organisation's control of project money moves joining and leaving.
+
+    Sartas et al. (2018) found that young innovation platforms contracted and
+    centralised: local-level actors left, while the lead organisation, which
+    controlled how the platforms' money was allocated, became much more central;
+    the money the platforms handed out explained who stayed. So while the donor
+    pays, joining a platform is ``1 + strength x (1 - distance)`` times as likely
+    (money and activities are where the lead is) and leaving ``1 + strength x
+    distance`` times as likely (members far from the lead get little of it). Once
+    the donor has gone there is nothing to allocate and both factors are 1.
+    """
+    if not donor_on or strength == 0.0:
+        one = np.ones_like(distance, dtype=float)
+        return one, one
+    return 1.0 + strength * (1.0 - distance), 1.0 + strength * distance
 
 def local_share(is_member: np.ndarray, local: np.ndarray) -> float:
     """Share of the alliance's members that are local-level organisations (NaN with no members).
@@ -64,10 +127,8 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     n_members = np.count_nonzero(member)
     if n_members < 2:
         return 0.0
-    k = np.bincount(sp, minlength=n_platforms).astype(float)
-    degree = np.bincount(sa, weights=k[sp] - 1.0, minlength=n_agents)
-    lead = int(degree.argmax())
-    if degree[lead] == 0.0:  # nobody shares a platform: no ties, no centre
+    lead = lead_organisation(seat_active, edge_agent, edge_platform, n_agents, n_platforms)
+    if lead < 0:  # nobody shares a platform: no ties, no centre
         return 0.0
     on_leads = np.zeros(n_platforms, dtype=bool)
     on_leads[sp[sa == lead]] = True
