@@ -55,7 +55,7 @@ from experiments.files import atomic_write_json, provenance
 from experiments.runs import make_executor, run_many
 from model.errors import LasimInputError
 
-from .evaluate import TargetDistance, TargetModel, observed_statistics
+from .evaluate import TargetDistance, TargetModel, never_computed, observed_statistics
 from .priors import UniformPrior, build_priors, pyabc_distribution
 from .simulator import ModelSimulator, Simulator
 from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP, stop_reason
@@ -495,7 +495,8 @@ def calibrate(
                     )
                 break
             if progress:
-                progress(rows[t])
+                _, particles = history.get_weighted_sum_stats(t=t)
+                progress({**rows[t], "never_computed": never_computed(targets, particles)})
             reason = stop_reason(rows, **rules)
             if reason:
                 if progress:

@@ -11,6 +11,7 @@ from typing import Any
 from model.errors import LasimInputError
 
 # the defaults only; the heavy modules load when a command runs
+from .evaluate import never_computed_warning
 from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP
 
 
@@ -152,6 +153,8 @@ def _progress(row: dict[str, Any]) -> None:
         f"{row['accepted']}/{row['simulations']} = {row['acceptance_rate']:.1%} "
         f"({row['wall_time_s']:.1f} s)"
     )
+    if row.get("never_computed"):
+        _say(never_computed_warning(row["never_computed"]))
 
 
 class ParticleBar:

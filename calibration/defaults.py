@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.files import atomic_write_text
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 from model.scenario import parameter_specs
 
 STATISTICS = ("median", "mean")
@@ -134,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = parameter_specs()
         unknown = [k for k in values if k not in specs]
         if unknown:
-            raise LasimInputError(f"{args.calibration}: unknown parameter {unknown[0]!r}")
+            raise LasimInputError(f"{args.calibration}: unknown parameter {unknown[0]!r}"
+                                  f"{did_you_mean(unknown[0], specs)}")
         text = apply_defaults(
             args.scenario.read_text(encoding="utf-8"),
             values,

@@ -11,7 +11,7 @@ numbers), which makes the comparison sharper than independent runs would.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +78,17 @@ def replication_seeds(root: int, parameters: Mapping[str, Any], n: int) -> list[
 
 
 def _value(
-    summary: Mapping[str, Any], series: pd.DataFrame | None, outcome: str, month: int | None
+    summary: Mapping[str, Any], series: pd.DataFrame | None, outcome: str,
+    month: int | tuple[int, int] | None,
 ) -> Any:
     if month is None:
         return summary.get(outcome)
     assert series is not None
+    if isinstance(month, tuple):
+        # a window's mean over the months that have a value (NaN if none has)
+        window = series.loc[month[0]:month[1], outcome].to_numpy(dtype=float)
+        window = window[~np.isnan(window)]
+        return float(window.mean()) if window.size else np.nan
     if month not in series.index:
         return np.nan
     return series.at[month, outcome]
@@ -188,6 +194,35 @@ class TargetDistance:
     def parts(self, x: Mapping[str, Any]) -> dict[str, float]:
         """Each target's weighted discrepancy."""
         return {t.name: t.weight * discrepancy(t, x) for t in self.targets.targets}
+
+
+def never_computed(targets: TargetSet, particles: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Targets whose statistic is missing in every particle given (an empty list if none).
+
+    A missing statistic takes the largest discrepancy, so a target that can never be
+    computed (a single month with no value in any run, say) adds a constant to every
+    distance and silently stops the fit from improving; the fit should say so.
+    """
+    if not particles:
+        return []
+    out = []
+    for t in targets.targets:
+        keys = [t.name] if t.kind in ("range", "series") else [t.name + ":a", t.name + ":b"]
+
+        def missing(stats: Mapping[str, Any], keys: list[str] = keys) -> bool:
+            return any(np.all(np.isnan(np.asarray(stats.get(k, np.nan), dtype=float))) for k in keys)
+
+        if all(missing(p) for p in particles):
+            out.append(t.name)
+    return out
+
+
+def never_computed_warning(names: Sequence[str]) -> str:
+    """The progress line for :func:`never_computed` (empty when every target had a value)."""
+    if not names:
+        return ""
+    return (f"  warning: no value in any accepted particle for {', '.join(names)}: each adds the largest "
+            "distance to every particle (is its outcome missing in every run, e.g. a month without meetings?)")
 
 
 def observed_statistics(targets: TargetSet) -> dict[str, Any]:

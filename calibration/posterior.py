@@ -267,7 +267,7 @@ def _arm_label(t: Target, which: str) -> str:
     q = t.quantity if which == "a" else t.versus
     assert q is not None
     arm = ", ".join(f"{k}={v:g}" for k, v in q.overrides) or "calibrated"
-    m = f"@{q.month}" if q.month is not None else ""
+    m = "" if q.month is None else (f"@{q.month[0]}-{q.month[1]}" if isinstance(q.month, tuple) else f"@{q.month}")
     return f"{q.statistic} {q.outcome}{m} [{arm}]"
 
 

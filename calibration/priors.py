@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 
 from .targets import check_prior_range
 
@@ -56,7 +56,7 @@ def build_priors(
     for name in params:
         if name not in specs:
             raise LasimInputError(
-                f"{where}: unknown parameter {name!r}; known: {', '.join(sorted(specs))}"
+                f"{where}: unknown parameter {name!r}{did_you_mean(name, specs)}; known: {', '.join(sorted(specs))}"
             )
         spec = specs[name]
         if given and name in given:

@@ -28,13 +28,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 from model.shipped import resolve, shipped
 from model.tomlfile import parse_toml
 from model.validation import Finite, format_validation_error
@@ -70,7 +70,9 @@ class Quantity:
 
     outcome: str
     statistic: str = "mean"
-    month: int | None = None
+    #: a month, or the first and last month of a window whose mean (months without a
+    #: value skipped) is the run's value
+    month: int | tuple[int, int] | None = None
     overrides: tuple[tuple[str, float], ...] = ()
 
     @property
@@ -112,17 +114,13 @@ class Target:
     def describe(self) -> str:
         """A one-line plain statement of the target."""
         q = self.quantity
-        what = f"{q.statistic} {q.outcome}" + (
-            f" at month {q.month}" if q.month is not None else ""
-        )
+        what = f"{q.statistic} {q.outcome}{month_text(q.month)}"
         if self.kind == "range":
             return f"{what} in [{self.low:g}, {self.high:g}]" + _arm_text(q)
         if self.kind == "compare":
             assert self.versus is not None
             v = self.versus
-            other = f"{v.statistic} {v.outcome}" + (
-                f" at month {v.month}" if v.month is not None else ""
-            )
+            other = f"{v.statistic} {v.outcome}{month_text(v.month)}"
             extra = f" + {self.difference:g}" if self.difference else ""
             return f"{what}{_arm_text(q)} >= {self.ratio:g} x {other}{_arm_text(v)}{extra}"
         return f"mean {q.outcome} vs {self.source} (RMSE over {len(self.observed)} months)"
@@ -181,6 +179,39 @@ def shipped_targets() -> list[Path]:
 # the model (outcome and parameter names, ranges, the horizon) or a CSV is checked below.
 _FILE = ConfigDict(extra="forbid", strict=True)
 Statistic = Literal[tuple(STATISTICS)]  # type: ignore[valid-type]
+#: ``month = 36``, or a window ``month = [37, 60]``: single months of a series can lack a
+#: value (shares of attendance in a month without meetings), a window's mean has one
+def _check_month(value: Any) -> Any:
+    whole = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    window = (isinstance(value, list) and len(value) == 2
+              and all(isinstance(m, int) and not isinstance(m, bool) for m in value))
+    if not (whole or window):
+        raise ValueError("expected a month (a whole number >= 0) or a window of months [first, last]")
+    return value
+
+
+Month = Annotated[Any, BeforeValidator(_check_month)]
+
+
+def month_text(month: int | tuple[int, int] | None) -> str:
+    """`` at month 6`` or `` over months 37-60`` (empty for a run outcome)."""
+    if month is None:
+        return ""
+    if isinstance(month, tuple):
+        return f" over months {month[0]}-{month[1]}"
+    return f" at month {month}"
+
+
+def _month(where: str, key: str, month: int | list[int] | None) -> int | tuple[int, int] | None:
+    if not isinstance(month, list):
+        return month
+    first, last = month
+    if first < 1 or last < first:
+        raise LasimInputError(
+            f"{where}.{key}: [{first}, {last}] is not a window of months; expected [first, last] "
+            "with 1 <= first <= last"
+        )
+    return (first, last)
 
 
 class PriorFile(BaseModel):
@@ -202,7 +233,7 @@ class TargetFile(BaseModel):
     weight: Finite = Field(1.0, gt=0)
     outcome: str | None = None
     statistic: Statistic = "mean"
-    month: int | None = Field(None, ge=0)
+    month: Month | None = None
     set: dict[str, Finite] | None = None
     low: Finite | None = None
     high: Finite | None = None
@@ -210,7 +241,7 @@ class TargetFile(BaseModel):
     versus: dict[str, Finite] | None = None
     versus_outcome: str | None = None
     versus_statistic: Statistic | None = None
-    versus_month: int | None = Field(None, ge=0)
+    versus_month: Month | None = None
     ratio: Finite = Field(1.0, ge=0)
     difference: Finite = 0.0
     file: str | None = None
@@ -230,7 +261,8 @@ class TargetFile(BaseModel):
         if kind in _TARGET_KEYS:
             extra = set(raw) - _TARGET_KEYS[kind]
             if extra:
-                raise ValueError(f"unknown key {sorted(extra)[0]!r} for a {kind} target; allowed: "
+                raise ValueError(f"unknown key {sorted(extra)[0]!r} for a {kind} target"
+                                 f"{did_you_mean(sorted(extra)[0], _TARGET_KEYS[kind])}; allowed: "
                                  f"{', '.join(sorted(_TARGET_KEYS[kind]))}")
         return raw
 
@@ -267,7 +299,7 @@ def _overrides(
     for name, v in (raw or {}).items():
         if name not in specs:
             raise LasimInputError(
-                f"{where}.{key}.{name}: unknown parameter; known: {', '.join(sorted(specs))}"
+                f"{where}.{key}.{name}: unknown parameter{did_you_mean(name, specs)}; known: {', '.join(sorted(specs))}"
             )
         spec = specs[name]
         if not spec.low <= v <= spec.high:
@@ -284,7 +316,7 @@ def _quantity(
     sim: Simulator,
     outcome: str | None,
     statistic: str,
-    month: int | None,
+    month: int | tuple[int, int] | None,
     overrides: Mapping[str, float] | None,
     *,
     outcome_key: str = "outcome",
@@ -297,14 +329,16 @@ def _quantity(
         fields = sim.series_fields()
         if outcome not in fields:
             raise LasimInputError(
-                f"{where}.{outcome_key}: unknown series outcome {outcome!r} (with {month_key}); "
+                f"{where}.{outcome_key}: unknown series outcome {outcome!r}{did_you_mean(outcome, fields)} "
+                f"(with {month_key}); "
                 f"known: {', '.join(fields)}"
             )
     else:
         fields = sim.summary_fields()
         if outcome not in fields:
             raise LasimInputError(
-                f"{where}.{outcome_key}: unknown outcome {outcome!r}; known run outcomes: "
+                f"{where}.{outcome_key}: unknown outcome {outcome!r}{did_you_mean(outcome, fields)}; "
+                f"known run outcomes: "
                 f"{', '.join(fields)} (series outcomes need month = N)"
             )
     return Quantity(
@@ -443,13 +477,15 @@ def load_targets(name_or_path: str | Path, simulator: Simulator | None = None) -
     for name, prior in data.priors.items():
         where = f"{path}: priors.{name}"
         if name not in specs:
-            raise LasimInputError(f"{where}: unknown parameter; known: {', '.join(sorted(specs))}")
+            raise LasimInputError(f"{where}: unknown parameter{did_you_mean(name, specs)}; "
+                                  f"known: {', '.join(sorted(specs))}")
         check_prior_range(name, prior.low, prior.high, specs[name], where=where)
         priors[name] = (prior.low, prior.high)
     for p in data.parameters:
         if p not in specs:
             raise LasimInputError(
-                f"{path}: parameters: unknown parameter {p!r}; known: {', '.join(sorted(specs))}"
+                f"{path}: parameters: unknown parameter {p!r}{did_you_mean(p, specs)}; "
+                f"known: {', '.join(sorted(specs))}"
             )
     if not data.targets:
         raise LasimInputError(f"{path}: no [[targets]]: give at least one target")
@@ -505,8 +541,9 @@ def _parse_target(path: Path, i: int, t: TargetFile, sim: Simulator, names: set[
         raise LasimInputError(f"{where}.name: duplicate target name")
     names.add(t.name)
     common = dict(name=t.name, kind=t.kind, weight=t.weight, description=t.description, source=t.source)
+    month_a = _month(where, "month", t.month)
     if t.kind == "range":
-        q = _quantity(where, sim, t.outcome, t.statistic, t.month, t.set)
+        q = _quantity(where, sim, t.outcome, t.statistic, month_a, t.set)
         if t.low is None and t.high is None:
             raise LasimInputError(f"{where}: a range target needs low and/or high")
         low = t.low if t.low is not None else -math.inf
@@ -522,10 +559,10 @@ def _parse_target(path: Path, i: int, t: TargetFile, sim: Simulator, names: set[
         scale = t.scale if t.scale is not None else default_scale
         return Target(quantity=q, low=low, high=high, scale=scale, **common)
     if t.kind == "compare":
-        q = _quantity(where, sim, t.outcome, t.statistic, t.month, t.set)
+        q = _quantity(where, sim, t.outcome, t.statistic, month_a, t.set)
         # the other arm: the same outcome and month unless versus_* says otherwise
-        same = t.month if t.versus_outcome is None else None
-        month = t.versus_month if t.versus_month is not None else same
+        same = month_a if t.versus_outcome is None else None
+        month = _month(where, "versus_month", t.versus_month) if t.versus_month is not None else same
         v = _quantity(where, sim, t.versus_outcome or t.outcome, t.versus_statistic or t.statistic,
                       month, t.versus or {})
         if v == q:
@@ -543,7 +580,8 @@ def _parse_target(path: Path, i: int, t: TargetFile, sim: Simulator, names: set[
     fields = sim.series_fields()
     if t.outcome not in fields:
         raise LasimInputError(
-            f"{where}.outcome: unknown series outcome {t.outcome!r}; known: {', '.join(fields)}"
+            f"{where}.outcome: unknown series outcome {t.outcome!r}{did_you_mean(t.outcome, fields)}; "
+            f"known: {', '.join(fields)}"
         )
     observed = load_series_csv(csv, level=None if t.level is None else str(t.level), population=t.population)
     overrides = _overrides(where, "set", t.set, sim.parameter_specs())

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.executors import make_executor
-from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance
+from experiments.files import atomic_write, atomic_write_json, atomic_write_text, provenance, write_csv
 from experiments.plots import save_figure
 from experiments.runs import Run, failed, run_many
 from model.runner import replication_seeds
@@ -48,6 +48,7 @@ from model.scenario import load_scenario, scenario_to_toml
 from .abc import calibrate, load_history
 from .abc import code_digest as digest
 from .bass import bass_share, monthly_bass_share
+from .evaluate import never_computed_warning
 from .outofsample import heldout_scores, kfold_scores, score_patterns, scores_frame
 from .posterior import posterior_frame, resample, weighted_quantile
 from .simulator import ModelSimulator
@@ -246,11 +247,10 @@ def _recovery_case(
     observed = pd.DataFrame(
         {"month": series.index.to_numpy()[2::3], "share": series.to_numpy()[2::3]}
     )
-    header = (
-        f"# simulated from the bass scenario with {agents} agents, p = {p}, q = {q}, seed "
-        f"{seed + 1000 + k} (a parameter-recovery case, not observed data)\n"
-    )
-    atomic_write_text(case / "observed.csv", header + observed.to_csv(index=False))
+    # plain CSV, what made it beside it (observed.provenance.json)
+    write_csv(case / "observed.csv", observed, {
+        "source": f"simulated from the bass scenario with {agents} agents, p = {p}, q = {q}, seed "
+                  f"{seed + 1000 + k} (a parameter-recovery case, not observed data)", **provenance()})
     scen_path = case / "scenario.toml"
     atomic_write_text(scen_path, scenario_to_toml(scenario))
     priors = "\n".join(
@@ -657,7 +657,10 @@ def run_validation(
 def _progress_line(row: dict[str, Any]) -> str:
     if "stopped" in row:
         return f"  stopped after generation {row['generation']}: {row['stopped']}"
-    return (
+    line = (
         f"  generation {row['generation']}: epsilon {row['epsilon']:.4g}, acceptance "
         f"{row['accepted']}/{row['simulations']} = {row['acceptance_rate']:.1%}"
     )
+    if row.get("never_computed"):
+        line += "\n" + never_computed_warning(row["never_computed"])
+    return line

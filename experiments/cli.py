@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sensitivity", help="Sobol or Morris global sensitivity analysis of a spec",
         description="Run (or resume) the spec's Sobol or Morris design into DIR, then write "
                     "indices with confidence intervals and plots to DIR/sensitivity.")
-    p.add_argument("spec", metavar="SPEC", help="spec TOML file with sampler sobol or morris")
+    p.add_argument("spec", metavar="SPEC", help="a shipped spec name (sobol, morris) or a spec TOML file "
+                   "whose sampler is sobol or morris")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _executor_options(p)
     _resume_options(p)
@@ -81,7 +82,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print what an experiment directory holds; optionally export one table.")
     p.add_argument("dir", metavar="DIR", help="experiment output directory")
     p.add_argument("--export", metavar="FILE",
-                   help="write the table to FILE (.csv or .parquet)")
+                   help="write the table to FILE (.csv or .parquet); a CSV is plain, its provenance "
+                        "(experiment, scenario, seed, lasim version, commit) in FILE's stem + .provenance.json")
+    p.add_argument("--csv-comment", action="store_true",
+                   help="also put the provenance in a leading '# key=value' line of the CSV "
+                        "(read it with pd.read_csv(f, comment='#'))")
     p.add_argument("--failures", action="store_true",
                    help="show the failed runs (error and traceback) instead")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --export file")
@@ -145,15 +150,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def write_heatmap(spec: Any, out: Path) -> Path:
     """The spec's faceted heatmap (PNG) and its table (CSV) in ``out/plots``."""
     from . import plots
-    from .files import atomic_write_text, provenance
+    from .files import provenance, write_csv
     from .store import load_results
 
     df = load_results(out)
     table = plots.heatmap_table(df, spec.heatmap)
     meta = {"experiment": spec.name, "scenario": spec.scenario, "root_seed": spec.seed,
             "replications": spec.replications, **provenance()}
-    header = "# " + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n"
-    atomic_write_text(out / "plots" / "heatmap.csv", header + table.to_csv(index=False))
+    write_csv(out / "plots" / "heatmap.csv", table, meta)
     title = (f"{spec.name}: share of runs per cell ({spec.replications} replications, "
              f"scenario {spec.scenario})")
     return plots.save_figure(plots.plot_heatmap(table, spec.heatmap, title),
@@ -205,13 +209,18 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .files import atomic_write_text, check_output, provenance, write_parquet
+    from .files import check_output, provenance, provenance_path, write_csv, write_parquet
     from .store import load_results
 
     if args.export:
         if Path(args.export).suffix not in (".csv", ".parquet"):
             raise LasimInputError(f"--export = {args.export!r}: use a .csv or .parquet file name")
         check_output(args.export, overwrite=args.overwrite, flag="--export", directory=False)
+        if Path(args.export).suffix == ".csv":
+            check_output(provenance_path(args.export), overwrite=args.overwrite, flag="--export (its provenance)",
+                         directory=False)
+    if args.csv_comment and Path(args.export or "").suffix != ".csv":
+        raise LasimInputError("--csv-comment: only with --export FILE.csv")
     df = load_results(args.dir, failures=args.failures)
     m = df.attrs["manifest"]
     planned = m["runs"]["count"]
@@ -233,11 +242,9 @@ def cmd_results(args: argparse.Namespace) -> int:
         meta = {"experiment": m["name"], "scenario": m["scenario"],
                 "root_seed": m["runs"]["root_seed"], **provenance()}
         if path.suffix == ".csv":
-            header = "# " + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n"
-            atomic_write_text(path, header + df.to_csv(index=False))
-        elif path.suffix == ".parquet":
-            write_parquet(path, df, meta)
+            written = write_csv(path, df, meta, comment=args.csv_comment)
+            print(f"lasim: wrote {written[0]} (provenance in {written[1].name})", file=sys.stderr)
         else:
-            raise LasimInputError(f"--export = {args.export!r}: use a .csv or .parquet file name")
-        print(f"lasim: wrote {path}", file=sys.stderr)
+            write_parquet(path, df, meta)
+            print(f"lasim: wrote {path}", file=sys.stderr)
     return 0

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 
 from . import plots
-from .files import atomic_write_json, atomic_write_text, provenance
+from .files import atomic_write_json, atomic_write_text, provenance, write_csv
 from .store import load_results, outcome_columns
 
 # How the sentences say that an outcome happened.
@@ -34,6 +34,22 @@ VERBS = {
     "functioning": "the alliance functions",
     "institutionalised": "policy is institutionalised",
 }
+
+
+def ema_analysis(who: str) -> tuple[Any, Any]:
+    """EMA Workbench's ``CART`` and ``Prim``, imported quietly, or a one-line error naming ``who`` needs them.
+
+    Imported on use: the workbench is an optional extra, and its import prints
+    warnings and log lines that a command's output should not carry.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("EMA").setLevel(logging.WARNING)
+        try:
+            from ema_workbench.analysis import CART, Prim
+        except ImportError:
+            raise LasimInputError(f"{who} needs EMA Workbench: pip install 'lasim[discovery]'") from None
+    return CART, Prim
 
 
 @dataclass
@@ -84,20 +100,27 @@ def _num(v: float, integer: bool) -> str:
     return f"{round(v):d}" if integer else f"{v:.3g}"
 
 
+def limit_texts(limits: dict[str, tuple[float | None, float | None]],
+                integers: set[str]) -> dict[str, tuple[str, str]]:
+    """How the sentence and the limits figure print each factor's lower and upper limit ("" if open)."""
+    return {name: ("" if lo is None else _num(lo, name in integers), "" if hi is None else _num(hi, name in integers))
+            for name, (lo, hi) in limits.items()}
+
+
 def describe(limits: dict[str, tuple[float | None, float | None]], density: float,
              coverage: float, verb: str, integers: set[str]) -> str:
     """``"scales in 83% of runs when a >= 0.6 and b <= 8 (covers 71% of such runs)"``."""
     parts = []
-    for name, (lo, hi) in limits.items():
-        integer = name in integers
+    for name, (lo_text, hi_text) in limit_texts(limits, integers).items():
+        lo, hi = limits[name]
         if lo is not None and lo == hi:
-            parts.append(f"{name} = {_num(lo, integer)}")
+            parts.append(f"{name} = {lo_text}")
         elif lo is not None and hi is not None:
-            parts.append(f"{name} between {_num(lo, integer)} and {_num(hi, integer)}")
+            parts.append(f"{name} between {lo_text} and {hi_text}")
         elif lo is not None:
-            parts.append(f"{name} >= {_num(lo, integer)}")
+            parts.append(f"{name} >= {lo_text}")
         elif hi is not None:
-            parts.append(f"{name} <= {_num(hi, integer)}")
+            parts.append(f"{name} <= {hi_text}")
     if not parts:
         cond = "anywhere in the explored space"
     elif len(parts) == 1:
@@ -106,6 +129,16 @@ def describe(limits: dict[str, tuple[float | None, float | None]], density: floa
         cond = "when " + ", ".join(parts[:-1]) + " and " + parts[-1]
     return (f"{verb} in {density:.0%} of runs {cond} "
             f"(this box holds {coverage:.0%} of all runs where it happens)")
+
+
+def limits_figure(box: Box, box_init: pd.DataFrame, integers: set[str], outcome: str, runs: int) -> Any:
+    """The figure of a box's limits, drawn from the same limits as its sentence."""
+    ranges = {name: (float(box_init[name].iloc[0]), float(box_init[name].iloc[1])) for name in box.limits}
+    title = (f"{box.method.upper()} box {box.number} ({outcome}): density {box.density:.0%}, "
+             f"coverage {box.coverage:.0%}, {box.mass:.0%} of {runs} runs")
+    labels = {name: (f"= {lo}", "") if lo and lo == hi else (f">= {lo}" if lo else "", f"<= {hi}" if hi else "")
+              for name, (lo, hi) in limit_texts(box.limits, integers).items()}
+    return plots.plot_box_limits(box.limits, ranges, labels, title)
 
 
 def _restricted(box_lim: pd.DataFrame, box_init: pd.DataFrame,
@@ -166,8 +199,8 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
     factors = list(manifest["factors"])
     known = outcome_columns(df, manifest)
     if outcome not in known:
-        raise LasimInputError(f"--outcome = {outcome!r}: not in this experiment; allowed: "
-                              f"{', '.join(known)}")
+        raise LasimInputError(f"--outcome = {outcome!r}: not in this experiment{did_you_mean(outcome, known)}; "
+                              f"allowed: {', '.join(known)}")
     if df.empty:
         raise LasimInputError(f"{out}: has no finished runs yet; run lasim sweep first")
     col = df[outcome]
@@ -193,14 +226,7 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
 
     import matplotlib.pyplot as plt
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger("EMA").setLevel(logging.WARNING)
-        try:
-            from ema_workbench.analysis import CART, Prim
-        except ImportError:
-            raise LasimInputError("lasim discover needs EMA Workbench: "
-                                  "pip install 'lasim[discovery]'") from None
+    CART, Prim = ema_analysis("lasim discover")
 
     folder = Path(out) / "discovery" / result.outcome.replace(">=", "_ge_")
     figures: list[tuple[str, Any]] = []
@@ -237,9 +263,10 @@ def discover(out: str | Path, outcome: str = "scaled", *, above: float | None = 
                                   f"({result.outcome})", fontsize=9)
             figures.append((f"prim_tradeoff_box{number}.png", fig))
             if limits:
-                ax = box.inspect(i, style="graph")[0]
-                bfig = ax.figure if hasattr(ax, "figure") else ax
-                figures.append((f"prim_limits_box{number}.png", bfig))
+                # drawn from the box just described, not EMA's inspect(): that shows PRIM's raw cut
+                # (0.7 half-way between grid levels) where the sentence gives the level run (0.8)
+                figures.append((f"prim_limits_box{number}.png",
+                                limits_figure(result.boxes[-1], box_init, integers, result.outcome, len(df))))
     if cart:
         tree = CART(x, y, mass_min=mass_min)
         tree.build_tree()
@@ -280,11 +307,8 @@ def _write(folder: Path, result: DiscoveryResult, tables: list[pd.DataFrame],
     prov = provenance()
     meta = {"experiment": manifest.get("name"), "scenario": manifest.get("scenario"),
             "root_seed": manifest.get("runs", {}).get("root_seed"), **prov}
-    header = "# " + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n"
     files = [
-        atomic_write_text(folder / "boxes.csv",
-                          header + _boxes_frame(result.boxes + result.cart_boxes)
-                          .to_csv(index=False)),
+        *write_csv(folder / "boxes.csv", _boxes_frame(result.boxes + result.cart_boxes), meta),
         atomic_write_text(folder / "summary.txt", result.text() + "\n"),
         atomic_write_json(folder / "discovery.json", {
             **meta, "outcome": result.outcome, "runs": result.runs,
@@ -294,9 +318,7 @@ def _write(folder: Path, result: DiscoveryResult, tables: list[pd.DataFrame],
         }),
     ]
     if tables:
-        files.append(atomic_write_text(
-            folder / "prim_trajectories.csv",
-            header + pd.concat(tables, ignore_index=True).to_csv(index=False)))
+        files += write_csv(folder / "prim_trajectories.csv", pd.concat(tables, ignore_index=True), meta)
     for name, fig in figures:
         files.append(plots.save_figure(fig, folder / name, meta))
     return files

@@ -178,7 +178,14 @@ def _worker_main(conn: Any) -> None:
         tasks, run_fn, series = msg
         fn = resolve_run_function(run_fn)
         for task in tasks:
-            conn.send(execute(task, fn, series))
+            result = execute(task, fn, series)
+            try:
+                conn.send(result)
+            except (BrokenPipeError, EOFError, OSError):
+                # the parent stopped listening (an ABC generation filled its population and
+                # dropped the runs still in flight, or the user stopped it): nothing wants
+                # this result, so end quietly instead of printing a traceback
+                return
 
 
 def _start_method() -> str:

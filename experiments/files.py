@@ -9,6 +9,8 @@ the top.
 - :func:`replace_dir`: a directory of results is swapped in whole (new beside old,
   swap, then delete), so a kill at any moment leaves the old results or the new;
 - :func:`write_parquet`: Parquet with the provenance in the file's own metadata;
+- :func:`write_csv`: plain CSV (opens in pandas, R, Excel as it is) with its
+  provenance in ``<stem>.provenance.json`` beside it;
 - :func:`provenance`: version, git commit, Python, time.
 """
 
@@ -159,6 +161,27 @@ def write_parquet(path: str | Path, df: Any, meta: dict[str, Any]) -> Path:
     metadata[b"lasim"] = json.dumps(meta, default=str).encode()
     table = table.replace_schema_metadata(metadata)
     return atomic_write(path, lambda p: pq.write_table(table, p))
+
+
+def provenance_path(csv_path: str | Path) -> Path:
+    """Where the provenance of a CSV lives: ``table.csv`` -> ``table.provenance.json``."""
+    p = Path(csv_path)
+    return p.with_name(p.stem + ".provenance.json")
+
+
+def write_csv(path: str | Path, df: Any, meta: dict[str, Any], *, comment: bool = False) -> list[Path]:
+    """Write ``df`` as plain CSV with ``meta`` in a JSON file beside it.
+
+    A CSV with a leading ``#`` line reads as one column in ``pd.read_csv``, R's
+    ``read.csv`` and Excel, so the provenance goes into :func:`provenance_path`.
+    ``comment=True`` also puts it in a leading ``# key=value ...`` line, for
+    readers who asked for it (``pd.read_csv(f, comment="#")``).
+
+    Returns the CSV's path, then the JSON's.
+    """
+    header = ("# " + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n") if comment else ""
+    csv_path = atomic_write_text(path, header + df.to_csv(index=False))
+    return [csv_path, atomic_write_json(provenance_path(path), {"file": Path(path).name, **meta})]
 
 
 def read_parquet_meta(path: str | Path) -> dict[str, Any]:

@@ -110,24 +110,39 @@ def plot_sobol(indices: pd.DataFrame, outcome: str) -> Figure:
 
 
 def plot_s2(s2: pd.DataFrame, outcome: str, names: list[str]) -> Figure:
-    """Second-order indices as a heatmap (upper triangle)."""
+    """Second-order indices (upper triangle) with their confidence intervals.
+
+    A cell whose interval includes 0 is greyed out and not coloured: at the sample
+    sizes a study can afford most S2 estimates are noise, and a coloured cell of
+    noise reads as an interaction.
+    """
     sub = s2[s2["outcome"] == outcome]
-    mat = np.full((len(names), len(names)), np.nan)
-    idx = {n: i for i, n in enumerate(names)}
+    n = len(names)
+    mat = np.full((n, n), np.nan)
+    conf = np.full((n, n), np.nan)
+    idx = {name: i for i, name in enumerate(names)}
     for row in sub.itertuples():
         mat[idx[row.parameter_i], idx[row.parameter_j]] = row.S2
-    fig = Figure(figsize=(0.55 * len(names) + 2.5, 0.5 * len(names) + 1.5),
-                 layout="constrained")
+        conf[idx[row.parameter_i], idx[row.parameter_j]] = row.S2_conf
+    significant = np.isfinite(mat) & np.isfinite(conf) & (np.abs(mat) > conf)
+    shown = np.where(significant, mat, np.nan)
+    fig = Figure(figsize=(0.8 * n + 2.8, 0.6 * n + 1.9), layout="constrained")
     ax = fig.subplots()
+    estimated = np.where(np.isfinite(mat) & ~significant, 1.0, np.nan)
+    ax.imshow(estimated, cmap="Greys", vmin=0, vmax=8)  # light grey: estimated, not told apart from 0
     lim = np.nanmax(np.abs(mat)) if np.isfinite(mat).any() else 1.0
-    image = ax.imshow(mat, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(names)), names, fontsize=7)
+    lim = lim if lim > 0 else 1.0
+    image = ax.imshow(shown, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(n), names, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(n), names, fontsize=7)
     for (r, c), v in np.ndenumerate(mat):
         if np.isfinite(v):
-            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6)
-    fig.colorbar(image, ax=ax, label="S2")
-    ax.set_title(f"Second-order Sobol indices of {outcome}", fontsize=10)
+            ax.text(c, r, f"{v:.2f}\n±{conf[r, c]:.2f}", ha="center", va="center", fontsize=5.5,
+                    color="black" if significant[r, c] else "#777777")
+    fig.colorbar(image, ax=ax, label="S2 (coloured where its 95% CI excludes 0)")
+    ax.set_title(f"Second-order Sobol indices of {outcome}\n{int(significant.sum())} of "
+                 f"{int(np.isfinite(mat).sum())} pairs differ from 0 (95% CI); grey: interval includes 0",
+                 fontsize=9)
     return fig
 
 
@@ -149,17 +164,67 @@ def plot_convergence(conv: pd.DataFrame, outcome: str) -> Figure:
 
 
 def plot_morris(table: pd.DataFrame, outcome: str) -> Figure:
-    """Morris mu* against sigma: right = influential, up = non-linear or interacting."""
-    sub = table[table["outcome"] == outcome]
-    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    """Morris screening as a ranked dot chart: mu* with its interval, and sigma, per parameter.
+
+    Parameter names sit on the axis, one row each, so no two labels can overlap
+    whatever the values (a mu*-sigma scatter with a name at each point piles
+    names on top of each other where parameters have similar effects). mu* says
+    how much a parameter matters; sigma beside it large relative to mu* says its
+    effect is non-linear or depends on other parameters.
+    """
+    sub = table[table["outcome"] == outcome].sort_values("mu_star", ascending=True)
+    y = np.arange(len(sub))
+    fig = Figure(figsize=(6.4, 0.3 * len(sub) + 1.5), layout="constrained")
     ax = fig.subplots()
-    ax.errorbar(sub["mu_star"], sub["sigma"], xerr=sub["mu_star_conf"], fmt="o", capsize=2)
-    for row in sub.itertuples():
-        ax.annotate(row.parameter, (row.mu_star, row.sigma), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
-    top = float(max(sub["mu_star"].max(), sub["sigma"].max(), 1e-12))
-    ax.plot([0, top], [0, top], color="grey", lw=0.5, ls="--")
-    ax.set_xlabel("mu* (mean absolute elementary effect)")
-    ax.set_ylabel("sigma (spread of elementary effects)")
-    ax.set_title(f"Morris screening of {outcome}", fontsize=10)
+    for k in y[::2]:
+        ax.axhspan(k - 0.5, k + 0.5, color="#f2f2f2", lw=0, zorder=0)
+    ax.errorbar(sub["mu_star"], y - 0.12, xerr=sub["mu_star_conf"], fmt="o", color="#4c72b0", ms=5,
+                capsize=2, label="mu* (mean |elementary effect|), 95% CI")
+    ax.plot(sub["sigma"], y + 0.12, "D", mfc="none", color="#dd8452", ms=5,
+            label="sigma (spread: non-linear or interacting)")
+    ax.set_yticks(y, sub["parameter"], fontsize=8)
+    ax.set_ylim(-0.6, len(sub) - 0.4)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("elementary effect on " + outcome)
+    ax.set_title(f"Morris screening of {outcome} (ranked by mu*)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_box_limits(limits: dict[str, tuple[float | None, float | None]],
+                    ranges: dict[str, tuple[float, float]], labels: dict[str, tuple[str, str]],
+                    title: str) -> Figure:
+    """A discovery box's limits on the factors it restricts, drawn from the limits its sentence states.
+
+    Each factor is a row over its explored range (grey), with the box's range in
+    colour and the limits written at its ends; an open side runs to the range's end.
+    ``labels`` holds the printed lower and upper limit of each factor (the
+    sentence's own wording of the numbers).
+    """
+    names = list(limits)
+    fig = Figure(figsize=(6.4, 0.55 * len(names) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    for k, name in enumerate(names):
+        lo0, hi0 = ranges[name]
+        width = (hi0 - lo0) or 1.0
+        lo, hi = limits[name]
+        a = 0.0 if lo is None else (lo - lo0) / width
+        b = 1.0 if hi is None else (hi - lo0) / width
+        ax.barh(k, 1.0, left=0.0, height=0.5, color="#e6e6e6", zorder=1)
+        ax.barh(k, max(b - a, 0.01), left=a, height=0.5, color="#4c72b0", zorder=2, gid=f"box:{name}")
+        lo_text, hi_text = labels[name]
+        ax.text(-0.02, k, _fmt(lo0), ha="right", va="center", fontsize=7, color="#777777")
+        ax.text(1.02, k, _fmt(hi0), ha="left", va="center", fontsize=7, color="#777777")
+        if lo_text:
+            ax.text(a, k + 0.3, lo_text, ha="center", va="bottom", fontsize=8, gid=f"lo:{name}")
+        if hi_text:
+            ax.text(b, k + 0.3, hi_text, ha="center", va="bottom", fontsize=8, gid=f"hi:{name}")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(-0.6, len(names) - 0.1)
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("explored range of each factor (grey); the box (blue)", fontsize=8)
+    ax.set_title(title, fontsize=9)
     return fig

@@ -21,7 +21,7 @@ import pandas as pd
 from model.errors import LasimInputError
 
 from . import plots
-from .files import atomic_write_json, atomic_write_text, provenance
+from .files import atomic_write_json, provenance, write_csv
 from .spec import ExperimentSpec
 from .store import Store, load_results, outcome_columns
 
@@ -175,15 +175,14 @@ def analyse(spec: ExperimentSpec, out: str | Path, *, plot: bool = True) -> Sens
 
 
 def write_outputs(spec: ExperimentSpec, result: SensitivityResult, folder: Path) -> list[Path]:
-    """CSV tables (provenance in a leading ``#`` comment) and PNG plots."""
+    """Plain CSV tables (provenance in ``<table>.provenance.json`` beside each) and PNG plots."""
     prov = provenance()
     meta = {"experiment": spec.name, "scenario": spec.scenario, "root_seed": spec.seed,
             "replications": spec.replications, **prov}
-    header = "# " + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n"
     files = []
 
     def csv(name: str, df: pd.DataFrame) -> None:
-        files.append(atomic_write_text(folder / name, header + df.to_csv(index=False)))
+        files.extend(write_csv(folder / name, df, meta))
 
     def png(name: str, fig: Any) -> None:
         files.append(plots.save_figure(fig, folder / name, meta))

@@ -35,10 +35,10 @@ from pydantic import (
 )
 
 from model.ensemble import is_ensemble_file, load_ensemble
-from model.errors import LasimInputError
+from model.errors import LasimInputError, did_you_mean
 from model.mechanisms import MECHANISMS
 from model.runner import SUMMARY_FIELDS, replication_seeds
-from model.scenario import load_scenario, parameter_specs, unknown_mechanism
+from model.scenario import load_scenario, setting_specs, unknown_mechanism
 from model.shipped import resolve
 from model.tomlfile import parse_toml
 from model.validation import Finite, format_validation_error
@@ -601,27 +601,29 @@ class SpecFile(BaseModel):
         # checked before the bodies, so a misspelt name is reported as such
         if not isinstance(raw, Mapping) or not raw:
             raise ValueError("needs at least one [factors.NAME] table naming a scenario parameter")
-        pspecs = parameter_specs()
+        pspecs = setting_specs()
         for name in raw:
             if name not in pspecs:
-                raise _bad("factors", name, f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
+                raise _bad("factors", name, f"unknown parameter{did_you_mean(name, pspecs)}; "
+                                            f"allowed: {', '.join(sorted(pspecs))}")
         return raw
 
     @model_validator(mode="after")
     def _consistent(self) -> SpecFile:
-        self._factors = [body.factor(name, self.sampler.method, parameter_specs()[name])
+        self._factors = [body.factor(name, self.sampler.method, setting_specs()[name])
                          for name, body in self.factors.items()]
         _check_sampler_fits(self.sampler.method, self._factors)
-        pspecs = parameter_specs()
+        pspecs = setting_specs()
         for key, value in self.fixed.items():
             if key not in pspecs:
-                raise _bad(f"fixed.{key}", value, f"unknown parameter; allowed: {', '.join(sorted(pspecs))}")
+                raise _bad(f"fixed.{key}", value, f"unknown parameter{did_you_mean(key, pspecs)}; "
+                                                  f"allowed: {', '.join(sorted(pspecs))}")
             if key in self.factors:
                 raise _bad(f"fixed.{key}", value, "is also a factor; a parameter is either fixed or varied")
         known = list(SUMMARY_FIELDS)
         for name in self.outcomes or []:
             if name not in known:
-                raise _bad("outcomes", name, f"unknown outcome; allowed: {', '.join(known)}")
+                raise _bad("outcomes", name, f"unknown outcome{did_you_mean(name, known)}; allowed: {', '.join(known)}")
         for name in self.off:
             if name not in MECHANISMS:
                 raise ValueError(f"off: {unknown_mechanism(name)}")

@@ -31,6 +31,23 @@ def wilson(successes: int, n: int) -> tuple[float, float, float]:
     return p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
+def mean_interval(values: ArrayLike) -> tuple[float, float, float]:
+    """Mean of ``values`` and the Student-t 95% interval of that mean (NaN and inf dropped).
+
+    The uncertainty of an expected value (a design's mean cost), not the spread of the
+    runs; with one value the interval is undefined (NaN).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(v.mean())
+    if v.size == 1:
+        return mean, math.nan, math.nan
+    half = float(student_t.ppf(0.975, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
+    return mean, mean - half, mean + half
+
+
 class PairedDifference(NamedTuple):
     """Mean of ``b - a`` over paired runs, its 95% interval and the number of pairs used."""
 
@@ -38,6 +55,20 @@ class PairedDifference(NamedTuple):
     low: float
     high: float
     n: int
+
+
+#: Fewest paired runs on which a difference may be called "clear". A t interval of
+#: yes/no differences leans on a normal approximation that a handful of runs does not
+#: support (with 6 runs a design that scaled in 6 and one that scaled in 2 "differed
+#: clearly"); about 20 pairs is where the approximation's coverage settles for shares
+#: away from 0 and 1, and the project's rule is that no difference is called clear on a
+#: handful of runs.
+MIN_CLEAR_PAIRS = 20
+
+
+def is_clear(low: float, high: float, pairs: int) -> bool:
+    """Whether a paired 95% interval excludes zero on at least :data:`MIN_CLEAR_PAIRS` pairs."""
+    return bool(pairs >= MIN_CLEAR_PAIRS and np.isfinite(low) and (low > 0 or high < 0))
 
 
 def paired_difference(a: ArrayLike, b: ArrayLike) -> PairedDifference:

@@ -35,8 +35,8 @@ def sweep_tasks(base: Any, todo: pd.DataFrame, factors: tuple[str, ...]) -> list
     """One task per planned run; ``Task.index`` is the run's position in ``todo``."""
     tasks = []
     members = base if isinstance(base, tuple) else None
-    for i, row in enumerate(todo.itertuples(index=False)):
-        rec = row._asdict()
+    # records, not itertuples: a factor such as ``district_members.ngo`` is no identifier
+    for i, rec in enumerate(todo.to_dict("records")):
         scenario = members[int(rec["replication"]) % len(members)] if members else base
         values = {name: _plain(rec[name]) for name in factors}
         tasks.append(Task(i, int(rec["sample_id"]), int(rec["replication"]), int(rec["seed"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     "lasim.explorer.cli",
     "experiments.compare_cli",
     "lasim.knockout_cli",
+    "lasim.optimise_cli",
 )
 
 
@@ -33,6 +35,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # noqa: D401
         self.exit(2, f"lasim: error: {message}\n")
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        # argparse's own message lists the choices; a typo ('rn') also gets the closest one
+        if action.choices is not None and value not in action.choices:
+            from model.errors import did_you_mean
+
+            choices = [str(c) for c in action.choices]
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{did_you_mean(value, choices)} (choose from {', '.join(choices)})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     on a loaded machine), so even the imports happen inside the handlers.
     """
     try:
-        return _main(argv)
+        code = _main(argv)
+        # a reader that left (`| head`) shows at this flush when the output fit the buffer
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
+        # a further Ctrl-C while the interpreter shuts down (workers joined, exit handlers
+        # run) must end the same way and at once: by default it raised KeyboardInterrupt
+        # out of an exit handler and the process died of SIGINT (exit -2), not 130
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
         print("lasim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

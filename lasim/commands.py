@@ -165,7 +165,10 @@ def format_table(table: pd.DataFrame, replications: int) -> str:
     lines = [f"{'outcome':<26} {'mean':>9}  {'95% interval':<21} {'runs':>5}  meaning"]
     for r in table.itertuples():
         if r.kind == "never":
-            lines.append(f"{r.outcome:<26} {'never':>9}  {'':<21} {0:>5}  {SUMMARY_FIELDS[r.outcome]}")
+            # a per-community cost with no community reached is not "never": nothing was reached to divide by
+            shown = "none" if r.outcome == "cost_per_community" else "never"
+            note = " (no run reached a community)" if r.outcome == "cost_per_community" else ""
+            lines.append(f"{r.outcome:<26} {shown:>9}  {'':<21} {0:>5}  {SUMMARY_FIELDS[r.outcome]}{note}")
             continue
         fmt = "{:.0%}" if r.kind == "share of runs" else ("{:.0f}" if abs(r.mean) >= 10 else "{:.2f}")
         interval = f"[{fmt.format(r.low)}, {fmt.format(r.high)}]" if replications > 1 else ""

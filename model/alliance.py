@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -11,7 +12,6 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from mesa.datacollection import DataCollector
 
 from .agents import Platform, Stakeholder
 from .causes import (
@@ -30,11 +30,13 @@ from .causes import (
     scaled_cause,
     sustain_cause,
 )
+from .errors import LasimInputError
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
-from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning
+from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning, membership
 from .month import INFO, config_record, draw_ends, mean_member_trust, record_index
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
+from .recording import MonthlyCollector
 from .scenario import Scenario, load_scenario
 from .structure import build_world
 
@@ -81,6 +83,14 @@ _ADOPTED = int(Stage.ADOPTED)
 _LEVEL_WORDS = ("national", "district", "community")
 
 
+def _seed_as_rng(seed: Any, rng: Any) -> Any:
+    if rng is not None and seed is not None:
+        raise LasimInputError("seed and rng: pass one of them (rng is Mesa's name; seed= is its deprecated alias)")
+    warnings.warn("The use of the `seed` keyword argument is deprecated, use `rng` instead. No functional changes.",
+                  FutureWarning, stacklevel=3)
+    return seed
+
+
 def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.isin(kind, [KIND_INDEX[k] for k in names])
 
@@ -95,13 +105,20 @@ class AllianceModel(mesa.Model):
         TOML path; ``None`` runs the default scenario.
     rng
         Seed of the model's random generator; every draw (traits, structure,
-        every month) comes from it.
+        every month) comes from it. ``seed=`` is accepted as Mesa accepts it:
+        the same run as ``rng=``, with Mesa's warning that ``rng`` is the name to use.
+    agent_reporters
+        Record every stakeholder's stage, knowledge, trust and membership each
+        month for ``datacollector.get_agent_vars_dataframe()`` (off by default:
+        see docs/decisions.md).
     **parameters
         Overrides of scenario parameters, e.g. ``facilitation_quality=0.3``.
     """
 
     def __init__(self, scenario: Scenario | str | None = None, *, rng: int | None = None,
-                 **parameters: Any) -> None:
+                 agent_reporters: bool = False, **parameters: Any) -> None:
+        if "seed" in parameters:
+            rng = _seed_as_rng(parameters.pop("seed"), rng)
         if scenario is None:
             scenario = "default"
         if isinstance(scenario, str):
@@ -153,6 +170,8 @@ class AllianceModel(mesa.Model):
         self._reached = 0
         self.month = 0
         self.total_cost = 0.0
+        # cumulative spending by payer (donor, members, government), k USD; summary only
+        self.cost_by_payer = np.zeros(len(funding.PAYERS))
         self.events: list[Event] = []
 
         # fixed masks and per-seat constants used every month
@@ -164,6 +183,15 @@ class AllianceModel(mesa.Model):
         self._outside = ~w.in_pilot
         self._national = w.district < 0
         self._local = w.level == LEVEL_INDEX["local"]
+        # the lead organisation allocates the project's money (Sartas et al. 2018): how far
+        # each platform is from it is fixed by the alliance as launched, and the seats it
+        # was offered on the platforms it funds are taken only while it allocates
+        self._lead_distance = membership.lead_distance(
+            w.lead, w.edge_active, w.edge_agent, w.edge_platform, w.platform_parent)[w.edge_platform]
+        self._lead_offer = (w.edge_agent == w.lead) & ~w.edge_active
+        # the per-seat joining and leaving factors while it allocates, and while it does not
+        self._allocating = self._allocation(True)
+        self._not_allocating = self._allocation(False)
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
@@ -210,10 +238,10 @@ class AllianceModel(mesa.Model):
         self._survival_detail: Survival | None = None
         self._compile_inputs()
 
-        # one array-valued reporter: the DataCollector deep-copies every value it
-        # stores, and one array copy a month is far cheaper than forty float copies
+        # Mesa's DataCollector with every series as a named reporter; it keeps the month's
+        # row (metric_row) and names the columns when they are read (model.recording)
         self.metric_row = np.full(len(SERIES_FIELDS), np.nan)
-        self.datacollector = DataCollector(model_reporters={"metrics": "metric_row"})
+        self.datacollector = MonthlyCollector(agents=agent_reporters)
         self.running = True
 
     # ------------------------------------------------------------------ helpers
@@ -241,6 +269,18 @@ class AllianceModel(mesa.Model):
             w = self.world
             self._stakeholders = [Stakeholder(self, i) for i in range(w.n)]
             self._platforms = [Platform(self, j) for j in range(w.n_platforms)]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The last month's series by name (NaN before the first month)."""
+        return dict(zip(SERIES_FIELDS, self.metric_row.tolist(), strict=True))
+
+    def _allocation(self, allocating: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per-seat joining and leaving factors of the lead organisation's allocation (process 9)."""
+        strength = self.params.lead_allocation if allocating else 0.0
+        join, leave = membership.allocation_factors(self._lead_distance, strength, allocating)
+        # the lead joins the platforms it funds only while it allocates money to them
+        return np.where(self._lead_offer & (not allocating), 0.0, join), leave
 
     def _members(self) -> np.ndarray:
         w = self.world
@@ -273,7 +313,7 @@ class AllianceModel(mesa.Model):
             self._policy_maker, self._institutional_kind, self._local_gov, self._outside, self._local,
             self._dm_base, self._level_group.astype(i32), self._level_count, self._kind_count, self._scale_pop,
             self._fit_index.astype(i32), self._platform_level_index.astype(i32), self._has_home,
-            self._home.astype(i32), self._programme_order,
+            self._home.astype(i32), self._programme_order, *self._allocating, *self._not_allocating,
         )
         n_p, n_d = w.n_platforms, len(w.district_names)
         self._out = (
@@ -297,7 +337,7 @@ class AllianceModel(mesa.Model):
     def _state(self) -> tuple:
         return (self.knowledge, self.trust, self.support, self.stage, self.abandoned, self.tenure,
                 self.decision_maker, self.seat_active, self.is_member, self.fit, self.ownership, self.last_meeting,
-                self.last_case_study, self.district_policy, self.backed, self._was_idle)
+                self.last_case_study, self.district_policy, self.backed, self._was_idle, self.cost_by_payer)
 
     def _event(self, kind: str, text: str, cause: str | Callable[[], str] = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
@@ -564,9 +604,7 @@ class AllianceModel(mesa.Model):
 
     def series(self) -> pd.DataFrame:
         """The monthly series recorded so far (one row per month, months 1..)."""
-        rows = self.datacollector.model_vars.get("metrics", [])
-        data = np.vstack(rows) if rows else np.empty((0, len(SERIES_FIELDS)))
-        return pd.DataFrame(data, columns=list(SERIES_FIELDS), index=pd.RangeIndex(1, len(rows) + 1, name="month"))
+        return self.datacollector.series_frame()
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :data:`model.outcomes.SUMMARY_FIELDS`)."""
@@ -583,4 +621,4 @@ class AllianceModel(mesa.Model):
             scale_extent=(np.count_nonzero(practising & scale_pop) / np.count_nonzero(scale_pop)
                           if scale_pop.any() else math.nan),
             pilot_adoption=np.count_nonzero(practising & self.world.in_pilot) / self._n_pilot,
-        )
+        ) | {f"cost_{payer}": float(v) for payer, v in zip(funding.PAYERS, self.cost_by_payer, strict=True)}

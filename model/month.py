@@ -75,7 +75,8 @@ _PRESSURE, _PM_PRACTISING, _NEW_DISTRICTS, _REACH, _SCALE, _FUNCTIONING, _COST, 
 #: Mechanism switches in the configuration record (model.mechanisms.MECHANISMS).
 _SWITCHES = ("funding", "meetings", "horizontal_learning", "trust", "action_research", "vertical_learning",
              "adoption", "peer_support", "national_institutionalisation", "district_institutionalisation",
-             "government_programmes", "turnover", "membership", "fade", "ownership", "donor_distortion")
+             "government_programmes", "turnover", "membership", "lead_allocation", "fade", "ownership",
+             "donor_distortion")
 
 
 def record_index() -> np.ndarray:
@@ -121,7 +122,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         changed (-1: not yet), process 10's Weibull hazard this month and the spending
         before this month.
     state
-        The model's state arrays, updated in place (see ``AllianceModel._state``).
+        The model's state arrays, updated in place (see ``AllianceModel._state``), the last
+        the spending so far by payer (:data:`model.mechanisms.funding.PAYERS`).
     world, const
         Fixed arrays of the world and of the model (``AllianceModel._world_arrays``, ``_const``).
     block, ends, z
@@ -142,14 +144,15 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     """
     c = cfg[0]
     (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
-     ownership, last_meeting, last_case_study, district_policy, backed, was_idle) = state
+     ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer) = state
     # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
     (ea, ep, edge_linking, capacity, influence, engagement, kind, district, threshold, reach, in_pilot,
      platform_facilitation, platform_district, platform_level, district_pilot, district_communities,
      h_indptr, h_indices, h_data, v_indptr, v_indices, v_data) = world
     (engagement_seat, influence_seat, facilitation_seat, champion_seat, gov_seat, hard_seat, marginalised_seat,
      private_seat, policy_maker, institutional_kind, local_gov, outside, local, dm_base, level_group,
-     level_count, kind_count, scale_pop, fit_index, platform_level_index, has_home, home, programme_order) = const
+     level_count, kind_count, scale_pop, fit_index, platform_level_index, has_home, home, programme_order,
+     join_allocating, leave_allocating, join_not_allocating, leave_not_allocating) = const
     u_meet, u_attend, u_case, u_adopt = block[:ends[0]], block[ends[0]:ends[1]], block[ends[1]:ends[2]], block[
         ends[2]:ends[3]]
     u_replace, u_dm, u_seat, u_fade = block[ends[3]:ends[4]], block[ends[4]:ends[5]], block[ends[5]:ends[6]], block[
@@ -334,12 +337,16 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         tenure[:] = ten2
         decision_maker[:] = dm2
 
-    # 9 membership
+    # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
         attractiveness = 0.5 * pool + 0.5 * home_trust
+        if donor_on and c.on_lead_allocation and c.lead_allocation > 0.0:
+            join, leave = join_allocating, leave_allocating
+        else:
+            join, leave = join_not_allocating, leave_not_allocating
         seat_active[:] = membership.update_seats(seat_active, edge_linking, ea, ep, met, attractiveness, engagement,
                                                  trust, idle, c.cost_sharing, c.recruitment_rate, c.dropout_rate,
-                                                 u_seat)
+                                                 u_seat, join, leave)
         is_member[:] = any_per_row(ea, seat_active, n)
 
     # 10 fade after funding ends
@@ -364,6 +371,16 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
 
     cost = funding.monthly_cost(met, platform_level, cases, c.meeting_cost, c.case_study_cost)
     info[_COST] = cost
+    # who paid it, shared as the money came in at the month's start (before process 11)
+    members_paid = np.empty(n_p)
+    government_paid = np.empty(n_p)
+    for j in range(n_p):
+        members_paid[j] = c.cost_sharing if donor_on else max(c.cost_sharing, c.member_funding) * ownership[j]
+        government_paid[j] = gov_share[j] * ownership[j]
+    paid = funding.cost_by_payer_kernel(met, platform_level, cases, c.meeting_cost, c.case_study_cost, donor_now,
+                                        members_paid, government_paid)
+    for k in range(paid.shape[0]):
+        cost_by_payer[k] += paid[k]
     record(t, c, donor_on, cost, total_cost + cost, row, index, knowledge, trust, stage, seat_active, is_member,
            fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,

@@ -79,6 +79,9 @@ SUMMARY_FIELDS: dict[str, str] = {
     "persistence": "mean share of platforms still functioning over the last 24 months",
     "total_cost": "total spending (k USD)",
     "cost_per_community": "total spending per community reached at the peak (k USD)",
+    "cost_donor": "total spending paid by the donor (k USD; each platform's bill shared as its money came in)",
+    "cost_members": "total spending paid by members (cost sharing, member funding, in kind)",
+    "cost_government": "total spending paid by government (co-financing where it backs the practice)",
 }
 
 

@@ -9,7 +9,6 @@ the value and what is allowed (:class:`~model.errors.ScenarioError`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,20 @@ from typing import Annotated, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ScenarioError
+from .errors import ScenarioError, did_you_mean
 from .kinds import KINDS, LEVEL_INDEX, LEVELS
 from .mechanisms import MECHANISMS
 from .shipped import shipped
+from .structure_variables import (
+    EXCHANGE_LINKS,
+    VARIABLE_SPECS,
+    StructureVariables,
+    apply_variables,
+    as_variables,
+    is_structure_variable,
+    parse_variables,
+    shown,
+)
 from .tomlfile import parse_toml
 from .validation import format_validation_error
 
@@ -99,6 +108,7 @@ class Parameters(BaseModel):
     turnover_rate: float = _p(0.02, 0.0, 0.5, "per month", "chance an organisation's representative changes")
     recruitment_rate: float = _p(0.25, 0.0, 1.0, "per month", "chance a meeting platform recruits an interested non-member")
     dropout_rate: float = _p(0.01, 0.0, 1.0, "per month", "chance a member whose costs outweigh benefits leaves")
+    lead_allocation: float = _p(1.0, 0.0, 5.0, "x", "while the donor pays, how much more likely joining is where the lead organisation sits and leaving is furthest from it (Sartas et al. 2018; 0: no effect)")
     fade_scale_months: float = _p(988.0, 1.0, 100000.0, "months", "Weibull scale of abandonment after funding ends (P11)")
     fade_shape: float = _p(0.41, 0.05, 3.0, "-", "Weibull shape of abandonment after funding ends (P11: <1, early failures)")
     policy_protection: float = _p(0.5, 0.0, 1.0, "0..1", "how much institutionalisation backs an adopter against fading, relative to owning a platform that meets")
@@ -250,6 +260,23 @@ class Structure(BaseModel):
                 out.extend((f"{spec.name} {i + 1}", spec) for i in range(spec.count))
         return out
 
+    def with_variables(self, variables: StructureVariables | dict[str, Any],
+                       source: str = "structure_variables") -> Structure:
+        """A validated copy changed by structure variables (:mod:`model.structure_variables`).
+
+        Raises
+        ------
+        ScenarioError
+            One line naming the variable (or the part of the structure it broke) and what is allowed.
+        """
+        v = as_variables(variables, source)
+        data = apply_variables(self.model_dump(mode="python", exclude_none=True), v, source)
+        try:
+            return Structure.model_validate(data)
+        except ValidationError as exc:
+            line = format_validation_error(exc, source, Structure, prefix="structure")
+            raise ScenarioError(f"{line} (after structure variables {shown(v)})") from None
+
     @model_validator(mode="after")
     def _consistent(self) -> Structure:
         districts = {d.name: d for d in self.districts}
@@ -268,7 +295,8 @@ class Structure(BaseModel):
             for p in org.platforms:
                 if p not in level_of:
                     raise ValueError(
-                        f"organisation {org.name!r} names unknown platform {p!r}; known: {', '.join(names)}"
+                        f"organisation {org.name!r} names unknown platform {p!r}{did_you_mean(p, names)}; "
+                        f"known: {', '.join(names)}"
                     )
                 named_extra[p] += 1
         for name, spec in expanded:
@@ -277,7 +305,7 @@ class Structure(BaseModel):
                     raise ValueError(f"platform {name!r} at level {spec.level} needs a district")
                 if spec.district not in districts:
                     raise ValueError(
-                        f"platform {name!r} names unknown district {spec.district!r}; known: "
+                        f"platform {name!r} names unknown district {spec.district!r}{did_you_mean(spec.district, districts)}; known: "
                         f"{', '.join(districts)}"
                     )
                 if not districts[spec.district].pilot:
@@ -293,7 +321,8 @@ class Structure(BaseModel):
             if spec.parent is not None:
                 if spec.parent not in level_of:
                     raise ValueError(
-                        f"platform {name!r} names unknown parent {spec.parent!r}; known: {', '.join(names)}"
+                        f"platform {name!r} names unknown parent {spec.parent!r}{did_you_mean(spec.parent, names)}; "
+                        f"known: {', '.join(names)}"
                     )
                 if level_of[spec.parent] >= level_of[name]:
                     raise ValueError(
@@ -304,15 +333,14 @@ class Structure(BaseModel):
         for a, b in self.exchanges:
             for p in (a, b):
                 if p not in level_of and p not in groups:
-                    raise ValueError(f"exchange names unknown platform {p!r}; known: {', '.join(names)}")
+                    raise ValueError(f"exchange names unknown platform {p!r}{did_you_mean(p, names)}; "
+                                     f"known: {', '.join(names)}")
         return self
 
 
 def unknown_mechanism(name: str) -> str:
     """What is wrong with mechanism ``name``: unknown, the closest known name, and every allowed one."""
-    close = difflib.get_close_matches(name, list(MECHANISMS), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown mechanism {name!r}{hint}; allowed: {', '.join(MECHANISMS)}"
+    return f"unknown mechanism {name!r}{did_you_mean(name, MECHANISMS)}; allowed: {', '.join(MECHANISMS)}"
 
 
 def _all_mechanisms() -> dict[str, bool]:
@@ -378,6 +406,10 @@ class Scenario(BaseModel):
     def with_parameters(self, _source: str = "parameter override", **values: Any) -> Scenario:
         """A validated copy with some parameters changed (``_source`` names them in errors).
 
+        A name may also be a structure variable (``community_platforms``,
+        ``district_members.ngo``; :mod:`model.structure_variables`), which
+        changes the structure the same way a ``[structure_variables]`` table does.
+
         Raises
         ------
         ScenarioError
@@ -386,15 +418,20 @@ class Scenario(BaseModel):
         if not values:
             return self
         data = self.parameters.model_dump()
+        structural = {k: v for k, v in values.items() if is_structure_variable(k)}
         for k in values:
-            if k not in data:
+            if k not in data and k not in structural:
                 raise ScenarioError(f"{_source}: " + _unknown_parameter(k))
-        data.update(values)
-        try:
-            params = Parameters.model_validate(data)
-        except ValidationError as exc:
-            raise scenario_error(exc, _source, prefix="parameters") from None
-        return self.model_copy(update={"parameters": params})
+        update: dict[str, Any] = {}
+        if len(structural) < len(values):
+            data.update({k: v for k, v in values.items() if k not in structural})
+            try:
+                update["parameters"] = Parameters.model_validate(data)
+            except ValidationError as exc:
+                raise scenario_error(exc, _source, prefix="parameters") from None
+        if structural:
+            update["structure"] = self.structure.with_variables(structural, _source)
+        return self.model_copy(update=update)
 
 
 # --------------------------------------------------------------------------- parameter table
@@ -425,12 +462,19 @@ def parameter_specs() -> dict[str, ParamSpec]:
     return out
 
 
+def setting_specs() -> dict[str, Any]:
+    """Every name a sweep, ``--set`` or a search may change: parameters, then structure variables.
+
+    Structure variables (:data:`model.structure_variables.VARIABLE_SPECS`) have
+    the same fields as :class:`ParamSpec`; all of them are whole numbers.
+    """
+    return {**parameter_specs(), **VARIABLE_SPECS}
+
+
 def _unknown_parameter(name: str) -> str:
-    names = list(Parameters.model_fields)
-    # a name that is the start of a parameter ("facilitation") is a better hint than the closest spelling
-    close = [n for n in names if name and n.startswith(name)][:1] or difflib.get_close_matches(name, names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown parameter {name!r}{hint}; run 'lasim show default' for the list"
+    names = [*Parameters.model_fields, *VARIABLE_SPECS]
+    return (f"unknown parameter {name!r}{did_you_mean(name, names)}; run 'lasim show default' for the list "
+            "(structure variables: see docs/ODD.md, 'Structure variables')")
 
 
 def parse_assignments(items: list[str] | None) -> dict[str, Any]:
@@ -441,7 +485,7 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
     ScenarioError
         For a missing ``=``, an unknown name or a value that is not a number.
     """
-    specs = parameter_specs()
+    specs = setting_specs()
     out: dict[str, Any] = {}
     for item in items or []:
         name, sep, raw = item.partition("=")
@@ -452,11 +496,16 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
             raise ScenarioError(f"--set {item!r}: " + _unknown_parameter(name))
         spec = specs[name]
         try:
+            if name == "exchange_links" and not raw.lstrip("-").isdigit():
+                if raw not in EXCHANGE_LINKS:
+                    raise ValueError(raw)
+                raw = str(EXCHANGE_LINKS.index(raw))
             value: Any = int(raw) if spec.integer else float(raw)
         except ValueError:
             kind = "a whole number" if spec.integer else "a number"
+            names = " or one of none, district, across, all" if name == "exchange_links" else ""
             raise ScenarioError(
-                f"--set {name}={raw!r}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit})"
+                f"--set {name}={raw!r}: must be {kind} from {spec.low:g} to {spec.high:g} ({spec.unit}){names}"
             ) from None
         out[name] = value
     return out
@@ -511,7 +560,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     A file may start from another scenario with ``base = "default"`` (a shipped
     name or a path relative to the file) and change only what differs: its
     ``parameters`` and ``traits`` tables update the base's, a ``structure``
-    table replaces it.
+    table replaces it, and a ``structure_variables`` table changes the
+    structure by name (:mod:`model.structure_variables`).
 
     Raises
     ------
@@ -539,12 +589,34 @@ def _read_scenario_data(
         files = shipped("model", "scenarios")
         if text_source not in files:
             raise ScenarioError(
-                f"unknown scenario {text_source!r}; shipped scenarios: {', '.join(sorted(files))} (or give a .toml path)"
+                f"unknown scenario {text_source!r}{did_you_mean(text_source, files)}; shipped scenarios: "
+                f"{', '.join(sorted(files))} (or give a .toml path)"
             )
         text = files[text_source].read_text(encoding="utf-8")
         source = f"{text_source}.toml"
     data = parse_toml(text, source, ScenarioError)
     data.setdefault("name", path.stem if source == text_source else text_source)
+    variables = data.pop("structure_variables", None)
+    data, source = _read_with_base(data, source, text_source, path, seen)
+    if variables is not None:
+        data = _apply_structure_variables(data, variables, source)
+    return data, source
+
+
+def _apply_structure_variables(data: dict[str, Any], variables: Any, source: str) -> dict[str, Any]:
+    """The scenario data with its structure changed by a ``[structure_variables]`` table."""
+    parsed = parse_variables(variables, source)
+    try:
+        structure = Structure.model_validate(data.get("structure"))
+    except ValidationError as exc:
+        raise scenario_error(exc, source, prefix="structure") from None
+    changed = structure.with_variables(parsed, f"{source}: structure_variables")
+    return {**data, "structure": changed.model_dump(mode="python", exclude_none=True)}
+
+
+def _read_with_base(
+    data: dict[str, Any], source: str, text_source: str, path: Path, seen: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, Any], str]:
     base = data.pop("base", None)
     if base is None:
         return data, source
@@ -560,7 +632,8 @@ def _read_scenario_data(
     if not is_path and base not in scenario_names() and not Path(base).exists():
         # name the file that asked for the base, not only the base it asked for
         raise ScenarioError(
-            f"{source}: base = {base!r}: unknown scenario; shipped scenarios: {', '.join(scenario_names())} "
+            f"{source}: base = {base!r}: unknown scenario{did_you_mean(base, scenario_names())}; shipped scenarios: "
+            f"{', '.join(scenario_names())} "
             "(or a .toml path)"
         )
     if is_path and source == text_source:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from .errors import LasimInputError
+from .errors import LasimInputError, did_you_mean
 
 
 def shipped(package: str, folder: str) -> dict[str, Path]:
@@ -42,6 +42,8 @@ def resolve(name_or_path: str | Path, package: str, folder: str, what: str) -> P
     """Like :func:`find`, but a miss is a one-line error listing the shipped names."""
     found = find(name_or_path, package, folder)
     if found is None:
-        names = ", ".join(sorted(shipped(package, folder))) or "none"
-        raise LasimInputError(f"{name_or_path}: no such {what} file (shipped {what}s: {names})")
+        names = sorted(shipped(package, folder))
+        hint = did_you_mean(shipped_name(name_or_path) or "", names)
+        raise LasimInputError(f"{name_or_path}: no such {what} file{hint} "
+                              f"(shipped {what}s: {', '.join(names) or 'none'})")
     return found

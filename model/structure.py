@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .kinds import KIND_INDEX, KINDS, LEVEL_INDEX
+from .mechanisms.membership import lead_organisation
 from .scenario import Beta, Scenario
 
 
@@ -44,6 +45,7 @@ class World:
     platform_district: np.ndarray
     platform_parent: np.ndarray
     platform_facilitation: np.ndarray
+    lead: int
     edge_agent: np.ndarray
     edge_platform: np.ndarray
     edge_linking: np.ndarray
@@ -243,6 +245,17 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
                                    np.ones(l_agent.size, bool), np.zeros(r_agent.size, bool)])
     edge_active = np.concatenate([np.ones(n_counted + len(o_seat_agent) + l_agent.size, bool),
                                   np.zeros(r_agent.size, bool)])
+    # the lead organisation allocates the project's money (Sartas et al. 2018): it may
+    # take a seat on every platform it funds (process 9, ``lead_allocation``)
+    lead = int(lead_organisation(edge_active, edge_agent, edge_platform, kind.shape[0], n_p))
+    if lead >= 0:
+        held = np.zeros(n_p, dtype=bool)
+        held[edge_platform[edge_agent == lead]] = True
+        offered = (~held).nonzero()[0]
+        edge_agent = np.concatenate([edge_agent, np.full(offered.size, lead, dtype=np.int64)])
+        edge_platform = np.concatenate([edge_platform, offered.astype(np.int64)])
+        edge_linking = np.concatenate([edge_linking, np.zeros(offered.size, bool)])
+        edge_active = np.concatenate([edge_active, np.zeros(offered.size, bool)])
 
     # vertical links weighted by the number of linking members who carry them
     lk = edge_linking
@@ -281,6 +294,7 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
         platform_district=platform_district,
         platform_parent=parent,
         platform_facilitation=facilitation,
+        lead=lead,
         edge_agent=edge_agent, edge_platform=edge_platform, edge_linking=edge_linking,
         edge_active=edge_active,
         district_names=[d.name for d in st.districts],

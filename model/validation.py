@@ -9,12 +9,14 @@ whichever file was wrong.
 
 from __future__ import annotations
 
-import difflib
+import re
 from collections.abc import Callable
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError
+
+from .errors import did_you_mean
 
 #: A number a user writes: inf and nan are refused (a field's own bounds still apply).
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -65,11 +67,13 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         allowed = fields_at(root, parts[:-1])
-        close = difflib.get_close_matches(parts[-1], allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{source}: unknown field {shown_loc!r}{hint}; allowed here: {', '.join(allowed)}"
+        return f"{source}: unknown field {shown_loc!r}{did_you_mean(parts[-1], allowed)}; allowed here: " \
+               f"{', '.join(allowed)}"
     if err["type"] == "missing":
         return f"{source}: missing field {shown_loc!r}"
+    if err["type"] == "literal_error":  # a name from a fixed list: a stakeholder kind, a level, a method
+        allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        msg += did_you_mean(err.get("input"), allowed)
     if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
         msg = "must be a table"  # not pydantic's "instance of <class>": the user never sees our classes
     value = err.get("input")

@@ -36,7 +36,7 @@ _LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
 _KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
 STATE = ("knowledge", "trust", "support", "stage", "abandoned", "tenure", "decision_maker", "seat_active",
          "is_member", "fit", "ownership", "last_meeting", "last_case_study", "district_policy", "backed", "policy",
-         "_policy_month", "_reached", "total_cost", "month")
+         "_policy_month", "_reached", "total_cost", "month", "cost_by_payer")
 
 
 class NumpyMonth:
@@ -223,6 +223,7 @@ class NumpyMonth:
             self.seat_active = membership.update_seats(
                 self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
                 idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, u["seat"],
+                *self._allocation(donor_on and on["lead_allocation"] and p.lead_allocation > 0.0),
             )
             self.is_member = self._members()
 
@@ -239,6 +240,7 @@ class NumpyMonth:
             )
 
         # 11 donor distortion of ownership
+        ownership = self.ownership  # the month's start: what funds were computed from
         self.ownership = donor.update_ownership(
             self.ownership, met if on["ownership"] else np.zeros(n_p, dtype=bool), donor_now, p.cost_sharing,
             p.donor_distortion if on["donor_distortion"] else 0.0, p.ownership_rate,
@@ -246,6 +248,9 @@ class NumpyMonth:
 
         cost = funding.monthly_cost(met, w.platform_level, cases, p.meeting_cost, p.case_study_cost)
         self.total_cost += cost
+        members = p.cost_sharing if donor_on else max(p.cost_sharing, p.member_funding) * ownership
+        self.cost_by_payer = self.cost_by_payer + funding.cost_by_payer(
+            met, w.platform_level, cases, p.meeting_cost, p.case_study_cost, donor_now, members, gov_share * ownership)
         return self.record(t, met, att, idle, funds, donor_on, cases, cost)
 
     def record(self, t, met, att, idle, funds, donor_on, cases, cost):

@@ -81,8 +81,9 @@ def test_common_random_numbers_and_provenance(report_dir):
 
 def test_figures_equal_those_computed_from_the_run_table(report_dir):
     runs, series = read_tables(report_dir)
-    data = figure_data(runs, series)
-    stored = json.loads((report_dir / "report.json").read_text())["figures"]
+    meta = json.loads((report_dir / "report.json").read_text())
+    data = figure_data(runs, series, meta["options"])
+    stored = meta["figures"]
     # the stored figure data is the data recomputed from the tables (JSON turns NaN into null)
     assert json.loads(json.dumps(json_safe(data))) == stored
     pngs = render_figures(data)

@@ -166,3 +166,28 @@ def test_every_shipped_scenario_renders(name):
     s.step(12)
     frame = r.render(s)
     assert frame.month == 12 and all(len(b) > 1000 for b in (frame.alliance, frame.adoption, frame.dynamics))
+
+
+def test_platforms_not_meeting_are_ringed_in_red_and_only_they():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lasim.drawing import draw_alliance
+
+    model = AllianceModel("default", rng=1)
+    w = model.world
+    stopped = np.zeros(w.n_platforms, dtype=bool)
+    stopped[[1, 4]] = True
+    fig, ax = plt.subplots()
+    try:
+        artists = draw_alliance(ax, compute_layout(w), model.stage, w.influence, stopped=stopped)
+        red = np.all(np.isclose(artists.stopped.get_edgecolors(), (0.8, 0.1, 0.1, 1.0)), axis=1)
+        assert red.tolist() == stopped.tolist()
+        # a later month: the rings follow, without redrawing
+        artists.update(model.stage, w.edge_active, None, ~stopped)
+        red = np.all(np.isclose(artists.stopped.get_edgecolors(), (0.8, 0.1, 0.1, 1.0)), axis=1)
+        assert red.tolist() == (~stopped).tolist()
+    finally:
+        plt.close(fig)

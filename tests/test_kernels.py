@@ -166,13 +166,14 @@ def test_membership_kernel_equals_its_numpy_reference(seed):
     ea, ep = g.integers(0, n, n_s), g.integers(0, n_p, n_s)
     active, linking, met, idle = g.random(n_s) < 0.7, g.random(n_s) < 0.1, g.random(n_p) < 0.5, g.random(n_p) < 0.3
     attr, eng, trust, u = g.random(n_p), g.random(n), g.random(n), g.random(n_s)
-    ref = active.copy()
+    join, leave = 0.5 + g.random(n_s), 0.5 + g.random(n_s)  # the lead organisation's allocation, per seat
     rec = ~active & met[ep]
-    ref[rec] = (u < 0.5 * attr[ep] * eng[ea])[rec]
     stay = active & ~linking
     burden = (0.5 + 0.3) * (1.0 - trust[ea]) * np.where(idle[ep], 3.0, 1.0)
-    ref[stay] = ~(u < 0.2 * burden)[stay]
-    got = membership.update_seats(active, linking, ea, ep, met, attr, eng, trust, idle, 0.3, 0.5, 0.2, u)
+    ref = active.copy()
+    ref[rec] = (u < 0.5 * attr[ep] * eng[ea] * join)[rec]
+    ref[stay] = ~(u < 0.2 * burden * leave)[stay]
+    got = membership.update_seats(active, linking, ea, ep, met, attr, eng, trust, idle, 0.3, 0.5, 0.2, u, join, leave)
     np.testing.assert_array_equal(got, ref)
     assert (got != active).any()
 

@@ -103,6 +103,22 @@ class TestFunding:
         assert funding.monthly_cost(meets, level, cases, 1.0, 2.0) == pytest.approx(2 + 1 + 0.5 + 3 * 2.0)
         assert funding.monthly_cost(~meets & False, level, cases & False, 1.0, 2.0) == 0.0
 
+    def test_cost_by_payer_shares_each_platform_bill_as_its_money_came_in(self):
+        meets = np.array([True, True, True, False])
+        level = np.array([0, 1, 2, 2])
+        cases = np.array([False, True, False, True])
+        members = np.array([0.2, 0.2, 0.6, 0.0])
+        gov = np.array([0.0, 0.2, 0.0, 0.0])
+        got = funding.cost_by_payer(meets, level, cases, 1.0, 2.0, 0.6, members, gov)
+        # platform 0: 2 k shared 0.6:0.2; platform 1: 3 k shared 0.6:0.2:0.2; platform 2: 0.5 k at
+        # 0.6:0.6; platform 3's case study (2 k) falls to the donor, the only one paying there
+        expected = [2 * 0.75 + 3 * 0.6 + 0.25 + 2.0, 2 * 0.25 + 3 * 0.2 + 0.25, 3 * 0.2]
+        np.testing.assert_allclose(got, expected)
+        # after the donor: nobody pays platform 3, so its case study is the members' own
+        after = funding.cost_by_payer(meets, level, cases, 1.0, 2.0, 0.0, members, gov)
+        np.testing.assert_allclose(after, [0.0, 2 + 3 * 0.5 + 0.5 + 2.0, 3 * 0.5])
+        assert got.sum() == pytest.approx(funding.monthly_cost(meets, level, cases, 1.0, 2.0))
+
 
 # ============================================================== money responses
 
@@ -681,7 +697,7 @@ class TestMembership:
         ep = np.arange(n) % 2  # seats alternate between platform 0 and 1
         return membership.update_seats(
             active, linking, ea, ep, met, np.array([1.0, 1.0]), np.ones(n), np.full(n, trust), idle,
-            0.5, recruitment, dropout, uniforms(n, seed),
+            0.5, recruitment, dropout, uniforms(n, seed), np.ones(n), np.ones(n),
         )
 
     def test_recruitment_happens_only_at_platforms_that_met(self):
@@ -907,3 +923,91 @@ def test_membership_series_stay_fixed_when_nobody_joins_or_leaves():
         s = AllianceModel(scenario, rng=seed).run(24).series()
         assert s["local_member_share"].nunique() == 1 and s["centralisation"].nunique() == 1
         assert 0.0 < s["local_member_share"].iloc[0] < 1.0 and 0.0 < s["centralisation"].iloc[0] <= 1.0
+
+
+# ------------------------------------------------- 9 the lead organisation's allocation
+
+
+def test_lead_organisation_is_the_best_connected_member_and_none_without_ties():
+    active, agent, platform = _seats([0, 1, 2], [0, 3, 4], [5, 6])
+    assert membership.lead_organisation(active, agent, platform, 7, 3) == 0
+    # ties broken towards the lowest index: reproducible
+    active, agent, platform = _seats([0, 1], [2, 3])
+    assert membership.lead_organisation(active, agent, platform, 4, 2) == 0
+    active, agent, platform = _seats([0], [1])
+    assert membership.lead_organisation(active, agent, platform, 2, 2) == -1
+    assert membership.lead_organisation(np.zeros(0, bool), agent[:0], platform[:0], 0, 0) == -1
+
+
+def test_lead_distance_counts_steps_of_the_platform_tree_from_the_leads_platforms():
+    # national 0 -> districts 1, 2 -> communities 3 (under 1) and 4 (under 2)
+    parent = np.array([-1, 0, 0, 1, 2])
+    active, agent, platform = _seats([0, 1], [0, 2], [3], [4], [5])
+    d = membership.lead_distance(0, active, agent, platform, parent)
+    # the lead sits on 0 and 1: district 2 is one step away, community 4 two, community 3 one
+    assert d.tolist() == [0.0, 0.0, 0.5, 0.5, 1.0]
+    assert membership.lead_distance(-1, active, agent, platform, parent).tolist() == [0.0] * 5
+    # a lead on every platform is nowhere far from itself
+    everywhere = _seats([0], [0], [0], [0], [0])
+    assert not membership.lead_distance(0, *everywhere, parent).any()
+
+
+def test_allocation_factors_only_while_the_donor_pays_and_grow_with_strength():
+    d = np.array([0.0, 0.5, 1.0])
+    join, leave = membership.allocation_factors(d, 1.0, True)
+    assert join.tolist() == [2.0, 1.5, 1.0] and leave.tolist() == [1.0, 1.5, 2.0]
+    for args in ((d, 1.0, False), (d, 0.0, True)):
+        join, leave = membership.allocation_factors(*args)
+        assert (join == 1.0).all() and (leave == 1.0).all()
+    strong = membership.allocation_factors(d, 3.0, True)
+    assert (strong[0] >= join).all() and (strong[1] >= leave).all()
+
+
+class TestAllocationInSeats:
+    n = N_DRAWS
+
+    def _factored(self, join, leave, active, met, dropout=0.1, trust=0.5):
+        n = active.shape[0]
+        ea, ep = np.arange(n), np.arange(n) % 2
+        return membership.update_seats(
+            active, np.zeros(n, bool), ea, ep, met, np.array([1.0, 1.0]), np.ones(n), np.full(n, trust),
+            np.zeros(2, bool), 0.5, 0.25, dropout, uniforms(n, 11), np.broadcast_to(join, n) * 1.0,
+            np.broadcast_to(leave, n) * 1.0)
+
+    def test_factors_multiply_joining_and_leaving_seat_by_seat(self):
+        ep = np.arange(self.n) % 2
+        near_far = np.where(ep == 0, 2.0, 1.0), np.where(ep == 0, 1.0, 2.0)
+        joined = self._factored(*near_far, np.zeros(self.n, bool), np.array([True, True]))
+        assert joined[ep == 0].mean() == pytest.approx(0.5, abs=0.01)  # 0.25 x 2
+        assert joined[ep == 1].mean() == pytest.approx(0.25, abs=0.01)
+        stayed = self._factored(*near_far, np.ones(self.n, bool), np.zeros(2, bool))
+        # burden (0.5 + 0.5) x (1 - 0.5) = 0.5 -> leaving 0.05, doubled far from the lead
+        assert 1 - stayed[ep == 0].mean() == pytest.approx(0.05, abs=0.01)
+        assert 1 - stayed[ep == 1].mean() == pytest.approx(0.10, abs=0.01)
+
+    def test_factors_of_one_change_no_seat(self):
+        active = rng(3).random(self.n) < 0.5
+        met = np.array([True, False])
+        n = self.n
+        plain = membership.update_seats(
+            active, np.zeros(n, bool), np.arange(n), np.arange(n) % 2, met, np.array([1.0, 1.0]), np.ones(n),
+            np.full(n, 0.5), np.zeros(2, bool), 0.5, 0.25, 0.1, uniforms(n, 11), np.ones(n), np.ones(n))
+        assert (self._factored(1.0, 1.0, active, met) == plain).all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_lead_joins_the_platforms_it_funds_only_while_it_allocates(seed):
+    scenario = load_scenario("default")
+    for off, expect in ((False, True), (True, False)):
+        s = scenario.knock_out(["lead_allocation"]) if off else scenario
+        model = AllianceModel(s, rng=seed)
+        w = model.world
+        offered = (w.edge_agent == w.lead) & ~w.edge_active
+        assert offered.any()  # the lead does not sit everywhere at launch
+        model.run(36)
+        assert model.seat_active[offered].any() == expect
+    # no money to allocate, nothing taken: the seats stay empty with the donor gone from month 0
+    model = AllianceModel(scenario.with_parameters(project_months=0), rng=seed)
+    model.run(36)
+    offered = (model.world.edge_agent == model.world.lead) & ~model.world.edge_active
+    assert not model.seat_active[offered].any()

@@ -301,3 +301,13 @@ def test_the_national_programme_reaches_districts_within_its_budget(default_scen
         assert after[0] == pytest.approx(1 / n_d)
         months = np.arange(after.shape[0])
         np.testing.assert_allclose(after, np.minimum(1 + months // 12, n_d) / n_d)
+
+
+@pytest.mark.parametrize("name, seed", [("default", 1), ("funding_gap", 2), ("no_government", 3)])
+def test_cost_by_payer_adds_up_to_total_cost(name, seed):
+    s = run_scenario(name, seed, series=False).summary
+    parts = [s["cost_donor"], s["cost_members"], s["cost_government"]]
+    assert min(parts) >= 0 and s["cost_donor"] > 0 and s["cost_members"] > 0
+    assert sum(parts) == pytest.approx(s["total_cost"], rel=1e-9)
+    if name == "no_government":
+        assert s["cost_government"] == 0.0

@@ -20,6 +20,19 @@ def test_notebook_executes(path, tmp_path):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    # what a notebook writes goes into output/ beside it, which .gitignore lists
+    assert {p.name for p in tmp_path.iterdir()} <= {"output"}
+
+
+def test_notebook_output_folder_is_ignored_by_git():
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    probe = "notebooks/output/comparison/report.html"
+    proc = subprocess.run(["git", "check-ignore", "-q", probe], cwd=repo, capture_output=True)
+    if proc.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert proc.returncode == 0, f"{probe} is not ignored by git"
 
 
 def test_there_are_notebooks():

@@ -96,14 +96,18 @@ def test_p1_a_functioning_alliance_takes_12_to_36_months_because_trust_takes_tim
 
 @pytest.mark.parametrize("root", ROOTS)
 def test_p2_platforms_start_with_12_to_24_organisations_and_grow_by_recruitment(root):
-    sizes = []
+    # "start with": the alliance as launched, before its first month's recruitment
+    # (docs/decisions.md: the lead organisation joins the platforms it funds from month 1)
+    launch, month1 = [], []
     for seed in replication_seeds(root, 10):
         model = AllianceModel("default", rng=seed)
+        launch += [p.size for p in model.platforms]
         model.step()
-        sizes += [p.size for p in model.platforms]
-    sizes = np.array(sizes)
-    assert 12 <= np.median(sizes) <= 24
-    assert ((sizes >= 12) & (sizes <= 24)).mean() >= 0.8
+        month1 += [p.size for p in model.platforms]
+    launch, month1 = np.array(launch), np.array(month1)
+    assert 12 <= np.median(launch) <= 24
+    assert ((launch >= 12) & (launch <= 24)).mean() >= 0.8
+    assert 12 <= np.median(month1) <= 24
 
     def growth(runs):
         return np.array([s.loc[48, "alliance_size"] / s.loc[1, "alliance_size"] for s in runs])
@@ -297,3 +301,23 @@ def test_p13_pockets_of_success_local_impact_far_more_often_than_scale(root):
     knocked = summaries(root, off=("district_institutionalisation",))
     assert_greater(full["final_pilot_adoption"], knocked["final_pilot_adoption"],
                    "adoption in the alliance's districts at the horizon, district institutionalisation on vs off")
+
+
+# ---------------------------------------------------------------------------- C1
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_c1_young_platforms_lose_local_members_and_centralise_through_the_lead_organisation(root):
+    # Sartas et al. (2018): local-level actors left, and the lead organisation, which
+    # allocated the money, became far more central. The held-out check scores the
+    # size of the effect (lasim validate, check 4); here the mechanism must cause it.
+    def change(runs, column, first, last):
+        return np.array([s.loc[last, column] - s.loc[first, column] for s in runs])
+
+    full, off = series(root), series(root, off=("lead_allocation",))
+    assert_greater(change(full, "centralisation", 6, 36), change(off, "centralisation", 6, 36),
+                   "centralisation rise months 6-36, full vs lead_allocation off")
+    assert_greater(change(full, "centralisation", 6, 36), np.zeros(len(full)),
+                   "centralisation rise months 6-36 vs none")
+    assert_greater(change(full, "local_member_share", 36, 6), change(off, "local_member_share", 36, 6),
+                   "fall of the local-level share months 6-36, full vs lead_allocation off")

@@ -94,7 +94,8 @@ def test_linking_members_sit_on_their_home_and_its_parent(world, request, defaul
 
 def test_recruitable_seats_are_inactive_and_only_in_pilot_districts(default_world, small_world):
     for w in (default_world, small_world):
-        inactive = ~w.edge_active
+        # the lead organisation's seats on the platforms it funds: their own test below
+        inactive = ~w.edge_active & (w.edge_agent != w.lead)
         agents = w.edge_agent[inactive]
         assert (w.home_platform[agents] == -1).all()  # only outsiders can be recruited
         assert w.district_pilot[w.district[agents]].all()
@@ -111,10 +112,25 @@ def test_recruitable_seats_are_inactive_and_only_in_pilot_districts(default_worl
 
 def test_community_groups_are_recruited_to_community_platforms(small_world):
     w = small_world
-    inactive = ~w.edge_active
+    inactive = ~w.edge_active & (w.edge_agent != w.lead)
     cg = w.kind[w.edge_agent[inactive]] == KIND_INDEX["community_group"]
     assert (w.platform_level[w.edge_platform[inactive][cg]] == LEVEL_INDEX["local"]).all()
     assert (w.platform_level[w.edge_platform[inactive][~cg]] == LEVEL_INDEX["intermediate"]).all()
+
+
+@pytest.mark.parametrize("world", ["default_world", "small_world"])
+def test_the_lead_organisation_holds_one_seat_on_every_platform(world, request):
+    # the best-connected member at launch allocates the money (Sartas et al. 2018); it
+    # may join every platform it does not sit on, by recruitment (process 9)
+    w: World = request.getfixturevalue(world)
+    launch = w.edge_active
+    k = np.bincount(w.edge_platform[launch], minlength=w.n_platforms).astype(float)
+    degree = np.bincount(w.edge_agent[launch], weights=k[w.edge_platform[launch]] - 1, minlength=w.n)
+    assert w.lead == int(degree.argmax())
+    mine = w.edge_agent == w.lead
+    assert sorted(w.edge_platform[mine].tolist()) == list(range(w.n_platforms))
+    assert not w.edge_linking[mine & ~launch].any()
+    assert (w.edge_agent[~launch] == w.lead).sum() == w.n_platforms - launch[mine].sum()
 
 
 @pytest.mark.parametrize("world", ["default_world", "small_world"])

@@ -32,6 +32,10 @@ MECHANISMS: dict[str, str] = {
     "government_programmes": "7: after institutionalisation, government programmes carry the practice to districts",
     "turnover": "8: representatives change and take undocumented knowledge with them",
     "membership": "9: platforms recruit new members and members drop out",
+    "lead_allocation": (
+        "9: while the donor pays, members join where the lead organisation (which allocates the money) "
+        "sits and leave far from it"
+    ),
     "fade": "10: after donor funding ends, unsupported adopters abandon the practice",
     "ownership": "11: members who pay part of the cost come to own their platform",
     "donor_distortion": "11: donor money that pays what members could pay erodes their ownership",

@@ -66,3 +66,50 @@ def monthly_cost(
         if case_studies[j]:
             studies += 1
     return meeting_cost * meetings + case_study_cost * studies
+
+
+PAYERS = ("donor", "members", "government")
+
+
+def cost_by_payer(
+    meets: np.ndarray, platform_level: np.ndarray, case_studies: np.ndarray,
+    meeting_cost: float, case_study_cost: float,
+    donor_share: float, members: float | np.ndarray, government: float | np.ndarray,
+) -> np.ndarray:
+    """This month's spending split between donor, members and government (k USD, 3 numbers).
+
+    Each platform's spending (as :func:`monthly_cost`) is shared in proportion to what
+    each payer put in that month: ``donor_share``, the members' share and the
+    government's share (already scaled by ownership), one number or one per platform.
+    When these sum above 1 the platform is fully paid and the payers share the bill
+    pro rata. A platform nobody pays for (all shares 0) that still spends, e.g. a case
+    study running after the money stopped, is counted as the members' own (in-kind)
+    spending. The three numbers sum to :func:`monthly_cost`.
+    """
+    n = np.shape(meets)[0]
+    per = [np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (n,))) for x in (members, government)]
+    return cost_by_payer_kernel(np.asarray(meets, dtype=bool), np.asarray(platform_level, dtype=np.int8),
+                                np.asarray(case_studies, dtype=bool), float(meeting_cost), float(case_study_cost),
+                                float(donor_share), *per)
+
+
+@njit(cache=True)
+def cost_by_payer_kernel(
+    meets: np.ndarray, platform_level: np.ndarray, case_studies: np.ndarray, meeting_cost: float,
+    case_study_cost: float, donor_share: float, members: np.ndarray, government: np.ndarray,
+) -> np.ndarray:
+    """:func:`cost_by_payer` with one members' and one government share per platform (compiled)."""
+    out = np.zeros(3)
+    for j in range(meets.shape[0]):
+        spent = (meeting_cost * _LEVEL_FACTOR[platform_level[j]] if meets[j] else 0.0) + (
+            case_study_cost if case_studies[j] else 0.0)
+        if spent == 0.0:
+            continue
+        total = donor_share + members[j] + government[j]
+        if total <= 0.0:  # nobody paid: the members' own, in kind
+            out[1] += spent
+            continue
+        out[0] += donor_share / total * spent
+        out[1] += members[j] / total * spent
+        out[2] += government[j] / total * spent
+    return out

@@ -81,6 +81,9 @@ CASES = {
                        ["targets[0] (P1).low", "above high"]),
     "negative weight": (RANGE + "weight = -1\n", None, [], ["targets[0] (P1).weight = -1", "greater than 0"]),
     "unknown shipped targets": (None, None, [], ["no_such_targets", "no such targets file"]),
+    "month window backwards": (SERIES.replace('file = "obs.csv"\n', "")
+                               .replace("population = 100\n", "month = [60, 37]\nlow = 0\n"), None, [],
+                               ["targets[0] (adoption).month", "[60, 37]", "1 <= first <= last"]),
 }
 
 
@@ -114,8 +117,10 @@ def test_out_dir_with_other_content_is_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("extra, words", [
     ("weight = inf\n", ["targets[0] (P1).weight = inf", "finite number"]),
-    ("month = 'x'\n", ["targets[0] (P1).month = 'x'", "valid integer"]),
+    ("month = 'x'\n", ["targets[0] (P1).month = 'x'", "a whole number >= 0", "[first, last]"]),
+    ("month = -3\n", ["targets[0] (P1).month = -3", "a whole number >= 0"]),
     ("set = 3\n", ["targets[0] (P1).set = 3", "must be a table"]),
+    ("month = [1, 2, 3]\n", ["targets[0] (P1).month = [1, 2, 3]", "[first, last]"]),
     ("colour = 'red'\n", ["targets[0] (P1)", "unknown key 'colour' for a range target", "allowed: description"]),
 ])
 def test_typed_target_errors_name_the_target_field_value_and_rule(extra, words, tmp_path):

@@ -165,7 +165,7 @@ def test_ctrl_c_prints_the_resume_command_and_a_rerun_resumes(series_case):
             proc.kill()
     if proc.returncode == 0:
         pytest.skip("the calibration finished before it could be interrupted")
-    assert proc.returncode == 130
+    assert proc.returncode == 130, stderr[-2000:]
     assert "Resume with:" in stderr and f"--out {out}" in stderr and "calibrate" in stderr
     rerun = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert rerun.returncode == 0, rerun.stderr

@@ -124,3 +124,27 @@ def test_unreachable_or_malformed_scheduler_is_one_line_error():
         DaskExecutor(scheduler="tcp://127.0.0.1:1", connect_timeout=1)
     with pytest.raises(LasimInputError, match="--scheduler = 'nowhere'"):
         make_executor(scheduler="nowhere")
+
+
+WORKER_WITHOUT_LISTENER = """
+import multiprocessing as mp
+import experiments.executors as ex
+
+ex.resolve_run_function = lambda name: None
+ex.execute = lambda task, fn, series: b"x" * 100_000
+parent, child = mp.Pipe()
+parent.send(([1, 2], "toy", False))
+parent.close()  # the parent stops listening: an ABC generation filled, runs in flight dropped
+ex._worker_main(child)
+print("quiet")
+"""
+
+
+def test_a_worker_whose_parent_stopped_listening_ends_quietly():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", WORKER_WITHOUT_LISTENER], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "quiet", proc.stderr
+    assert "Traceback" not in proc.stderr
