@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = sobol_spec()
     n = args.runs
-    print(f"lasim experiments benchmark: Sobol design of sobol.toml's {len(spec.factors)} "
-          f"factors, N=512, {spec.n_runs:,} runs; measuring {n} runs each; "
+    print(f"lasim experiments benchmark: Sobol design of the {len(spec.factors)} "
+          f"factors in sobol.toml, N=512, {spec.n_runs:,} runs; measuring {n} runs each; "
           f"{os.cpu_count()} cores; python {sys.version.split()[0]}; load average at start "
           f"{os.getloadavg()[0]:.1f}", flush=True)
 
