@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -89,6 +89,20 @@ def _seed_as_rng(seed: Any, rng: Any) -> Any:
     warnings.warn("The use of the `seed` keyword argument is deprecated, use `rng` instead. No functional changes.",
                   FutureWarning, stacklevel=3)
     return seed
+
+
+def _platform_money(base: Money, ownership: float, government: float, funds: float) -> Money:
+    return replace(base, ownership=ownership, government=government, funds=funds)
+
+
+def _stops_words(base: Money, ownership: float, government: float, funds: float) -> str:
+    return platform_stops_cause(_platform_money(base, ownership, government, funds))
+
+
+def _revives_words(base: Money, ownership: float, government: float, funds: float, funds_when_stopped: float,
+                   government_when_stopped: float) -> str:
+    return platform_revives_cause(_platform_money(base, ownership, government, funds), funds_when_stopped,
+                                  government_when_stopped)
 
 
 def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -438,17 +452,23 @@ class AllianceModel(mesa.Model):
                 self._event("funding", "donor funding resumes after the gap", self._funding_cause("resumes"))
             self._donor_was_active = donor_on
         if info[7] or info[8]:  # counted in the compiled month: most months nothing changes
-            newly_idle = idle & ~self._was_idle & (self.last_meeting >= 0)
-            for j in newly_idle.nonzero()[0].tolist():
+            # the month's money once; each event keeps its platform's three numbers and words its
+            # cause only when read (a large alliance has thousands of platform events a run)
+            base = self._money_this_month()
+            ownership, government, money = self._paid[2].tolist(), self._paid[1].tolist(), funds.tolist()
+            newly_idle = (idle & ~self._was_idle & (self.last_meeting >= 0)).nonzero()[0]
+            self._funds_at_stop[newly_idle] = funds[newly_idle]
+            self._gov_at_stop[newly_idle] = self._paid[1][newly_idle] * self._paid[2][newly_idle]
+            for j in newly_idle.tolist():
                 lvl = _LEVEL_WORDS[w.platform_level[j]]
-                self._funds_at_stop[j] = funds[j]
-                self._gov_at_stop[j] = self._paid[1][j] * self._paid[2][j]
-                self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting", self._stop_cause(j))
+                self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting",
+                            self._stop_cause(base, ownership[j], government[j], money[j]))
             revived = ~idle & self._was_idle
             for j in revived.nonzero()[0].tolist():
                 lvl = _LEVEL_WORDS[w.platform_level[j]]
                 self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again",
-                            self._revive_cause(j))
+                            self._revive_cause(base, ownership[j], government[j], money[j],
+                                               float(self._funds_at_stop[j]), float(self._gov_at_stop[j])))
         self._was_idle[:] = idle
         if t == p.horizon_months - 1:
             self._verdict(t, self.stage >= _ADOPTED)
@@ -467,30 +487,31 @@ class AllianceModel(mesa.Model):
     def _policy_makers_practising(self, adopted: np.ndarray) -> tuple[int, int]:
         return int(np.count_nonzero(adopted & self._policy_maker)), int(np.count_nonzero(self._policy_maker))
 
-    def _money(self, j: int) -> Money:
-        """What paid platform ``j``'s costs this month."""
+    def _money_this_month(self) -> Money:
+        """What paid the platforms' costs this month, the platform's own numbers left at 0."""
         p, t = self.params, self.month
-        donor_on, gov_share, ownership, funds = self._paid
+        donor_on = self._paid[0]
         gap_end = p.funding_gap_start + p.funding_gap_months
         return Money(
             donor_on=donor_on, in_gap=p.funding_gap_months > 0 and p.funding_gap_start <= t < gap_end,
             gap_first=p.funding_gap_start + 1, gap_last=gap_end, donor_share=p.donor_share,
-            cost_sharing=p.cost_sharing, member_funding=p.member_funding, ownership=float(ownership[j]),
-            government=float(gov_share[j]), government_budget=p.government_budget,
-            government_involvement=p.government_involvement, funds=float(funds[j]),
+            cost_sharing=p.cost_sharing, member_funding=p.member_funding, ownership=0.0,
+            government=0.0, government_budget=p.government_budget,
+            government_involvement=p.government_involvement, funds=0.0,
             meeting_funds=p.meeting_funds, width=p.funds_response_width,
         )
 
-    def _stop_cause(self, j: int) -> str | Callable[[], str]:
+    def _stop_cause(self, base: Money, ownership: float, government: float, funds: float) -> str | Callable[[], str]:
         if not self.on["funding"]:
             return "money is switched off (every platform fully paid): it missed its due meetings by chance"
-        return partial(platform_stops_cause, self._money(j))
+        return partial(_stops_words, base, ownership, government, funds)
 
-    def _revive_cause(self, j: int) -> str | Callable[[], str]:
+    def _revive_cause(self, base: Money, ownership: float, government: float, funds: float,
+                      funds_when_stopped: float, government_when_stopped: float) -> str | Callable[[], str]:
         if not self.on["funding"]:
             return "money is switched off (every platform fully paid)"
-        return partial(platform_revives_cause, self._money(j), float(self._funds_at_stop[j]),
-                       float(self._gov_at_stop[j]))
+        return partial(_revives_words, base, ownership, government, funds, funds_when_stopped,
+                       government_when_stopped)
 
     def _funding_cause(self, change: str) -> str:
         p = self.params

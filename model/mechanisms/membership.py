@@ -39,6 +39,23 @@ def update_seats(
 
 
 @njit(cache=True)
+def _co_membership(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray, n_agents: int,
+                   n_platforms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each organisation's co-membership ties counted over its active seats, and whether it holds one."""
+    k = np.zeros(n_platforms)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s]:
+            k[edge_platform[s]] += 1.0
+    degree = np.zeros(n_agents)
+    member = np.zeros(n_agents, dtype=np.bool_)
+    for s in range(seat_active.shape[0]):
+        if seat_active[s]:
+            degree[edge_agent[s]] += k[edge_platform[s]] - 1.0
+            member[edge_agent[s]] = True
+    return degree, member
+
+
+@njit(cache=True)
 def lead_organisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
                       n_agents: int, n_platforms: int) -> int:
     """The member with the most co-membership ties counted over its seats (-1 with no ties).
@@ -46,14 +63,7 @@ def lead_organisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_plat
     The organisation the alliance runs through: it sits on the most, and the largest,
     platforms. Ties go to the lowest index, so the choice is reproducible.
     """
-    k = np.zeros(n_platforms)
-    for s in range(seat_active.shape[0]):
-        if seat_active[s]:
-            k[edge_platform[s]] += 1.0
-    degree = np.zeros(n_agents)
-    for s in range(seat_active.shape[0]):
-        if seat_active[s]:
-            degree[edge_agent[s]] += k[edge_platform[s]] - 1.0
+    degree, _ = _co_membership(seat_active, edge_agent, edge_platform, n_agents, n_platforms)
     if n_agents == 0:
         return -1
     lead = np.argmax(degree)  # the first of equals, as numpy's argmax
@@ -131,19 +141,20 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     raises it: the centralisation around the lead organisation that Sartas et
     al. (2018) measured in young innovation platforms.
     """
-    member = np.zeros(n_agents, dtype=np.bool_)
-    k = np.zeros(n_platforms)
-    for s in range(seat_active.shape[0]):
-        if seat_active[s]:
-            member[edge_agent[s]] = True
-            k[edge_platform[s]] += 1.0
+    # one pass over the organisations for the count of members and the lead (the first of
+    # equals, as lead_organisation): the month's record computes this every month
+    degree, member = _co_membership(seat_active, edge_agent, edge_platform, n_agents, n_platforms)
     n_members = 0
+    lead = -1
+    best = 0.0
     for i in range(n_agents):
         if member[i]:
             n_members += 1
+        if degree[i] > best:
+            best = degree[i]
+            lead = i
     if n_members < 2:
         return 0.0
-    lead = lead_organisation(seat_active, edge_agent, edge_platform, n_agents, n_platforms)
     if lead < 0:  # nobody shares a platform: no ties, no centre
         return 0.0
     on_leads = np.zeros(n_platforms, dtype=np.bool_)
@@ -151,11 +162,9 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
         if seat_active[s] and edge_agent[s] == lead:
             on_leads[edge_platform[s]] = True
     tied = np.zeros(n_agents, dtype=np.bool_)
-    for s in range(seat_active.shape[0]):
-        if seat_active[s] and on_leads[edge_platform[s]]:
-            tied[edge_agent[s]] = True
     n_tied = 0
-    for i in range(n_agents):
-        if tied[i]:
+    for s in range(seat_active.shape[0]):
+        if seat_active[s] and on_leads[edge_platform[s]] and not tied[edge_agent[s]]:
+            tied[edge_agent[s]] = True
             n_tied += 1
     return float(n_tied - 1) / float(n_members - 1)
