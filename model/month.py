@@ -258,9 +258,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         backed_org[i] = backed[fit_index[i]]
         spill = c.outside_spillover * pilot_adoption if outside[i] else 0.0
         extra[i] = spill + c.policy_dissemination * backed_org[i]
-    new_k, new_s = adoption.outreach(knowledge, support, capacity, is_member, district, exposure, c.spillover, extra)
-    knowledge[:] = new_k
-    support[:] = new_s
+    adoption.outreach_into(knowledge, support, capacity, is_member, district, exposure, c.spillover, extra)
     # national organisations judge the fit by the pilots' average
     fit_ext = np.empty(n_d + 1)
     fit_ext[:n_d] = fit
@@ -276,8 +274,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     thr = threshold * (1.0 + c.abandonment_penalty * abandoned)
     ready = adoption.readiness(knowledge, fit_here, c.relative_advantage, thr, c.threshold_scale * mult)
     if c.on_adoption:
-        stage[:] = adoption.adopt(stage, ready, knowledge, support, c.external_influence, c.imitation,
-                                  backed_org & institutional_kind, u_adopt)
+        adoption.adopt_into(stage, ready, knowledge, support, c.external_influence, c.imitation,
+                            backed_org & institutional_kind, u_adopt)
 
     # 7 institutionalisation
     adopted = stage >= _ADOPTED
@@ -330,12 +328,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         for i in range(n):
             if has_home[i]:
                 reputation[i] = home_trust[home[i]]
-        k2, t2, ten2, dm2 = turnover.turnover(knowledge, trust, tenure, decision_maker, change, doc, reputation,
-                                              dm_base, u_dm)
-        knowledge[:] = k2
-        trust[:] = t2
-        tenure[:] = ten2
-        decision_maker[:] = dm2
+        turnover.turnover_into(knowledge, trust, tenure, decision_maker, change, doc, reputation, dm_base, u_dm)
 
     # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
@@ -344,9 +337,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             join, leave = join_allocating, leave_allocating
         else:
             join, leave = join_not_allocating, leave_not_allocating
-        seat_active[:] = membership.update_seats(seat_active, edge_linking, ea, ep, met, attractiveness, engagement,
-                                                 trust, idle, c.cost_sharing, c.recruitment_rate, c.dropout_rate,
-                                                 u_seat, join, leave)
+        membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
+                                     c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave)
         is_member[:] = any_per_row(ea, seat_active, n)
 
     # 10 fade after funding ends
@@ -358,10 +350,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             # and still run is what keeps a practice alive (003)
             protection[i] = c.support_protection * max(c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0),
                                                        owned)
-        s2, k3, ab2 = fade.fade(stage, knowledge, abandoned, hazard, protection, u_fade)
-        stage[:] = s2
-        knowledge[:] = k3
-        abandoned[:] = ab2
+        fade.fade_into(stage, knowledge, abandoned, hazard, protection, u_fade)
 
     # 11 donor distortion of ownership (a new array: the month's causes read the old one)
     new_ownership = donor.update_ownership(

@@ -75,13 +75,22 @@ def outreach(
     from the pilots and, after a policy change, government programmes).
     """
     new_k, new_s = knowledge.copy(), support.copy()
+    outreach_into(new_k, new_s, capacity, is_member, district, exposure, spillover, extra)
+    return new_k, new_s
+
+
+@njit(cache=True)
+def outreach_into(
+    knowledge: np.ndarray, support: np.ndarray, capacity: np.ndarray, is_member: np.ndarray,
+    district: np.ndarray, exposure: np.ndarray, spillover: float, extra: np.ndarray,
+) -> None:
+    """:func:`outreach` updating ``knowledge`` and ``support`` in place (each row reads only itself)."""
     for i in range(knowledge.shape[0]):
         if not is_member[i] and district[i] >= 0:
             e = exposure[district[i]]
             gain = (spillover * e + extra[i]) * capacity[i] * (1.0 - knowledge[i])
-            new_k[i] = min(1.0, knowledge[i] + gain)
-            new_s[i] = max(support[i], e)
-    return new_k, new_s
+            knowledge[i] = min(1.0, knowledge[i] + gain)
+            support[i] = max(support[i], e)
 
 
 @njit(cache=True)
@@ -112,6 +121,17 @@ def adopt(
     per organisation.
     """
     s = stage.copy()
+    adopt_into(s, ready, knowledge, support, external, imitation, institutional, u)
+    return s
+
+
+@njit(cache=True)
+def adopt_into(
+    stage: np.ndarray, ready: np.ndarray, knowledge: np.ndarray, support: np.ndarray,
+    external: float, imitation: float, institutional: np.ndarray, u: np.ndarray,
+) -> None:
+    """:func:`adopt` updating ``stage`` in place."""
+    s = stage
     for i in range(s.shape[0]):
         st = s[i]
         if st == _UNAWARE and (knowledge[i] > 0.05 or support[i] > 0 or ready[i]):
@@ -125,7 +145,6 @@ def adopt(
         if st == _ADOPTED and institutional[i]:
             st = _INSTITUTIONALISED
         s[i] = st
-    return s
 
 
 @njit(cache=True)

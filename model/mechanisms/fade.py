@@ -40,9 +40,18 @@ def fade(
     ``abandonment_penalty``, process 6). ``u``: one uniform draw per organisation.
     """
     s, k, ab = stage.copy(), knowledge.copy(), abandoned.copy()
+    fade_into(s, k, ab, hazard, protection, u)
+    return s, k, ab
+
+
+@njit(cache=True)
+def fade_into(
+    stage: np.ndarray, knowledge: np.ndarray, abandoned: np.ndarray, hazard: float,
+    protection: np.ndarray, u: np.ndarray,
+) -> None:
+    """:func:`fade` updating its three arrays in place (each row reads only itself)."""
     for i in range(stage.shape[0]):
         if stage[i] == _ADOPTED and u[i] < hazard * (1.0 - protection[i]):
-            s[i] = _AWARE
-            k[i] = 0.5 * knowledge[i]
-            ab[i] = True
-    return s, k, ab
+            stage[i] = _AWARE
+            knowledge[i] = 0.5 * knowledge[i]
+            abandoned[i] = True

@@ -27,15 +27,28 @@ def update_seats(
     multiply the joining and leaving chances: :func:`allocation_factors`.
     """
     out = seat_active.copy()
+    update_seats_into(out, seat_linking, edge_agent, edge_platform, platform_met, attractiveness, engagement, trust,
+                      idle, cost_sharing, recruitment_rate, dropout_rate, u, join_factor, leave_factor)
+    return out
+
+
+@njit(cache=True)
+def update_seats_into(
+    seat_active: np.ndarray, seat_linking: np.ndarray, edge_agent: np.ndarray,
+    edge_platform: np.ndarray, platform_met: np.ndarray, attractiveness: np.ndarray,
+    engagement: np.ndarray, trust: np.ndarray, idle: np.ndarray, cost_sharing: float,
+    recruitment_rate: float, dropout_rate: float, u: np.ndarray, join_factor: np.ndarray,
+    leave_factor: np.ndarray,
+) -> None:
+    """:func:`update_seats` updating ``seat_active`` in place (each seat reads only itself)."""
     for s in range(seat_active.shape[0]):
         a, p = edge_agent[s], edge_platform[s]
         if not seat_active[s]:
             if platform_met[p]:
-                out[s] = u[s] < recruitment_rate * attractiveness[p] * engagement[a] * join_factor[s]
+                seat_active[s] = u[s] < recruitment_rate * attractiveness[p] * engagement[a] * join_factor[s]
         elif not seat_linking[s]:
             burden = (0.5 + cost_sharing) * (1.0 - trust[a]) * (3.0 if idle[p] else 1.0)
-            out[s] = not (u[s] < dropout_rate * burden * leave_factor[s])
-    return out
+            seat_active[s] = not (u[s] < dropout_rate * burden * leave_factor[s])
 
 
 @njit(cache=True)

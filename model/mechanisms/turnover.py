@@ -25,11 +25,23 @@ def turnover(
     more often when the alliance has a good name (004: participation moves from
     operational staff to decision makers). ``u``: one uniform draw per organisation.
     """
-    k, t, ten, dm = knowledge.copy(), trust.copy(), tenure + 1, decision_maker.copy()
+    k, t, ten, dm = knowledge.copy(), trust.copy(), tenure.copy(), decision_maker.copy()
+    turnover_into(k, t, ten, dm, change, documentation, reputation, decision_maker_base, u)
+    return k, t, ten, dm
+
+
+@njit(cache=True)
+def turnover_into(
+    knowledge: np.ndarray, trust: np.ndarray, tenure: np.ndarray, decision_maker: np.ndarray,
+    change: np.ndarray, documentation: float, reputation: np.ndarray,
+    decision_maker_base: np.ndarray, u: np.ndarray,
+) -> None:
+    """:func:`turnover` updating its four arrays in place (each row reads only itself)."""
     for i in range(change.shape[0]):
         if change[i]:
-            k[i] = knowledge[i] * documentation
-            t[i] = 0.5 * trust[i]
-            ten[i] = 0
-            dm[i] = u[i] < decision_maker_base[i] + (1.0 - decision_maker_base[i]) * reputation[i]
-    return k, t, ten, dm
+            knowledge[i] = knowledge[i] * documentation
+            trust[i] = 0.5 * trust[i]
+            tenure[i] = 0
+            decision_maker[i] = u[i] < decision_maker_base[i] + (1.0 - decision_maker_base[i]) * reputation[i]
+        else:
+            tenure[i] += 1
