@@ -194,11 +194,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     if anyone:
         if c.on_horizontal_learning:
             target = learning.mix_linked_kernel(pool, h_indptr, h_indices, h_data, met, c.exchange_rate)
-            knowledge[:] = learning.horizontal_learning(knowledge, trust, capacity, target, came, aa, pa, fac,
-                                                        c.learning_rate)
+            learning.horizontal_learning_into(knowledge, trust, capacity, target, came, aa, pa, fac, c.learning_rate)
         if c.on_trust:
             div = learning.diversity(kind, came, aa, pa, n_p, kind_count.shape[0])
-            trust[:] = learning.update_trust(trust, came, aa, pa, fac, div, c.conflict, c.trust_rate, c.trust_base)
+            learning.update_trust_into(trust, came, aa, pa, fac, div, c.conflict, c.trust_rate, c.trust_base)
     for j in range(n_p):
         idle[j] = (t - last_meeting[j]) > 2 * c.meeting_interval
     if c.on_trust:
@@ -218,8 +217,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         cases[:] = False
     if cases.any():  # without a case study neither knowledge nor fit can change
         if anyone:
-            knowledge[:] = action_research.action_research_learning(knowledge, capacity, came, aa, pa, results,
-                                                                    cases, doc, c.action_research_gain)
+            action_research.action_research_learning_into(knowledge, capacity, came, aa, pa, results, cases, doc,
+                                                          c.action_research_gain)
         fit[:] = action_research.update_fit_kernel(fit, platform_district, results, cases, c.fit_gain,
                                                    c.innovation_complexity, h_indptr, h_indices, h_data,
                                                    c.exchange_rate)
@@ -232,12 +231,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # 5 vertical learning
     if anyone and c.on_vertical_learning:
         vt = vertical.vertical_targets_kernel(pool, v_indptr, v_indices, v_data, met)
-        knowledge[:] = vertical.vertical_learning(knowledge, capacity, vt, came, aa, pa, c.vertical_rate)
+        vertical.vertical_learning_into(knowledge, capacity, vt, came, aa, pa, c.vertical_rate)
 
     # 6 adoption, peer support and outreach
     adopted = stage >= _ADOPTED
     if c.on_peer_support:
-        support[:] = adoption.peer_support(support, adopted, influence, came, aa, pa, n_p, c.support_memory)
+        adoption.peer_support_into(support, adopted, influence, came, aa, pa, n_p, c.support_memory)
     # only adopters with resources behind them promote the practice: members of a
     # platform that still meets, or organisations whose practice policy has embedded
     promoting = np.zeros(n, dtype=np.bool_)

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from . import csr_arrays, csr_matvec, paid
-from .learning import _add_capped
+from .learning import _add_capped_into
 
 
 @njit(cache=True)
@@ -53,13 +53,26 @@ def action_research_learning(
     the enemy ... if we create space to talk about it"; "documentation equals
     sustainability").
     """
+    out = knowledge.copy()
+    action_research_learning_into(out, capacity, attended, edge_agent, edge_platform, results, case_studies,
+                                  documentation, gain)
+    return out
+
+
+@njit(cache=True)
+def action_research_learning_into(
+    knowledge: np.ndarray, capacity: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
+    edge_platform: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
+    documentation: float, gain: float,
+) -> None:
+    """:func:`action_research_learning` updating ``knowledge`` in place."""
     lesson = np.where(results >= 0, 1.0, documentation) * case_studies
     g = np.zeros(knowledge.shape[0])
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
             g[a] += gain * lesson[edge_platform[s]] * capacity[a] * (1.0 - knowledge[a])
-    return _add_capped(knowledge, g, attended, edge_agent)
+    _add_capped_into(knowledge, g, attended, edge_agent)
 
 
 def update_fit(

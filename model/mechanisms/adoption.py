@@ -24,6 +24,17 @@ def peer_support(
     fully mixed platform with full attendance this is the share adopted, the
     imitation term of the Bass model.
     """
+    out = support.copy()
+    peer_support_into(out, adopted, influence, attended, edge_agent, edge_platform, n_platforms, memory)
+    return out
+
+
+@njit(cache=True)
+def peer_support_into(
+    support: np.ndarray, adopted: np.ndarray, influence: np.ndarray, attended: np.ndarray,
+    edge_agent: np.ndarray, edge_platform: np.ndarray, n_platforms: int, memory: float,
+) -> None:
+    """:func:`peer_support` updating ``support`` in place."""
     num = np.zeros(n_platforms)
     den = np.zeros(n_platforms)
     for s in range(edge_agent.shape[0]):
@@ -40,11 +51,8 @@ def peer_support(
             a = edge_agent[s]
             heard[a] += share[edge_platform[s]]
             seats[a] += 1.0
-    out = support * memory
     for i in range(support.shape[0]):
-        if seats[i] > 0:
-            out[i] = heard[i] / seats[i]
-    return out
+        support[i] = heard[i] / seats[i] if seats[i] > 0 else support[i] * memory
 
 
 @njit(cache=True)

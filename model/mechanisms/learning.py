@@ -56,28 +56,39 @@ def horizontal_learning(
     with facilitation, its trust in the alliance and its absorptive capacity.
     Meetings do not unlearn: an attendee who knows more than the pool keeps it.
     """
+    out = knowledge.copy()
+    horizontal_learning_into(out, trust, capacity, target, attended, edge_agent, edge_platform, facilitation, rate)
+    return out
+
+
+@njit(cache=True)
+def horizontal_learning_into(
+    knowledge: np.ndarray, trust: np.ndarray, capacity: np.ndarray, target: np.ndarray,
+    attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
+    facilitation: np.ndarray, rate: float,
+) -> None:
+    """:func:`horizontal_learning` updating ``knowledge`` in place."""
     gain = np.zeros(knowledge.shape[0])
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a, p = edge_agent[s], edge_platform[s]
             gap = max(target[p] - knowledge[a], 0.0)
             gain[a] += rate * facilitation[p] * (0.3 + 0.7 * trust[a]) * capacity[a] * gap
-    return _add_capped(knowledge, gain, attended, edge_agent)
+    _add_capped_into(knowledge, gain, attended, edge_agent)
 
 
 @njit(cache=True)
-def _add_capped(knowledge: np.ndarray, gain: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray) -> np.ndarray:
-    """``np.minimum(1.0, knowledge + gain)`` where ``gain`` is zero but for attendees (knowledge <= 1).
+def _add_capped_into(knowledge: np.ndarray, gain: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray) -> None:
+    """``knowledge = min(1, knowledge + gain)`` for attendees, in place: one pass over the attending seats.
 
-    Only the attendees' rows change: a copy and one pass over the attending seats,
-    instead of two passes and two arrays the size of all organisations.
+    ``gain`` is zero but for attendees, and is used up (zeroed) as it is added, so an
+    organisation with several attended seats gains once.
     """
-    out = knowledge.copy()
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
-            out[a] = min(1.0, knowledge[a] + gain[a])
-    return out
+            knowledge[a] = min(1.0, knowledge[a] + gain[a])
+            gain[a] = 0.0
 
 
 @njit(cache=True)
@@ -110,6 +121,18 @@ def update_trust(
     allows (``base`` plus its skill): skilled facilitation mediates divergent
     interests (001), poor facilitation of a diverse platform lets conflicts erode trust.
     """
+    out = trust.copy()  # trust of organisations that attended nothing stays as it is
+    update_trust_into(out, attended, edge_agent, edge_platform, facilitation, platform_diversity, conflict, rate, base)
+    return out
+
+
+@njit(cache=True)
+def update_trust_into(
+    trust: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
+    facilitation: np.ndarray, platform_diversity: np.ndarray, conflict: float, rate: float,
+    base: float = 0.2,
+) -> None:
+    """:func:`update_trust` updating ``trust`` in place."""
     strain = conflict * platform_diversity * (1.0 - facilitation)
     target = np.minimum(np.maximum(base + facilitation - strain, 0.0), 1.0)
     pull = np.zeros(trust.shape[0])
@@ -119,9 +142,9 @@ def update_trust(
             a = edge_agent[s]
             pull[a] += target[edge_platform[s]] - trust[a]
             seats[a] += 1.0
-    out = trust.copy()  # trust of organisations that attended nothing stays as it is
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
-            out[a] = min(max(trust[a] + rate * (pull[a] / max(seats[a], _TINY)), 0.0), 1.0)
-    return out
+            if seats[a] > 0.0:  # the first of its seats: the move uses the month's start
+                trust[a] = min(max(trust[a] + rate * (pull[a] / max(seats[a], _TINY)), 0.0), 1.0)
+                seats[a] = 0.0

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from . import _TINY, csr_arrays, csr_matvec
-from .learning import _add_capped
+from .learning import _add_capped_into
 
 
 def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np.ndarray:
@@ -34,9 +34,20 @@ def vertical_learning(
     edge_agent: np.ndarray, edge_platform: np.ndarray, rate: float,
 ) -> np.ndarray:
     """Knowledge after attendees hear what linking members carried across levels."""
+    out = knowledge.copy()
+    vertical_learning_into(out, capacity, target, attended, edge_agent, edge_platform, rate)
+    return out
+
+
+@njit(cache=True)
+def vertical_learning_into(
+    knowledge: np.ndarray, capacity: np.ndarray, target: np.ndarray, attended: np.ndarray,
+    edge_agent: np.ndarray, edge_platform: np.ndarray, rate: float,
+) -> None:
+    """:func:`vertical_learning` updating ``knowledge`` in place."""
     gain = np.zeros(knowledge.shape[0])
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
             gain[a] += rate * capacity[a] * max(target[edge_platform[s]] - knowledge[a], 0.0)
-    return _add_capped(knowledge, gain, attended, edge_agent)
+    _add_capped_into(knowledge, gain, attended, edge_agent)
