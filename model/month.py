@@ -268,13 +268,19 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             pilot_fit += fit[d]
             n_pilot_d += 1
     fit_ext[n_d] = pilot_fit / n_pilot_d if n_pilot_d else np.nan
-    fit_here = fit_ext[fit_index]
-    mult = 1.0 - c.policy_effect * backed_org
-    thr = threshold * (1.0 + c.abandonment_penalty * abandoned)
-    ready = adoption.readiness(knowledge, fit_here, c.relative_advantage, thr, c.threshold_scale * mult)
+    # readiness (adoption.readiness) one organisation at a time: an abandoned scheme raises
+    # the threshold, policy backing lowers it
+    ready = np.empty(n, dtype=np.bool_)
+    institutional = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        b = backed_org[i]
+        thr = threshold[i] * (1.0 + c.abandonment_penalty * (1.0 if abandoned[i] else 0.0))
+        scale = c.threshold_scale * (1.0 - c.policy_effect * (1.0 if b else 0.0))
+        ready[i] = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], c.relative_advantage, thr, scale)
+        institutional[i] = b and institutional_kind[i]
     if c.on_adoption:
-        adoption.adopt_into(stage, ready, knowledge, support, c.external_influence, c.imitation,
-                            backed_org & institutional_kind, u_adopt)
+        adoption.adopt_into(stage, ready, knowledge, support, c.external_influence, c.imitation, institutional,
+                            u_adopt)
 
     # 7 institutionalisation
     adopted = stage >= _ADOPTED

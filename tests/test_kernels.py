@@ -160,6 +160,17 @@ def test_organisation_kernels_equal_their_numpy_references(seed):
 
 
 @pytest.mark.parametrize("seed", ROOTS)
+def test_one_organisations_readiness_is_the_array_rule(seed):
+    g = np.random.default_rng(seed)
+    n = 5000
+    k, fit, thr, scale = g.random(n), g.random(n), 0.2 + g.random(n), 0.5 + g.random(n)
+    want = adoption.readiness(k, fit, 0.6, thr, scale)
+    got = np.array([adoption.is_ready(k[i], fit[i], 0.6, thr[i], scale[i]) for i in range(n)])
+    np.testing.assert_array_equal(got, want)
+    assert 0 < want.sum() < n
+
+
+@pytest.mark.parametrize("seed", ROOTS)
 def test_membership_kernel_equals_its_numpy_reference(seed):
     g = np.random.default_rng(seed)
     n, n_p, n_s = 300, 12, 900
