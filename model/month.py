@@ -344,7 +344,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             join, leave = join_not_allocating, leave_not_allocating
         membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
                                      c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave)
-        is_member[:] = any_per_row(ea, seat_active, n)
+        is_member[:] = False
+        for s in range(ea.shape[0]):
+            if seat_active[s]:
+                is_member[ea[s]] = True
 
     # 10 fade after funding ends
     if hazard > 0 and c.on_fade:
@@ -422,12 +425,18 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     member_trust = 0.0
     scale_n = 0
     scale_adopted = 0
+    local_members = 0
+    # communities reached (adoption.communities_reached) and the local share
+    # (membership.local_share) counted in the same pass
+    served = np.zeros(n_d)
     for i in range(n):
         a = stage[i] >= _ADOPTED
         if a:
             n_adopted += 1
             by_level[level_group[i]] += 1.0
             by_kind[kind[i]] += 1.0
+            if district[i] >= 0:
+                served[district[i]] += reach[i]
         if stage[i] == _INSTITUTIONALISED:
             institutionalised += 1
         sum_k += knowledge[i]
@@ -435,6 +444,8 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
             n_members += 1
             member_k += knowledge[i]
             member_trust += trust[i]
+            if local[i]:
+                local_members += 1
             if a:
                 adopted_members += 1
         if scale_pop[i]:
@@ -449,14 +460,13 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     for k in range(kind_count.shape[0]):
         vals[6 + k] = by_kind[k] / kind_count[k]
     nk = 6 + kind_count.shape[0]
-    adopted = stage >= _ADOPTED
-    vals[nk] = adoption.communities_reached(adopted, reach, district, district_communities).sum()
+    vals[nk] = np.minimum(served, district_communities).sum()
     vals[nk + 1] = institutionalised / n
     vals[nk + 2] = sum_k / n
     vals[nk + 3] = member_k / n_members if n_members else 0.0
     vals[nk + 4] = member_trust / n_members if n_members else 0.0
     vals[nk + 5] = n_members
-    vals[nk + 6] = membership.local_share(is_member, local)
+    vals[nk + 6] = local_members / n_members if n_members else np.nan
     vals[nk + 7] = membership.centralisation(seat_active, ea, ep, n, n_p)
     n_att = 0
     marg = 0
