@@ -16,6 +16,7 @@ from model.mechanisms import (
     action_research,
     adoption,
     fade,
+    funding,
     learning,
     meetings,
     membership,
@@ -157,6 +158,29 @@ def test_organisation_kernels_equal_their_numpy_references(seed):
     np.testing.assert_allclose(k2, np.where(drop, 0.5 * k, k), rtol=1e-12, atol=0)
     np.testing.assert_array_equal(ab2, abandoned | drop)
     assert drop.any()
+
+
+@pytest.mark.parametrize("seed", ROOTS)
+def test_payers_kernel_equals_its_numpy_reference(seed):
+    """The compiled split of spending by payer equals the numpy expression it replaced (main's, issue 12)."""
+    g = np.random.default_rng(seed)
+    n_p = 400
+    meets, cases = g.random(n_p) < 0.5, g.random(n_p) < 0.3
+    level = g.integers(0, 3, n_p).astype(np.int8)
+    members = np.where(g.random(n_p) < 0.2, 0.0, g.random(n_p))
+    gov = np.where(g.random(n_p) < 0.5, 0.0, g.random(n_p))
+    for donor in (0.0, 0.6):
+        per_platform = 3.0 * meets * np.array([2.0, 1.0, 0.5])[level] + 7.0 * cases
+        shares = np.stack([np.full(n_p, donor), members, gov])
+        total = shares.sum(axis=0)
+        unpaid = total <= 0
+        shares[1, unpaid] = 1.0
+        shares /= np.where(unpaid, 1.0, total)
+        want = shares @ per_platform
+        got = funding.cost_by_payer(meets, level, cases, 3.0, 7.0, donor, members, gov)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        assert got.sum() == pytest.approx(funding.monthly_cost(meets, level, cases, 3.0, 7.0), rel=1e-12)
+        assert (got >= 0).all() and got[1] > 0
 
 
 @pytest.mark.parametrize("seed", ROOTS)
