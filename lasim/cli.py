@@ -30,6 +30,14 @@ COMMAND_MODULES = (
 )
 
 
+#: Packages of the optional extras -> the extra that installs them: a command that needs
+#: one that is missing says which extra to install, in one line (not a traceback).
+EXTRA_OF = {
+    "pyabc": "calibration", "cloudpickle": "calibration", "ema_workbench": "discovery", "solara": "app",
+    "altair": "app", "dask": "cluster", "distributed": "cluster", "optuna": "optimise",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors as one line with exit code 2 (its default code)."""
 
@@ -100,6 +108,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.func(args) or 0)
     except LasimInputError as exc:
         print(f"lasim: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"lasim: error: {args.command} needs {exc.name}, which is not installed: "
+              f"pip install -c constraints.txt -e '.[{extra}]'", file=sys.stderr)
         return 2
 
 
