@@ -202,8 +202,12 @@ def section_knockout(ctx: dict) -> tuple[dict[str, str], dict]:
         save_figure(plot_knockout(result.effects, "default"), IMG / "knockout.png")
     eff = result.effects
     none = sorted(set(eff["mechanism"]) - set(eff.loc[eff["clear"], "mechanism"]))
+    lead = eff[(eff["mechanism"] == "lead_allocation") & (eff["outcome"] == "scaled")].iloc[0]
     text = {"knockout_seeds": f"{SEEDS}",
-            "knockout_no_effect": ", ".join(f"`{m}`" for m in none) if none else "none"}
+            "knockout_no_effect": ", ".join(f"`{m}`" for m in none) if none else "none",
+            "knockout_lead_scaled": (f"{lead['effect']:+.2f} [{lead['low']:+.2f}, {lead['high']:+.2f}] over "
+                                     f"{int(lead['n'])} paired seeds ({lead['full']:.2f} with it, "
+                                     f"{lead['knocked_out']:.2f} without)")}
     return text, {"root_seed": ROOT_SEED, "effects": _plain(eff.round(4))}
 
 
