@@ -191,7 +191,11 @@ class AllianceModel(mesa.Model):
         # was offered on the platforms it funds are taken only while it allocates
         self._lead_distance = membership.lead_distance(
             w.lead, w.edge_active, w.edge_agent, w.edge_platform, w.platform_parent)[w.edge_platform]
-        self._lead_offer = (w.edge_agent == w.lead) & ~w.edge_active
+        lead_offer = (w.edge_agent == w.lead) & ~w.edge_active
+        # per-seat (join, leave) factors while the lead allocates and while it does not:
+        # fixed for the run, so looked up each month rather than rebuilt
+        self._allocation = {allocating: self._allocation_factors(lead_offer, allocating)
+                            for allocating in (False, True)}
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
@@ -249,12 +253,12 @@ class AllianceModel(mesa.Model):
 
     # ------------------------------------------------------------------ helpers
 
-    def _allocation(self, allocating: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _allocation_factors(self, lead_offer: np.ndarray, allocating: bool) -> tuple[np.ndarray, np.ndarray]:
         """Per-seat joining and leaving factors of the lead organisation's allocation (process 9)."""
         strength = self.params.lead_allocation if allocating else 0.0
         join, leave = membership.allocation_factors(self._lead_distance, strength, allocating)
         # the lead joins the platforms it funds only while it allocates money to them
-        return np.where(self._lead_offer & (not allocating), 0.0, join), leave
+        return np.where(lead_offer & (not allocating), 0.0, join), leave
 
     def _members(self) -> np.ndarray:
         w = self.world
@@ -456,7 +460,7 @@ class AllianceModel(mesa.Model):
             self.seat_active = membership.update_seats(
                 self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
                 idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
-                *self._allocation(donor_on and on["lead_allocation"] and p.lead_allocation > 0.0),
+                *self._allocation[donor_on and on["lead_allocation"] and p.lead_allocation > 0.0],
             )
             self.is_member = self._members()
 

@@ -50,7 +50,11 @@ def lead_organisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_plat
     platforms. Ties go to the lowest index, so the choice is reproducible.
     """
     seats = seat_active.nonzero()[0]
-    sp, sa = edge_platform[seats], edge_agent[seats]
+    return _lead_of(edge_platform[seats], edge_agent[seats], n_agents, n_platforms)
+
+
+def _lead_of(sp: np.ndarray, sa: np.ndarray, n_agents: int, n_platforms: int) -> int:
+    # the active seats' platforms and organisations: centralisation has them already
     k = np.bincount(sp, minlength=n_platforms).astype(float)
     degree = np.bincount(sa, weights=k[sp] - 1.0, minlength=n_agents)
     lead = int(degree.argmax()) if degree.size else -1
@@ -96,6 +100,7 @@ def allocation_factors(distance: np.ndarray, strength: float, donor_on: bool) ->
         return one, one
     return 1.0 + strength * (1.0 - distance), 1.0 + strength * distance
 
+
 def local_share(is_member: np.ndarray, local: np.ndarray) -> float:
     """Share of the alliance's members that are local-level organisations (NaN with no members).
 
@@ -127,7 +132,7 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     n_members = np.count_nonzero(member)
     if n_members < 2:
         return 0.0
-    lead = lead_organisation(seat_active, edge_agent, edge_platform, n_agents, n_platforms)
+    lead = _lead_of(sp, sa, n_agents, n_platforms)
     if lead < 0:  # nobody shares a platform: no ties, no centre
         return 0.0
     on_leads = np.zeros(n_platforms, dtype=bool)
