@@ -196,6 +196,8 @@ class AllianceModel(mesa.Model):
         # fixed for the run, so looked up each month rather than rebuilt
         self._allocation = {allocating: self._allocation_factors(lead_offer, allocating)
                             for allocating in (False, True)}
+        # seats left for lack of the lead's money, not refilled while it allocates (7.9)
+        self._away = np.zeros(w.edge_agent.shape[0], dtype=bool)
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
@@ -457,11 +459,15 @@ class AllianceModel(mesa.Model):
         # 9 membership
         if on["membership"]:
             attractiveness = 0.5 * pool + 0.5 * home_trust
-            self.seat_active = membership.update_seats(
+            allocating = donor_on and on["lead_allocation"] and p.lead_allocation > 0.0
+            join, leave = self._allocation[allocating]
+            seats = membership.update_seats(
                 self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
                 idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, rng,
-                *self._allocation[donor_on and on["lead_allocation"] and p.lead_allocation > 0.0],
+                np.where(self._away, 0.0, join) if self._away.any() else join, leave,
             )
+            self._away = membership.stayed_away(self._away, self.seat_active, seats, join, leave, allocating)
+            self.seat_active = seats
             self.is_member = self._members()
 
         # 10 fade after funding ends

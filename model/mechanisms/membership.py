@@ -101,6 +101,24 @@ def allocation_factors(distance: np.ndarray, strength: float, donor_on: bool) ->
     return 1.0 + strength * (1.0 - distance), 1.0 + strength * distance
 
 
+def stayed_away(away: np.ndarray, before: np.ndarray, after: np.ndarray, join_factor: np.ndarray,
+                leave_factor: np.ndarray, allocating: bool) -> np.ndarray:
+    """Seats whose member left for lack of the lead's money and stays away while it lasts.
+
+    Sartas et al. (2018) found that the money the platforms handed out explained
+    who stayed, and that the platforms contracted in their first years: a member
+    that left because the money went elsewhere has no reason to come back while
+    it still does. So a seat left while the lead allocates, on a platform the
+    allocation pushes members out of more than it draws them in (``leave_factor >
+    join_factor``: further from the lead than half the tree), is not refilled until
+    the donor has gone; then there is nothing left to allocate and every seat can be
+    filled again. Seats nearer the lead get enough of the money to come back to.
+    """
+    if not allocating:
+        return np.zeros_like(away)
+    return away | (before & ~after & (leave_factor > join_factor))
+
+
 def local_share(is_member: np.ndarray, local: np.ndarray) -> float:
     """Share of the alliance's members that are local-level organisations (NaN with no members).
 
