@@ -109,14 +109,11 @@ def test_p2_platforms_start_with_12_to_24_organisations_and_grow_by_recruitment(
     assert ((launch >= 12) & (launch <= 24)).mean() >= 0.8
     assert 12 <= np.median(month1) <= 24
 
-    # grow: the largest alliance over the run against the first month's, as the calibration
-    # target P2 scores it; not a fixed month, since the platforms also contract while the
-    # lead allocates (C1; docs/decisions.md "P2 and C1")
     def growth(runs):
-        return np.array([s["alliance_size"].max() / s.loc[1, "alliance_size"] for s in runs])
+        return np.array([s.loc[48, "alliance_size"] / s.loc[1, "alliance_size"] for s in runs])
 
     full, fixed = growth(series(root)), growth(series(root, off=("membership",)))
-    assert_greater(full, np.ones_like(full) * 1.05, "largest size / month 1 vs 1.05")
+    assert_greater(full, np.ones_like(full) * 1.05, "size at month 48 / month 1 vs 1.05")
     assert_greater(full, fixed, "growth, full vs membership off")
 
 
