@@ -38,8 +38,10 @@ import logging
 import math
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -271,6 +273,15 @@ def _existing_generations(out: Path) -> int:
 
     if not (out / DB_NAME).exists():
         return 0
+    # pyabc creates any missing table whenever it opens a database, so a reader opening
+    # one whose writer is still creating them made the writer fail ("table particles
+    # already exists"); read-only, look for the whole schema first
+    from pyabc.storage.db_model import Base
+
+    with closing(sqlite3.connect(f"{(out / DB_NAME).resolve().as_uri()}?mode=ro", uri=True)) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not set(Base.metadata.tables) <= tables:
+        raise LasimInputError(f"{out}: the calibration has no finished generation yet")
     history = pyabc.History(db_url(out), create=False)
     if history.id is None:
         return 0
@@ -525,6 +536,15 @@ def load_history(out: str | Path) -> Any:
     out = Path(out)
     if not (out / DB_NAME).exists():
         raise LasimInputError(f"{out}: no {DB_NAME} here (not a calibration directory)")
+    # pyabc creates any missing table whenever it opens a database, so a reader opening
+    # one whose writer is still creating them made the writer fail ("table particles
+    # already exists"); read-only, look for the whole schema first
+    from pyabc.storage.db_model import Base
+
+    with closing(sqlite3.connect(f"{(out / DB_NAME).resolve().as_uri()}?mode=ro", uri=True)) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not set(Base.metadata.tables) <= tables:
+        raise LasimInputError(f"{out}: the calibration has no finished generation yet")
     history = pyabc.History(db_url(out), create=False)
     if history.id is None or history.max_t is None or history.max_t < 0:
         raise LasimInputError(f"{out}: the calibration has no finished generation yet")

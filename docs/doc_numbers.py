@@ -92,6 +92,16 @@ def section_fade(ctx: dict) -> tuple[dict[str, str], dict]:
     return text, {"survival_by_month": survival}
 
 
+def section_shipped(ctx: dict) -> tuple[dict[str, str], dict]:
+    """The shipped calibration (calibration/shipped): its generations (no simulation)."""
+    import pandas as pd
+
+    gens = pd.read_csv(ROOT / "calibration" / "shipped" / "generations.csv")
+    eps = ", ".join(f"{e:g}" for e in gens["epsilon"])
+    text = {"shipped_fit": f"{len(gens)} generations (epsilons {eps}), {gens['wall_time_s'].sum() / 60:.1f} min"}
+    return text, {"generations": _plain(gens)}
+
+
 def section_default(ctx: dict) -> tuple[dict[str, str], dict]:
     """The default scenario over 200 seeds: P1 timing, P13 pockets, the adoption and alliance figures."""
     import numpy as np
@@ -192,8 +202,12 @@ def section_knockout(ctx: dict) -> tuple[dict[str, str], dict]:
         save_figure(plot_knockout(result.effects, "default"), IMG / "knockout.png")
     eff = result.effects
     none = sorted(set(eff["mechanism"]) - set(eff.loc[eff["clear"], "mechanism"]))
+    lead = eff[(eff["mechanism"] == "lead_allocation") & (eff["outcome"] == "scaled")].iloc[0]
     text = {"knockout_seeds": f"{SEEDS}",
-            "knockout_no_effect": ", ".join(f"`{m}`" for m in none) if none else "none"}
+            "knockout_no_effect": ", ".join(f"`{m}`" for m in none) if none else "none",
+            "knockout_lead_scaled": (f"{lead['effect']:+.2f} [{lead['low']:+.2f}, {lead['high']:+.2f}] over "
+                                     f"{int(lead['n'])} paired seeds ({lead['full']:.2f} with it, "
+                                     f"{lead['knocked_out']:.2f} without)")}
     return text, {"root_seed": ROOT_SEED, "effects": _plain(eff.round(4))}
 
 
@@ -281,7 +295,7 @@ def section_optimise(ctx: dict) -> tuple[dict[str, str], dict]:
 
 
 SECTIONS: dict[str, Callable[[dict], tuple[dict[str, str], dict]]] = {
-    "fade": section_fade, "default": section_default, "compare": section_compare,
+    "fade": section_fade, "shipped": section_shipped, "default": section_default, "compare": section_compare,
     "headline": section_headline, "knockout": section_knockout, "grid": section_grid,
     "optimise": section_optimise,
 }

@@ -9,6 +9,7 @@ layers above it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import signal
@@ -28,6 +29,30 @@ COMMAND_MODULES = (
     "lasim.knockout_cli",
     "lasim.optimise_cli",
 )
+
+
+#: Packages of the optional extras -> the extra that installs them: a command that needs
+#: one that is missing says which extra to install, in one line (not a traceback).
+EXTRA_OF = {
+    "pyabc": "calibration", "cloudpickle": "calibration", "ema_workbench": "discovery", "solara": "app",
+    "altair": "app", "dask": "cluster", "distributed": "cluster", "optuna": "optimise",
+}
+
+
+_interrupted = False
+
+
+def _ignore_late_ctrl_c() -> None:
+    # Registered when this module is imported, before multiprocessing and the pools
+    # register theirs, so it runs last of the exit handlers (they run in reverse).
+    # After the exit handlers the interpreter resets Python-level signal handlers to
+    # the default, and a Ctrl-C then killed the process with SIGINT (exit -2, seen on
+    # a loaded machine); an ignored signal is left ignored, so it still exits 130.
+    if _interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+atexit.register(_ignore_late_ctrl_c)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C can arrive while the layers are still being imported (a second or two
     on a loaded machine), so even the imports happen inside the handlers.
     """
+    global _interrupted
     try:
         code = _main(argv)
         # a reader that left (`| head`) shows at this flush when the output fit the buffer
@@ -76,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a further Ctrl-C while the interpreter shuts down (workers joined, exit handlers
         # run) must end the same way and at once: by default it raised KeyboardInterrupt
         # out of an exit handler and the process died of SIGINT (exit -2), not 130
+        _interrupted = True
         signal.signal(signal.SIGINT, lambda *_: os._exit(130))
         print("lasim: interrupted", file=sys.stderr)
         return 130
@@ -100,6 +127,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.func(args) or 0)
     except LasimInputError as exc:
         print(f"lasim: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"lasim: error: {args.command} needs {exc.name}, which is not installed: "
+              f"pip install -c constraints.txt -e '.[{extra}]'", file=sys.stderr)
         return 2
 
 

@@ -206,6 +206,8 @@ class AllianceModel(mesa.Model):
         # the per-seat joining and leaving factors while it allocates, and while it does not
         self._allocating = self._allocation(True)
         self._not_allocating = self._allocation(False)
+        # seats left for lack of the lead's money, not refilled while it allocates (7.9)
+        self._away = np.zeros(w.edge_agent.shape[0], dtype=bool)
         self._dm_base = np.array([scenario.trait_table()[k].decision_maker for k in KINDS])[w.kind]
         # group 0..2: the alliance districts' levels; 3: districts outside the alliance
         self._level_group = np.where(w.in_pilot, w.level, 3).astype(np.int64)
@@ -351,7 +353,8 @@ class AllianceModel(mesa.Model):
     def _state(self) -> tuple:
         return (self.knowledge, self.trust, self.support, self.stage, self.abandoned, self.tenure,
                 self.decision_maker, self.seat_active, self.is_member, self.fit, self.ownership, self.last_meeting,
-                self.last_case_study, self.district_policy, self.backed, self._was_idle, self.cost_by_payer)
+                self.last_case_study, self.district_policy, self.backed, self._was_idle, self.cost_by_payer,
+                self._away)
 
     def _event(self, kind: str, text: str, cause: str | Callable[[], str] = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t

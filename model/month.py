@@ -144,7 +144,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     """
     c = cfg[0]
     (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
-     ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer) = state
+     ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer, away) = state
     # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
     (ea, ep, edge_linking, capacity, influence, engagement, kind, district, threshold, reach, in_pilot,
      platform_facilitation, platform_district, platform_level, district_pilot, district_communities,
@@ -338,12 +338,14 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
         attractiveness = 0.5 * pool + 0.5 * home_trust
-        if donor_on and c.on_lead_allocation and c.lead_allocation > 0.0:
+        allocating = donor_on and c.on_lead_allocation and c.lead_allocation > 0.0
+        if allocating:
             join, leave = join_allocating, leave_allocating
         else:
             join, leave = join_not_allocating, leave_not_allocating
         membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
-                                     c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave)
+                                     c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave, away,
+                                     allocating)
         is_member[:] = False
         for s in range(ea.shape[0]):
             if seat_active[s]:

@@ -36,7 +36,7 @@ _LEVEL_KEYS = tuple(f"adoption_{name}" for name in LEVELS)
 _KIND_KEYS = tuple(f"adoption_{name}" for name in KINDS)
 STATE = ("knowledge", "trust", "support", "stage", "abandoned", "tenure", "decision_maker", "seat_active",
          "is_member", "fit", "ownership", "last_meeting", "last_case_study", "district_policy", "backed", "policy",
-         "_policy_month", "_reached", "total_cost", "month", "cost_by_payer")
+         "_policy_month", "_reached", "total_cost", "month", "cost_by_payer", "_away")
 
 
 class NumpyMonth:
@@ -220,11 +220,14 @@ class NumpyMonth:
         # 9 membership
         if on["membership"]:
             attractiveness = 0.5 * pool + 0.5 * home_trust
-            self.seat_active = membership.update_seats(
+            allocating = donor_on and on["lead_allocation"] and p.lead_allocation > 0.0
+            join, leave = self._allocation(allocating)
+            seats = membership.update_seats(
                 self.seat_active, w.edge_linking, ea, ep, met, attractiveness, w.engagement, self.trust,
-                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, u["seat"],
-                *self._allocation(donor_on and on["lead_allocation"] and p.lead_allocation > 0.0),
+                idle, p.cost_sharing, p.recruitment_rate, p.dropout_rate, u["seat"], join, leave, self._away,
             )
+            self._away = membership.stayed_away(self._away, self.seat_active, seats, join, leave, allocating)
+            self.seat_active = seats
             self.is_member = self._members()
 
         # 10 fade after funding ends

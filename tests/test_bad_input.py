@@ -300,3 +300,28 @@ def test_the_installed_script_refuses_a_non_empty_output_directory(tmp_path):
     _assert_one_line(proc.returncode, proc.stderr, ["--out", "not empty", "--overwrite"])
     assert (out / "keep.txt").read_text() == "keep me\n"
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_a_command_whose_optional_extra_is_missing_says_which_to_install(monkeypatch, capsys, tmp_path):
+    # a base install (README's first command) has no pyabc: `lasim validate` printed a
+    # ModuleNotFoundError traceback; now one line naming the package and the extra
+    import builtins
+
+    import lasim.cli as cli
+
+    real_import = builtins.__import__
+
+    def no_pyabc(name, *args, **kwargs):
+        if name.split(".")[0] in ("pyabc", "cloudpickle"):
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return real_import(name, *args, **kwargs)
+
+    for mod in [m for m in sys.modules if m.startswith(("calibration.abc", "calibration.validation"))]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setattr(builtins, "__import__", no_pyabc)
+    code = cli.main(["validate", "--out", str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "validate needs" in err and "'.[calibration]'" in err
+    assert not (tmp_path / "v").exists()

@@ -214,6 +214,28 @@ def test_membership_kernel_equals_its_numpy_reference(seed):
 
 
 @pytest.mark.parametrize("seed", ROOTS)
+@pytest.mark.parametrize("allocating", [True, False])
+def test_compiled_seats_keep_members_who_left_away_as_the_numpy_kernels_do(seed, allocating):
+    g = np.random.default_rng(seed)
+    n, n_p, n_s = 300, 12, 900
+    ea, ep = g.integers(0, n, n_s), g.integers(0, n_p, n_s)
+    active, linking, met, idle = g.random(n_s) < 0.7, g.random(n_s) < 0.1, g.random(n_p) < 0.8, g.random(n_p) < 0.3
+    attr, eng, trust, u = g.random(n_p), g.random(n), g.random(n), g.random(n_s)
+    join, leave = 0.5 + g.random(n_s), 0.5 + g.random(n_s)
+    away = g.random(n_s) < 0.2
+    seats = membership.update_seats(active, linking, ea, ep, met, attr, eng, trust, idle, 0.3, 0.5, 0.2, u, join,
+                                    leave, away)
+    ref_away = membership.stayed_away(away, active, seats, join, leave, allocating)
+    got, got_away = active.copy(), away.copy()
+    membership.update_seats_into(got, linking, ea, ep, met, attr, eng, trust, idle, 0.3, 0.5, 0.2, u, join, leave,
+                                 got_away, allocating)
+    np.testing.assert_array_equal(got, seats)
+    np.testing.assert_array_equal(got_away, ref_away)
+    assert not seats[away & ~active].any()  # seats kept away are not refilled
+    assert got_away.any() == allocating
+
+
+@pytest.mark.parametrize("seed", ROOTS)
 def test_link_kernels_equal_their_scipy_references(seed):
     """mix_linked, vertical_targets and update_fit on CSR arrays equal the sparse-matrix expressions they replaced."""
     import scipy.sparse as sp

@@ -995,6 +995,37 @@ class TestAllocationInSeats:
         assert (self._factored(1.0, 1.0, active, met) == plain).all()
 
 
+def test_seats_left_for_lack_of_money_stay_empty_only_while_the_lead_allocates():
+    before = np.array([True, True, True, False, True])
+    after = np.array([False, False, True, False, True])
+    # distance from the lead 1, 0, 1, 1, 0.75 and 0.5 (lead_allocation 1)
+    before = np.append(before, True)
+    after = np.append(after, False)
+    join = np.array([1.0, 2.0, 1.0, 1.0, 1.25, 1.5])
+    leave = np.array([2.0, 1.0, 2.0, 2.0, 1.75, 1.5])
+    away = np.array([False, False, False, False, True, False])
+    got = membership.stayed_away(away, before, after, join, leave, True)
+    # seat 0 left far from the lead; seat 4 stays away from earlier; seat 1 left where the
+    # lead sits and seat 5 halfway, where the money draws members in as much as it pushes out
+    assert got.tolist() == [True, False, False, False, True, False]
+    assert not membership.stayed_away(got, before, after, join, leave, False).any()  # the donor has gone
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_members_who_left_far_from_the_lead_return_only_after_the_donor_has_gone(seed):
+    scenario = load_scenario("default").with_parameters(dropout_rate=0.05)
+    model = AllianceModel(scenario, rng=seed)
+    model.run(36)  # the donor pays (project_months 60)
+    away = model._away.copy()
+    assert away.any() and not model.seat_active[away].any()  # left, and not refilled
+    assert not (away & model.world.edge_linking).any()  # linking seats are never left
+    model.run(36)  # months 37..72: the donor leaves at month 60
+    assert not model._away.any() and model.seat_active[away].any()  # refilled once it has gone
+    knocked = AllianceModel(scenario.knock_out(["lead_allocation"]), rng=seed)
+    knocked.run(36)
+    assert not knocked._away.any()
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_lead_joins_the_platforms_it_funds_only_while_it_allocates(seed):
     scenario = load_scenario("default")

@@ -14,7 +14,7 @@ def update_seats(
     edge_platform: np.ndarray, platform_met: np.ndarray, attractiveness: np.ndarray,
     engagement: np.ndarray, trust: np.ndarray, idle: np.ndarray, cost_sharing: float,
     recruitment_rate: float, dropout_rate: float, u: np.ndarray, join_factor: np.ndarray,
-    leave_factor: np.ndarray,
+    leave_factor: np.ndarray, away: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which seats are filled after recruitment and drop-out this month.
 
@@ -24,11 +24,13 @@ def update_seats(
     and idle platforms (``idle``: no meeting for two intervals) lose members fast.
     Linking seats are kept: they are the alliance's vertical spine. ``u``: one
     uniform draw per seat. ``join_factor`` and ``leave_factor`` (one per seat)
-    multiply the joining and leaving chances: :func:`allocation_factors`.
+    multiply the joining and leaving chances: :func:`allocation_factors`. Seats in
+    ``away`` are not refilled: :func:`stayed_away`.
     """
     out = seat_active.copy()
+    barred = np.zeros(out.shape[0], dtype=np.bool_) if away is None else away.copy()
     update_seats_into(out, seat_linking, edge_agent, edge_platform, platform_met, attractiveness, engagement, trust,
-                      idle, cost_sharing, recruitment_rate, dropout_rate, u, join_factor, leave_factor)
+                      idle, cost_sharing, recruitment_rate, dropout_rate, u, join_factor, leave_factor, barred, False)
     return out
 
 
@@ -38,17 +40,23 @@ def update_seats_into(
     edge_platform: np.ndarray, platform_met: np.ndarray, attractiveness: np.ndarray,
     engagement: np.ndarray, trust: np.ndarray, idle: np.ndarray, cost_sharing: float,
     recruitment_rate: float, dropout_rate: float, u: np.ndarray, join_factor: np.ndarray,
-    leave_factor: np.ndarray,
+    leave_factor: np.ndarray, away: np.ndarray, allocating: bool,
 ) -> None:
-    """:func:`update_seats` updating ``seat_active`` in place (each seat reads only itself)."""
+    """:func:`update_seats` then :func:`stayed_away`, updating ``seat_active`` and ``away`` in place
+    (each seat reads only itself)."""
     for s in range(seat_active.shape[0]):
         a, p = edge_agent[s], edge_platform[s]
         if not seat_active[s]:
-            if platform_met[p]:
+            if platform_met[p] and not away[s]:
                 seat_active[s] = u[s] < recruitment_rate * attractiveness[p] * engagement[a] * join_factor[s]
         elif not seat_linking[s]:
             burden = (0.5 + cost_sharing) * (1.0 - trust[a]) * (3.0 if idle[p] else 1.0)
-            seat_active[s] = not (u[s] < dropout_rate * burden * leave_factor[s])
+            if u[s] < dropout_rate * burden * leave_factor[s]:
+                seat_active[s] = False
+                if leave_factor[s] > join_factor[s]:
+                    away[s] = True
+    if not allocating:
+        away[:] = False
 
 
 @njit(cache=True)
@@ -121,6 +129,25 @@ def allocation_factors(distance: np.ndarray, strength: float, donor_on: bool) ->
         one = np.ones_like(distance, dtype=float)
         return one, one
     return 1.0 + strength * (1.0 - distance), 1.0 + strength * distance
+
+
+def stayed_away(away: np.ndarray, before: np.ndarray, after: np.ndarray, join_factor: np.ndarray,
+                leave_factor: np.ndarray, allocating: bool) -> np.ndarray:
+    """Seats whose member left for lack of the lead's money and stays away while it lasts.
+
+    Sartas et al. (2018) found that the money the platforms handed out explained
+    who stayed, and that the platforms contracted in their first years: a member
+    that left because the money went elsewhere has no reason to come back while
+    it still does. So a seat left while the lead allocates, on a platform the
+    allocation pushes members out of more than it draws them in (``leave_factor >
+    join_factor``: further from the lead than half the tree), is not refilled until
+    the donor has gone; then there is nothing left to allocate and every seat can be
+    filled again. Seats nearer the lead get enough of the money to come back to.
+    (The compiled month does this inside :func:`update_seats_into`.)
+    """
+    if not allocating:
+        return np.zeros_like(away)
+    return away | (before & ~after & (leave_factor > join_factor))
 
 
 @njit(cache=True)

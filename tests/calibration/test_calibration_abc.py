@@ -174,3 +174,22 @@ def test_dask_scheduler_sampler(tmp_path):
         history = calibrate(targets, tmp_path / "d", simulator=sim, population=10, generations=2,
                             seed=3, scheduler=cluster.scheduler_address)
     assert history.n_populations == 2
+
+
+def test_reading_a_database_whose_tables_are_not_all_there_creates_none(tmp_path):
+    # pyabc creates missing tables whenever it opens a database: a reader polling a
+    # calibration that had just started made its writer fail ("table particles
+    # already exists"); the reader now reports it as not started and writes nothing
+    import sqlite3
+
+    from calibration.abc import DB_NAME
+
+    out = tmp_path / "starting"
+    out.mkdir()
+    with sqlite3.connect(out / DB_NAME) as con:
+        con.execute("CREATE TABLE abc_smc (id INTEGER PRIMARY KEY)")  # the writer, part way through
+    with pytest.raises(LasimInputError, match="no finished generation yet"):
+        load_history(out)
+    with sqlite3.connect(out / DB_NAME) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"abc_smc"}

@@ -290,6 +290,15 @@ def test_leftovers_of_killed_writes_are_cleaned_on_resume(small_spec, tmp_path):
     assert sorted(load_results(out)["run_id"]) == list(range(small_spec.n_runs))
 
 
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Wait until ``path`` exists (the sweep got that far), failing if ``proc`` ended first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout} s"
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize("delay", [0.2, 4.0])  # during start-up (imports, forkserver) and mid-sweep
 def test_a_second_ctrl_c_exits_at_once_without_a_traceback(spec_path, tmp_path, delay):
     out = tmp_path / "out"
@@ -299,13 +308,22 @@ def test_a_second_ctrl_c_exits_at_once_without_a_traceback(spec_path, tmp_path, 
                                              "LASIM_TOY_SLEEP": "0.2"}),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    time.sleep(delay)
-    os.killpg(proc.pid, signal.SIGINT)
-    time.sleep(0.1)
-    if proc.poll() is None:
+    # a Ctrl-C while CPython itself starts (before any lasim code runs) ends it with a
+    # "Fatal Python error" (exit 1), and on a loaded machine 0.2 s after launch can be
+    # that early: count from the sweep's manifest, written before the workers start
+    try:
+        _wait_for(out / "manifest.json", proc)
+        time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
-    # 0.2 s runs in batches: waiting for the runs in progress would take seconds more
-    _, stderr = proc.communicate(timeout=30)
+        time.sleep(0.1)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        # 0.2 s runs in batches: waiting for the runs in progress would take seconds more
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # a failed wait must not leave a sweep running (and loading the machine)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
     assert len(stderr.strip().splitlines()) <= 4, stderr
