@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -86,8 +87,14 @@ def test_validate_quick_check_1_verdict_follows_its_criterion(tmp_path, capsys, 
     assert "1 Bass limit" in text and "overall:" in text
     assert (tmp_path / "v" / "check1_bass.png").is_file()
     result = json.loads((tmp_path / "v" / "validation.json").read_text())
-    err = result["checks"][0]["details"]["max_abs_error"]
-    assert 0 < err < 0.05
+    details = result["checks"][0]["details"]
+    err = details["max_abs_error"]
+    # the error splits into the one-month step's bias (deterministic, about 0.012) and the
+    # sampling noise of --quick's 400 agents x 4 runs: at most 5 binomial standard errors
+    # of a share (sqrt(0.25 / 1600) = 0.0125), whichever seed
+    assert 0.005 < details["time_step_bias"] < 0.02
+    assert details["model_vs_mean_field"] < 5 * np.sqrt(0.25 / (400 * 4))
+    assert 0 < err <= details["time_step_bias"] + details["model_vs_mean_field"] + 1e-12
     # the verdict and the exit code follow the criterion, both ways
     assert result["passed"] == (err < validation.BASS_TOLERANCE)
     assert code == (0 if result["passed"] else 1)
