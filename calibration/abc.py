@@ -60,7 +60,7 @@ from model.errors import LasimInputError
 from .evaluate import TargetDistance, TargetModel, never_computed, observed_statistics
 from .priors import UniformPrior, build_priors, pyabc_distribution
 from .simulator import ModelSimulator, Simulator
-from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP, stop_reason
+from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP, MIN_ESS, stop_reason
 from .targets import TargetSet
 
 DB_NAME = "calibration.db"
@@ -289,13 +289,17 @@ def _existing_generations(out: Path) -> int:
 
 
 def generation_table(history: Any) -> list[dict[str, Any]]:
-    """Per generation: epsilon, simulations, accepted particles, acceptance rate, wall time."""
+    """Per generation: epsilon, simulations, accepted particles, acceptance rate, effective
+    sample size of its weights (Kish), wall time."""
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     rows = []
     for _, r in pops.iterrows():
         samples = int(r["samples"])
         particles = int(r["particles"]) if not math.isnan(r["particles"]) else 0
+        _, w = history.get_distribution(m=0, t=int(r["t"]))
+        w = np.asarray(w, dtype=float)
+        ess = float(w.sum() ** 2 / (w**2).sum()) if w.size and (w**2).sum() > 0 else 0.0
         rows.append(
             {
                 "generation": int(r["t"]),
@@ -303,6 +307,7 @@ def generation_table(history: Any) -> list[dict[str, Any]]:
                 "simulations": samples,
                 "accepted": particles,
                 "acceptance_rate": particles / samples if samples else math.nan,
+                "ess": ess,
                 "wall_time_s": float(r["wall_time"]) if r["wall_time"] is not None else math.nan,
             }
         )
@@ -323,6 +328,7 @@ def calibrate(
     min_epsilon: float = 0.0,
     min_eps_drop: float = MIN_EPS_DROP,
     min_acceptance: float = MIN_ACCEPTANCE,
+    min_ess: float = MIN_ESS,
     progress: ProgressFn | None = None,
     particle_progress: ProgressFn | None = None,
 ) -> Any:
@@ -359,6 +365,9 @@ def calibrate(
         A generation that would accept less than this share of its proposals is
         abandoned (not stored) after ``population / min_acceptance`` proposals,
         and the calibration stops.
+    min_ess : float
+        The epsilon rules wait until the last generation's effective sample size is at
+        least this share of its particles (:func:`stop_reason`).
     progress : callable, optional
         Called after each generation with its row of :func:`generation_table`,
         with ``{"resuming": k}`` when continuing a database at generation ``k``,
@@ -387,6 +396,8 @@ def calibrate(
         raise LasimInputError(f"--min-acceptance: {min_acceptance} must be in [0, 1)")
     if not 0 <= min_eps_drop < 1:
         raise LasimInputError(f"--min-eps-drop: {min_eps_drop} must be in [0, 1)")
+    if not 0 <= min_ess <= 1:
+        raise LasimInputError(f"--min-ess: {min_ess} must be in [0, 1]")
     if not (math.isfinite(min_epsilon) and min_epsilon >= 0):
         raise LasimInputError(f"--min-epsilon: {min_epsilon} must be 0 or more")
     config = CalibrationConfig(
@@ -444,6 +455,7 @@ def calibrate(
                 "min_epsilon": min_epsilon,
                 "min_eps_drop": min_eps_drop,
                 "min_acceptance": min_acceptance,
+                "min_ess": min_ess,
             },
         },
     )
@@ -453,7 +465,8 @@ def calibrate(
     distance = TargetDistance(targets)
     x0 = observed_statistics(targets)
     prior = pyabc_distribution(priors)
-    rules = dict(min_epsilon=min_epsilon, min_eps_drop=min_eps_drop, min_acceptance=min_acceptance)
+    rules = dict(min_epsilon=min_epsilon, min_eps_drop=min_eps_drop, min_acceptance=min_acceptance,
+                 min_ess=min_ess)
     # a generation that would accept less than min_acceptance is abandoned (not stored)
     # once it has used population / min_acceptance proposals
     cap_rate = min_acceptance

@@ -12,7 +12,7 @@ from model.errors import LasimInputError
 
 # the defaults only; the heavy modules load when a command runs
 from .evaluate import never_computed_warning
-from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP
+from .stopping import MAX_GENERATIONS, MIN_ACCEPTANCE, MIN_EPS_DROP, MIN_ESS
 
 
 def _positive(kind: str, minimum: int = 1):
@@ -92,6 +92,13 @@ def register(subparsers: Any) -> None:
         f"next (default {MIN_EPS_DROP:g})",
     )
     p.add_argument(
+        "--min-ess",
+        type=float,
+        default=MIN_ESS,
+        help="the epsilon rules wait until the last generation's effective sample size is at "
+        f"least this share of its particles (default {MIN_ESS:g})",
+    )
+    p.add_argument(
         "--min-acceptance",
         type=float,
         default=MIN_ACCEPTANCE,
@@ -150,8 +157,8 @@ def _progress(row: dict[str, Any]) -> None:
         return
     _say(
         f"  generation {row['generation']}: epsilon {row['epsilon']:.4g}, acceptance "
-        f"{row['accepted']}/{row['simulations']} = {row['acceptance_rate']:.1%} "
-        f"({row['wall_time_s']:.1f} s)"
+        f"{row['accepted']}/{row['simulations']} = {row['acceptance_rate']:.1%}, effective "
+        f"sample size {row.get('ess', float('nan')):.0f} ({row['wall_time_s']:.1f} s)"
     )
     if row.get("never_computed"):
         _say(never_computed_warning(row["never_computed"]))
@@ -238,6 +245,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             min_epsilon=args.min_epsilon,
             min_eps_drop=args.min_eps_drop,
             min_acceptance=args.min_acceptance,
+            min_ess=args.min_ess,
             progress=progress,
             particle_progress=bar,
         )

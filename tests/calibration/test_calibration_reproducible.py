@@ -63,6 +63,14 @@ def test_stop_reason_rules():
     assert stop_reason([row(1.0, 0.5), row(0.5, 0.4)], **rules) is None
     assert "acceptance rate 1.00%" in stop_reason([row(1.0, 0.5), row(0.5, 0.01)], **rules)
     assert "--min-epsilon" in stop_reason([row(0.1, 0.5)], **{**rules, "min_epsilon": 0.2})
+    # an epsilon rule waits for an even enough weighting; running out of acceptance does not
+    weighted = lambda eps, rate, ess: {**row(eps, rate), "accepted": 60, "ess": ess}  # noqa: E731
+    strict = {**rules, "min_ess": 0.5}
+    assert stop_reason([weighted(1.0, 0.5, 60), weighted(0.0, 0.4, 10)], **strict) is None
+    assert "reached 0" in stop_reason([weighted(1.0, 0.5, 60), weighted(0.0, 0.4, 30)], **strict)
+    assert stop_reason([weighted(1.0, 0.5, 60), weighted(0.99, 0.4, 29)], **strict) is None
+    assert "acceptance rate" in stop_reason([weighted(1.0, 0.5, 60), weighted(0.5, 0.01, 5)], **strict)
+    assert "reached 0" in stop_reason([weighted(1.0, 0.5, 60), weighted(0.0, 0.4, 10)], **rules)
 
 
 def test_generations_stop_on_a_rule_and_a_rerun_says_so(tmp_path):
