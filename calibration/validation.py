@@ -299,11 +299,13 @@ outcome = "adoption_all"
             f"{name}_mean": float(np.sum(w * x)),
             f"{name}_inside": bool(lo <= truth <= hi),
         }
-    say(
-        f"  case {k}: p={p} in [{row['external_influence_low']:.4f}, "
-        f"{row['external_influence_high']:.4f}], q={q} in [{row['imitation_low']:.4f}, "
-        f"{row['imitation_high']:.4f}]"
-    )
+    # three significant digits: at 4 decimals a bound of 0.00804 printed as 0.0080 and a
+    # true 0.008 outside its interval looked inside
+    def said(name: str, truth: float) -> str:
+        where = "in" if row[f"{name}_inside"] else "OUTSIDE"
+        return f"{truth} {where} [{row[f'{name}_low']:.3g}, {row[f'{name}_high']:.3g}]"
+
+    say(f"  case {k}: p={said('external_influence', p)}, q={said('imitation', q)}")
     return row
 
 

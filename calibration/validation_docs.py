@@ -24,12 +24,54 @@ from typing import Any
 from experiments.files import atomic_write_text
 from model.errors import LasimInputError
 
+from .validation import PATTERN_SHARE, RECOVERY_LEVEL
+
 START, END = "<!-- validation:start -->", "<!-- validation:end -->"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "calibration.md"
 
 
-def render_section(result: dict[str, Any]) -> str:
-    """The markdown of one ``validation.json``."""
+def _recovery_lines(details: dict[str, Any], level: float) -> list[str]:
+    """Check 2's intervals value by value, and how often exact intervals would all hold."""
+    cells, n = [], 0
+    for case in details.get("cases", []):
+        for name, short in (("external_influence", "p"), ("imitation", "q")):
+            if f"{name}_true" not in case:
+                continue
+            n += 1
+            where = "inside" if case[f"{name}_inside"] else "**outside**"
+            cells.append(f"case {case['case']} {short} = {case[f'{name}_true']:g} {where} "
+                         f"[{case[f'{name}_low']:.3g}, {case[f'{name}_high']:.3g}]")
+    if not cells:
+        return []
+    return ["", f"Check 2, each true value against its {level:.0%} posterior interval: " + "; ".join(cells)
+            + f". Were every interval exact, all {n} would hold together with chance "
+            f"{level:.0%}^{n} = {level ** n:.0%}.", ""][:-1]
+
+
+def _failing_draws_lines(check: dict[str, Any], draws: Any, share: float) -> list[str]:
+    """For each pattern of a check below ``share``: mean parameters of failing vs holding draws."""
+    shares = check["details"].get("shares") or {}
+    # the calibrated parameters: the columns that are neither a pattern nor one of its parts
+    params = [] if draws is None else [c for c in draws.columns if ":" not in c and c not in shares]
+    cells = []
+    for name, got in shares.items():
+        col = f"{name}:holds"
+        if got is None or got >= share or draws is None or col not in draws or not params:
+            continue
+        held = draws[col].astype(bool)
+        if held.all() or not held.any():
+            continue
+        means = ", ".join(f"{p} {draws.loc[~held, p].mean():.3g} vs {draws.loc[held, p].mean():.3g}"
+                          for p in params if p in draws)
+        cells.append(f"{name} fails in {int((~held).sum())} draws ({means})")
+    if not cells:
+        return []
+    return ["", f"Check {check['number']}, mean parameters of the draws where a pattern fails vs those "
+                "where it holds: " + "; ".join(cells) + "."]
+
+
+def render_section(result: dict[str, Any], folder: Path | None = None) -> str:
+    """The markdown of one ``validation.json`` (``folder``: its directory, for the per-draw CSVs)."""
     prov = result.get("provenance", {})
     code = result.get("code", {})
     minutes, seconds = divmod(int(round(result.get("elapsed_s", 0))), 60)
@@ -55,6 +97,9 @@ def render_section(result: dict[str, Any]) -> str:
             f"{'PASS' if c['passed'] else 'FAIL'} |"
         )
     for c in result["checks"]:
+        if c["number"] == 2:
+            lines += _recovery_lines(c["details"], RECOVERY_LEVEL)
+    for c in result["checks"]:
         shares = c["details"].get("shares")
         if not shares:
             continue
@@ -72,8 +117,21 @@ def render_section(result: dict[str, Any]) -> str:
             else:
                 cells.append(f"{name} {share:.0%}")
         lines.append("; ".join(cells) + ".")
+        draws = _read_draws(folder, c["number"])
+        lines += _failing_draws_lines(c, draws, PATTERN_SHARE)
     lines.append(END)
     return "\n".join(lines)
+
+
+def _read_draws(folder: Path | None, number: int) -> Any:
+    # check 3 and 4 write one row per posterior draw (parameters, then each pattern's
+    # measure and whether it holds)
+    name = {3: "check3_patterns.csv", 4: "check4_heldout.csv"}.get(number)
+    if folder is None or name is None or not (folder / name).is_file():
+        return None
+    import pandas as pd
+
+    return pd.read_csv(folder / name)
 
 
 def update_doc(text: str, section: str) -> str:
@@ -98,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             raise LasimInputError(f"{path}: cannot read ({exc})") from None
         doc = args.doc.read_text(encoding="utf-8")
-        atomic_write_text(args.doc, update_doc(doc, render_section(result)))
+        atomic_write_text(args.doc, update_doc(doc, render_section(result, args.validation)))
         print(f"wrote the validation of {path} into {args.doc}")
         return 0
     except LasimInputError as exc:

@@ -159,3 +159,33 @@ def test_validation_section_is_generated_from_validation_json(tmp_path):
     assert main([str(tmp_path / "v"), "--doc", str(tmp_path / "doc.md")]) == 0
     assert "abc123" in (tmp_path / "doc.md").read_text()
     assert main([str(tmp_path / "nothing"), "--doc", str(tmp_path / "doc.md")]) == 2
+
+
+def test_validation_section_shows_recovery_value_by_value_and_what_failing_draws_share(tmp_path):
+    import pandas as pd
+
+    from calibration.validation_docs import render_section
+
+    case = {"case": 0, "external_influence_true": 0.008, "external_influence_low": 0.00804,
+            "external_influence_high": 0.0169, "external_influence_inside": False,
+            "imitation_true": 0.09, "imitation_low": 0.058, "imitation_high": 0.0975, "imitation_inside": True}
+    result = {
+        "seed": 7, "workers": 2, "elapsed_s": 60.0, "passed": False, "provenance": {}, "code": {},
+        "checks": [
+            {"number": 2, "name": "recovery", "measured": "1/2", "criterion": "every", "passed": False,
+             "details": {"coverage": 0.5, "cases": [case]}},
+            {"number": 4, "name": "held-out", "measured": "lowest: P13 holds in 50%", "criterion": ">= 80%",
+             "passed": False, "details": {"shares": {"P13": 0.5, "P11": 1.0}, "intervals95": {}}},
+        ],
+    }
+    pd.DataFrame({"imitation": [0.1, 0.2, 0.3, 0.4], "P11": [1, 1, 1, 1], "P11:holds": [True] * 4,
+                  "P13:a": [0.9] * 4, "P13:holds": [True, True, False, False]}).to_csv(
+        tmp_path / "check4_heldout.csv", index=False)
+    text = render_section(result, tmp_path)
+    # 0.00804 printed at 4 decimals was 0.0080, and the true 0.008 looked inside
+    assert "case 0 p = 0.008 **outside** [0.00804, 0.0169]" in text
+    assert "case 0 q = 0.09 inside [0.058, 0.0975]" in text
+    assert "all 2 would hold together with chance 90%^2 = 81%" in text
+    assert "P13 fails in 2 draws (imitation 0.35 vs 0.15)" in text
+    assert "P11 fails" not in text  # it holds in every draw
+    assert "fails in" not in render_section(result)  # no folder, no per-draw lines
