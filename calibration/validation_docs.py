@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from experiments.files import atomic_write_text
 from model.errors import LasimInputError
 
@@ -129,8 +131,6 @@ def _read_draws(folder: Path | None, number: int) -> Any:
     name = {3: "check3_patterns.csv", 4: "check4_heldout.csv"}.get(number)
     if folder is None or name is None or not (folder / name).is_file():
         return None
-    import pandas as pd
-
     return pd.read_csv(folder / name)
 
 
