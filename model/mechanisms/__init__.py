@@ -9,6 +9,10 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from ..compile_guard import install as _hold_ctrl_c_while_compiling
+
+_hold_ctrl_c_while_compiling()
+
 _TINY = 1e-12
 
 #: Every named mechanism a scenario can switch off (``[mechanisms]``, ``--off``): name -> meaning.
