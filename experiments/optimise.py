@@ -343,12 +343,24 @@ def open_study(settings: OptimiseSettings, out: Path, n_done_hint: int | None = 
         raise LasimInputError(f"--out {str(out)!r}: holds a search with other settings ({', '.join(differ)}); "
                               "rerun with the same options to resume, or choose another --out (or --overwrite)")
     done = sum(t.state.name == "COMPLETE" for t in probe.trials) if n_done_hint is None else n_done_hint
+    return optuna.load_study(study_name=STUDY_NAME, storage=storage, sampler=_sampler(settings, done))
+
+
+def _sampler(settings: OptimiseSettings, done: int) -> Any:
+    """NSGA-II seeded for the trial after ``done`` finished ones.
+
+    Its random state is the only thing it keeps in memory (populations and parents
+    are in the study's storage), so a fresh one per trial, seeded by the trial's
+    place, draws the same design whether the search ran straight through or was
+    interrupted and resumed.
+    """
+    import optuna
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constraints_func is marked experimental
-        sampler = optuna.samplers.NSGAIISampler(
+        return optuna.samplers.NSGAIISampler(
             population_size=settings.population, seed=settings.seed + done,
             constraints_func=_constraint if settings.target else None)
-    return optuna.load_study(study_name=STUDY_NAME, storage=storage, sampler=sampler)
 
 
 def finished_trials(settings: OptimiseSettings, out: str | Path) -> int:
@@ -366,9 +378,8 @@ def search(settings: OptimiseSettings, out: str | Path, n_trials: int, *, execut
 
     A rerun with the same settings resumes: finished trials are kept and not run
     again; one left running by a kill is marked failed and its place taken by a
-    new trial. The sampler is seeded with ``seed + finished trials``, so a search
-    is reproducible from its seed and its history (an interrupted search does
-    not draw the trials an uninterrupted one would have).
+    new trial. Each trial's sampler is seeded with ``seed + finished trials``, so an
+    interrupted and resumed search draws the same designs as one run straight through.
 
     Parameters
     ----------
@@ -398,6 +409,7 @@ def search(settings: OptimiseSettings, out: str | Path, n_trials: int, *, execut
     outcomes = settings.outcomes
     fac = base.parameters.facilitation_quality
     while done < n_trials:
+        study.sampler = _sampler(settings, done)
         trial = study.ask(dists)
         values = {v.name: _value(v, trial.params[v.name]) for v in settings.space}
         try:

@@ -64,6 +64,28 @@ def test_a_rerun_resumes_without_redoing_trials(tmp_path):
     pd.testing.assert_frame_equal(again.trials.head(4), first)
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_resumed_search_draws_the_designs_of_one_run_straight_through(tmp_path, seed):
+    designs = [v.name for v in SPACE]
+    straight = search(settings(seed), tmp_path / "a", 10).trials
+    search(settings(seed), tmp_path / "b", 3)  # stopped after 3 trials (one population, not a generation's end)
+    search(settings(seed), tmp_path / "b", 6)
+    resumed = search(settings(seed), tmp_path / "b", 10).trials
+    pd.testing.assert_frame_equal(resumed[designs], straight[designs])
+    # and a trial killed halfway is redrawn as the same design
+    runs = itertools.count()
+
+    def stop_in_trial_six(_run):
+        if next(runs) == 5 * 2 + 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        search(settings(seed), tmp_path / "c", 10, on_result=stop_in_trial_six)
+    killed = search(settings(seed), tmp_path / "c", 10).trials
+    done = killed[killed["state"] == "COMPLETE"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(done[designs], straight[designs])
+
+
 def test_an_interrupted_trial_is_failed_and_replaced(tmp_path):
     s = settings(5)
     runs = itertools.count()
