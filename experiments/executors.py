@@ -247,6 +247,11 @@ class ProcessExecutor:
         self._pool: list[_Worker] = []
 
     def _ensure_pool(self) -> None:
+        # called after every batch of results: with a full pool there is nothing to start,
+        # and Ctrl-C must not be ignored for nothing (a Ctrl-C that arrives while it is
+        # ignored is lost: a sweep under load ran to its end after one, CI)
+        if len(self._pool) >= self.workers:
+            return
         if self._ctx.get_start_method() == "forkserver":
             # The server imports the model before it protects itself from Ctrl-C;
             # started with SIGINT ignored it inherits the ignoring, so a Ctrl-C

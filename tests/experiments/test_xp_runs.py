@@ -42,6 +42,34 @@ def test_processes_return_the_serial_runs_in_order(scenarios, seed_root):
     pd.testing.assert_frame_equal(_frame(parallel), _frame(serial))
 
 
+def test_ctrl_c_is_ignored_only_while_workers_start(scenarios, monkeypatch):
+    # A Ctrl-C that arrives while it is ignored is lost. The pool used to ignore it around
+    # its "is the fork server running?" check after every batch of results, and a sweep
+    # under load once ran to its end after a Ctrl-C (CI).
+    import contextlib
+
+    import experiments.executors as executors
+
+    windows = []
+    real = executors._sigint_ignored
+
+    @contextlib.contextmanager
+    def counted():
+        windows.append(1)
+        with real():
+            yield
+
+    monkeypatch.setattr(executors, "_sigint_ignored", counted)
+    seeds = list(range(1, 13))
+    with ProcessExecutor(2) as ex:
+        run_many(scenarios, seeds, executor=ex, run_fn=TOY)
+        assert len(windows) <= 1  # the pool's start (none if the fork server already runs)
+        started = len(windows)
+        run_many(scenarios, seeds, executor=ex, run_fn="xp_fakes:dying_run")
+    # workers that died are replaced, and only then is Ctrl-C ignored again
+    assert len(windows) > started
+
+
 def test_a_run_that_kills_its_worker_fails_alone_and_the_rest_go_on(scenarios):
     seeds = [3, 4, 5]
     expected = _frame(run_many(scenarios, seeds, run_fn=TOY))
