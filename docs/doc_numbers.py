@@ -44,6 +44,7 @@ ROOT_SEED = 20261123
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from model.digest import model_digest  # noqa: E402 - after the path is set
 
 # --------------------------------------------------------------------------- formatting
 
@@ -225,13 +226,15 @@ def section_grid(ctx: dict) -> tuple[dict[str, str], dict]:
 #: The search behind docs/optimise.md; the same as
 #: ``lasim optimise default --target "scaled>=0.8" --trials 150 -n 40 --confirm 300 --front-size 6 --seed 1``.
 OPTIMISE = {"trials": 150, "replications": 40, "confirm": 300, "front_size": 6, "seed": 1, "compare": 300}
-OPTIMISE_DIR = ROOT / "runs" / "optimise-scaled80"
+# one study per version of the model: a search is resumed only on the model it was made with
+# (experiments.optimise refuses another's), so a model change starts a fresh one here
+OPTIMISE_DIR = ROOT / "runs" / f"optimise-scaled80-{model_digest()}"
 
 
 def section_optimise(ctx: dict) -> tuple[dict[str, str], dict]:
     """docs/optimise.md: the cheapest design that scales in 80% of runs in default's setting.
 
-    The study is kept in runs/optimise-scaled80 (ignored by git): a rerun resumes it
+    The study is kept in runs/optimise-scaled80-<model digest> (ignored by git): a rerun resumes it
     (a finished one runs no new trial) and only confirms the front and compares again.
     About 15 CPU-minutes from scratch.
     """

@@ -43,6 +43,7 @@ import pandas as pd
 import tomli_w
 from scipy.stats import t as student_t
 
+from model.digest import model_digest
 from model.errors import LasimInputError
 from model.runner import RunResult, replication_seeds, run_scenario
 from model.scenario import Scenario, load_scenario, setting_specs
@@ -183,7 +184,7 @@ class OptimiseSettings:
                 "space": [v.to_dict() for v in self.space], "objectives": list(self.objectives),
                 "target": str(self.target) if self.target else None, "replications": self.replications,
                 "seed": self.seed, "population": self.population, "cost_model": COST_MODEL_VERSION,
-                "facilitation_premium": FACILITATION_PREMIUM}
+                "facilitation_premium": FACILITATION_PREMIUM, "model": model_digest()}
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
@@ -340,6 +341,10 @@ def open_study(settings: OptimiseSettings, out: Path, n_done_hint: int | None = 
     elif stored != settings.fingerprint():
         old = probe.user_attrs.get("settings", {})
         differ = sorted(k for k, v in settings.to_dict().items() if old.get(k) != json.loads(json.dumps(v)))
+        if differ == ["model"]:
+            # a resumed search would mix trials of two models: the front would not be this model's
+            raise LasimInputError(f"--out {str(out)!r}: holds a search made by another version of the model "
+                                  "(its sources changed); choose another --out (or --overwrite)")
         raise LasimInputError(f"--out {str(out)!r}: holds a search with other settings ({', '.join(differ)}); "
                               "rerun with the same options to resume, or choose another --out (or --overwrite)")
     done = sum(t.state.name == "COMPLETE" for t in probe.trials) if n_done_hint is None else n_done_hint

@@ -184,6 +184,36 @@ def test_cli_resume_says_so_and_refuses_other_settings(tmp_path, capsys):
     rc = main([*common, "--trials", "6", "--seed", "9"])
     err = capsys.readouterr().err
     assert rc == 2 and "holds a search with other settings (seed)" in err
+    # a search made by another version of the model is not resumed: its trials are another model's
+    import experiments.optimise as optimise
+
+    real = optimise.model_digest
+    try:
+        optimise.model_digest = lambda: "0" * 16
+        rc = main([*common, "--trials", "6"])
+    finally:
+        optimise.model_digest = real
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "made by another version of the model" in err
+    assert len(pd.read_csv(out / "trials.csv")) == 5  # nothing written over
+
+
+def test_the_model_digest_follows_the_model_sources_only(tmp_path, monkeypatch):
+    from model import digest
+
+    first = digest.model_digest()
+    assert len(first) == 16 and first == digest.model_digest()
+    copy = tmp_path / "model"
+    import shutil
+
+    shutil.copytree(digest._ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(digest, "_ROOT", copy)
+    digest.model_digest.cache_clear()
+    assert digest.model_digest() == first  # the same sources elsewhere
+    (copy / "scenarios" / "default.toml").write_text((copy / "scenarios" / "default.toml").read_text() + "\n")
+    digest.model_digest.cache_clear()
+    assert digest.model_digest() != first
+    digest.model_digest.cache_clear()
 
 
 def test_parse_vary_defaults_to_whole_steps_for_integers():
