@@ -147,8 +147,41 @@ def section_compare(ctx: dict) -> tuple[dict[str, str], dict]:
     with make_executor(processes=ctx["processes"]) as executor:
         comparison = run_comparison(designs, SEEDS, 0, executor=executor)
     lines = verdict(comparison.runs)
+    _screenshot_report(comparison)
     return {"compare_verdict": "\n" + _wrap_quote(lines) + "\n"}, {"verdict": lines, "replications": SEEDS,
                                                                    "root_seed": 0}
+
+
+def _screenshot_report(comparison: Any) -> None:
+    """docs/img/compare-report.png: the report.html of this comparison, as a browser shows it.
+
+    Needs Playwright (the ``dev`` extra) and a Chromium (``/usr/bin/chromium`` or on PATH;
+    Playwright cannot download browsers here); without them the old picture is kept and
+    the script says so.
+    """
+    import shutil
+
+    from experiments.files import atomic_write
+    from experiments.report import write_report
+
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        print("numbers: compare report screenshot skipped (needs playwright and chromium)", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        write_report(comparison, Path(tmp) / "report", {"replications": SEEDS, "seed": 0})
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto((Path(tmp) / "report" / "report.html").resolve().as_uri())
+            page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            png = page.screenshot(full_page=True)
+            browser.close()
+    atomic_write(IMG / "compare-report.png", lambda path: Path(path).write_bytes(png))
 
 
 def section_headline(ctx: dict) -> tuple[dict[str, str], dict]:
