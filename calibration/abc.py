@@ -52,9 +52,9 @@ import cloudpickle
 import numpy as np
 from pyabc.sampler import Sampler
 
-import model
 from experiments.files import atomic_write_json, provenance
 from experiments.runs import make_executor, run_many
+from model.digest import model_digest
 from model.errors import LasimInputError
 
 from .evaluate import TargetDistance, TargetModel, never_computed, observed_statistics
@@ -214,18 +214,12 @@ def code_digest() -> dict[str, str]:
     """
 
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(model_digest().encode())
     here = Path(__file__).parent
-    files = sorted(
-        f
-        for f in Path(model.__file__).parent.rglob("*")
-        if f.suffix in (".py", ".toml") and "__pycache__" not in f.parts
-    )
     # the calibration modules that decide what enters the database
-    files += [here / f"{m}.py" for m in ("abc", "evaluate", "priors", "simulator", "targets")]
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    for m in ("abc", "evaluate", "priors", "simulator", "targets"):
+        h.update(f"{m}.py".encode())
+        h.update((here / f"{m}.py").read_bytes())
     out = {"sources_sha256": h.hexdigest()[:16]}
     for dist in ("numpy", "scipy", "pandas", "pyabc", "mesa", "networkx"):
         try:
