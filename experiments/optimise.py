@@ -324,7 +324,7 @@ def _constraint(trial: Any) -> list[float]:
     return [float(trial.user_attrs.get("constraint", 0.0))]
 
 
-def open_study(settings: OptimiseSettings, out: Path, n_done_hint: int | None = None) -> Any:
+def open_study(settings: OptimiseSettings, out: Path) -> Any:
     """Create or load the study in ``out/study.db``; refuse one made with other settings."""
     import optuna
 
@@ -347,7 +347,7 @@ def open_study(settings: OptimiseSettings, out: Path, n_done_hint: int | None = 
                                   "(its sources changed); choose another --out (or --overwrite)")
         raise LasimInputError(f"--out {str(out)!r}: holds a search with other settings ({', '.join(differ)}); "
                               "rerun with the same options to resume, or choose another --out (or --overwrite)")
-    done = sum(t.state.name == "COMPLETE" for t in probe.trials) if n_done_hint is None else n_done_hint
+    done = sum(t.state.name == "COMPLETE" for t in probe.trials)
     return optuna.load_study(study_name=STUDY_NAME, storage=storage, sampler=_sampler(settings, done))
 
 
@@ -408,7 +408,6 @@ def search(settings: OptimiseSettings, out: str | Path, n_trials: int, *, execut
         study.tell(t.number, state=TrialState.FAIL)  # a run killed mid-trial: its results never came
     done = sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
     resumed_from = done
-    study = open_study(settings, out, n_done_hint=done)
     seeds = replication_seeds(settings.seed, settings.replications)
     dists = _distributions(settings.space)
     outcomes = settings.outcomes
