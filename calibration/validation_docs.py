@@ -47,7 +47,7 @@ def _recovery_lines(details: dict[str, Any], level: float) -> list[str]:
         return []
     return ["", f"Check 2, each true value against its {level:.0%} posterior interval: " + "; ".join(cells)
             + f". Were every interval exact, all {n} would hold together with chance "
-            f"{level:.0%}^{n} = {level ** n:.0%}.", ""][:-1]
+            f"{level:.0%}^{n} = {level ** n:.0%}."]
 
 
 def _failing_draws_lines(check: dict[str, Any], draws: Any, share: float) -> list[str]:
