@@ -330,7 +330,10 @@ class AllianceModel(mesa.Model):
             self._dm_base, self._level_group.astype(i32), self._level_count, self._kind_count, self._scale_pop,
             self._fit_index.astype(i32), self._platform_level_index.astype(i32), self._has_home,
             self._home.astype(i32), self._programme_order, *self._allocating, *self._not_allocating,
+            *self._seat_indices(),
         )
+        # the attendees' kernels add into these and leave them all zero (model.month.month)
+        self._work = (np.zeros(w.n), np.zeros(w.n))
         n_p, n_d = w.n_platforms, len(w.district_names)
         self._out = (
             np.zeros(n_p, dtype=bool), np.zeros(w.edge_agent.shape[0], dtype=bool), np.zeros(n_p, dtype=bool),
@@ -343,6 +346,14 @@ class AllianceModel(mesa.Model):
         self._calendar = [self._calendar_month(t) for t in range(p.horizon_months)]
         self._any_scale_pop = bool(self._scale_pop.any())
         self._districts_seen = self.district_policy.copy()
+
+    def _seat_indices(self) -> tuple[np.ndarray, ...]:
+        """The seats of each organisation and of each platform (:func:`model.mechanisms.membership.seat_index`)."""
+        w = self.world
+        agent_indptr, agent_seats = membership.seat_index(w.edge_agent, w.n)
+        platform_indptr, platform_seats = membership.seat_index(w.edge_platform, w.n_platforms)
+        # 32-bit seat numbers, as the other index arrays: the month streams them every pass
+        return agent_indptr, agent_seats.astype(np.int32), platform_indptr, platform_seats.astype(np.int32)
 
     def _calendar_month(self, t: int) -> tuple[bool, float]:
         """Whether donor money flows in month ``t`` (process 1), and the fade hazard then (process 10)."""
@@ -378,8 +389,8 @@ class AllianceModel(mesa.Model):
         row = self._empty_row.copy()
         policy_changed, self.ownership = compiled_month(
             t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
-            self.total_cost, self._state(), self._world_arrays, self._const, block, self._draw_ends, z, self._out, row,
-            self._record_index,
+            self.total_cost, self._state(), self._world_arrays, self._const, self._work, block, self._draw_ends, z,
+            self._out, row, self._record_index,
         )
         met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out
         info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars

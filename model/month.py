@@ -23,6 +23,7 @@ from numba import njit
 
 from .kinds import KINDS, LEVELS, Stage
 from .mechanisms import (
+    _TINY,
     action_research,
     adoption,
     any_per_row,
@@ -38,7 +39,7 @@ from .mechanisms import (
 )
 from .outcomes import SERIES_FIELDS
 
-_ADOPTED, _INSTITUTIONALISED = int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED)
+_AWARE, _ADOPTED, _INSTITUTIONALISED = int(Stage.AWARE), int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED)
 
 #: The order in which :func:`record` computes the month's series; ``record_index``
 #: maps it onto :data:`model.outcomes.SERIES_FIELDS` (handed in, so a change of that
@@ -107,8 +108,8 @@ _DTYPES: dict[tuple, np.dtype] = {}
 
 
 @njit(cache=True)
-def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, block, ends, z, out, row,
-          index):
+def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, work, block, ends, z,
+          out, row, index):
     """One month, processes 1 to 11 (docs/ODD.md, section 3), then its record.
 
     Parameters
@@ -125,7 +126,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         The model's state arrays, updated in place (see ``AllianceModel._state``), the last
         the spending so far by payer (:data:`model.mechanisms.funding.PAYERS`).
     world, const
-        Fixed arrays of the world and of the model (``AllianceModel._world_arrays``, ``_const``).
+        Fixed arrays of the world and of the model (``AllianceModel._world_arrays``, ``_const``),
+        the last four of ``const`` the seats of each organisation and of each platform
+        (:func:`model.mechanisms.membership.seat_index`).
+    work
+        Two float arrays, one value per organisation, all zero on entry and on return: the
+        attendees' kernels add into them instead of zeroing new ones every month.
     block, ends, z
         This month's uniforms, one block whose slices end at ``ends`` (meetings,
         attendance, case studies, adoption, turnover, the new representative's role,
@@ -141,6 +147,15 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     -------
     bool
         Whether national policy changed this month.
+
+    Notes
+    -----
+    The processes run in the order of docs/ODD.md, but what each does to one
+    organisation alone is done in a few passes over the organisations, each calling
+    the process's one-organisation kernel (``adoption.next_stage``, ...): at 10,000
+    organisations and more a month is the cost of passing over its arrays, not of
+    its arithmetic. Every organisation's numbers are computed as the processes in
+    turn would compute them: no pass reads what a later process writes.
     """
     c = cfg[0]
     (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
@@ -152,7 +167,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     (engagement_seat, influence_seat, facilitation_seat, champion_seat, gov_seat, hard_seat, marginalised_seat,
      private_seat, policy_maker, institutional_kind, local_gov, outside, local, dm_base, level_group,
      level_count, kind_count, scale_pop, fit_index, platform_level_index, has_home, home, programme_order,
-     join_allocating, leave_allocating, join_not_allocating, leave_not_allocating) = const
+     join_allocating, leave_allocating, join_not_allocating, leave_not_allocating,
+     agent_indptr, agent_seats, platform_indptr, platform_seats) = const
+    w0, w1 = work
     u_meet, u_attend, u_case, u_adopt = block[:ends[0]], block[ends[0]:ends[1]], block[ends[1]:ends[2]], block[
         ends[2]:ends[3]]
     u_replace, u_dm, u_seat, u_fade = block[ends[3]:ends[4]], block[ends[4]:ends[5]], block[ends[5]:ends[6]], block[
@@ -187,27 +204,21 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     came = np.ones(ia.shape[0], dtype=np.bool_)
     anyone = ia.shape[0] > 0
 
-    # 3 horizontal learning and trust
+    # 3 horizontal learning and trust (trust on idle platforms erodes in the first pass below)
     champions = any_per_row(pa, champion_seat[ia], n_p)
     fac = np.minimum(1.0, platform_facilitation + c.champion_boost * champions)
     pool = learning.platform_pool(knowledge, influence_seat[ia], aa, pa, n_p)
     if anyone:
         if c.on_horizontal_learning:
             target = learning.mix_linked_kernel(pool, h_indptr, h_indices, h_data, met, c.exchange_rate)
-            learning.horizontal_learning_into(knowledge, trust, capacity, target, came, aa, pa, fac, c.learning_rate)
+            learning.horizontal_learning_into(knowledge, trust, capacity, target, came, aa, pa, fac, c.learning_rate,
+                                              w0)
         if c.on_trust:
             div = learning.diversity(kind, came, aa, pa, n_p, kind_count.shape[0])
-            learning.update_trust_into(trust, came, aa, pa, fac, div, c.conflict, c.trust_rate, c.trust_base)
+            learning.update_trust_into(trust, came, aa, pa, fac, div, c.conflict, c.trust_rate, c.trust_base, w0,
+                                       w1)
     for j in range(n_p):
         idle[j] = (t - last_meeting[j]) > 2 * c.meeting_interval
-    if c.on_trust:
-        on_idle = np.zeros(n, dtype=np.bool_)
-        for s in range(ea.shape[0]):
-            if seat_active[s] and idle[ep[s]]:
-                on_idle[ea[s]] = True
-        for i in range(n):
-            if on_idle[i]:
-                trust[i] = trust[i] * (1.0 - c.trust_decay)
 
     # 4 action research
     cases[:] = action_research.run_case_studies(met, funds, fac, c.action_research_intensity, u_case,
@@ -218,7 +229,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     if cases.any():  # without a case study neither knowledge nor fit can change
         if anyone:
             action_research.action_research_learning_into(knowledge, capacity, came, aa, pa, results, cases, doc,
-                                                          c.action_research_gain)
+                                                          c.action_research_gain, w0)
         fit[:] = action_research.update_fit_kernel(fit, platform_district, results, cases, c.fit_gain,
                                                    c.innovation_complexity, h_indptr, h_indices, h_data,
                                                    c.exchange_rate)
@@ -231,33 +242,44 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # 5 vertical learning
     if anyone and c.on_vertical_learning:
         vt = vertical.vertical_targets_kernel(pool, v_indptr, v_indices, v_data, met)
-        vertical.vertical_learning_into(knowledge, capacity, vt, came, aa, pa, c.vertical_rate)
+        vertical.vertical_learning_into(knowledge, capacity, vt, came, aa, pa, c.vertical_rate, w0)
 
-    # 6 adoption, peer support and outreach
-    adopted = stage >= _ADOPTED
+    # 6 adoption, peer support and outreach; first what the attendees heard (into w0, w1)
     if c.on_peer_support:
-        adoption.peer_support_into(support, adopted, influence, came, aa, pa, n_p, c.support_memory)
-    # only adopters with resources behind them promote the practice: members of a
-    # platform that still meets, or organisations whose practice policy has embedded
-    promoting = np.zeros(n, dtype=np.bool_)
+        adoption.peer_heard_into(w0, w1, stage >= _ADOPTED, influence, came, aa, pa, n_p)
+    # first pass: process 3's erosion of trust on idle platforms, peer support, and who
+    # promotes the practice: only adopters with resources behind them, members of a
+    # platform that still meets or organisations whose practice policy has embedded
+    decay = 1.0 - c.trust_decay
+    num = np.zeros(n_d)
+    den = np.zeros(n_d)
     n_pilot = 0
     pilot_adopters = 0
+    on_idle = np.zeros(n, dtype=np.bool_)
+    if c.on_trust:
+        for s in range(ea.shape[0]):
+            if seat_active[s] and idle[ep[s]]:
+                on_idle[ea[s]] = True
     for i in range(n):
+        if on_idle[i]:
+            trust[i] = trust[i] * decay
+        if c.on_peer_support:
+            support[i] = adoption.support_after(w0[i], w1[i], support[i], c.support_memory)
+            w0[i] = 0.0
+            w1[i] = 0.0
+        a = stage[i] >= _ADOPTED
         active_member = is_member[i] and has_home[i] and not idle[home[i]]
-        promoting[i] = adopted[i] and (active_member or stage[i] == _INSTITUTIONALISED)
         if in_pilot[i]:
             n_pilot += 1
-            if adopted[i]:
+            if a:
                 pilot_adopters += 1
-    exposure = adoption.district_exposure(promoting, influence, district, n_d)
+        d = district[i]
+        if d >= 0:  # adoption.district_exposure of the promoters
+            den[d] += influence[i]
+            if a and (active_member or stage[i] == _INSTITUTIONALISED):
+                num[d] += influence[i]
+    exposure = num / np.maximum(den, _TINY)
     pilot_adoption = pilot_adopters / max(n_pilot, 1)
-    extra = np.empty(n)
-    backed_org = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        backed_org[i] = backed[fit_index[i]]
-        spill = c.outside_spillover * pilot_adoption if outside[i] else 0.0
-        extra[i] = spill + c.policy_dissemination * backed_org[i]
-    adoption.outreach_into(knowledge, support, capacity, is_member, district, exposure, c.spillover, extra)
     # national organisations judge the fit by the pilots' average
     fit_ext = np.empty(n_d + 1)
     fit_ext[:n_d] = fit
@@ -268,23 +290,42 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             pilot_fit += fit[d]
             n_pilot_d += 1
     fit_ext[n_d] = pilot_fit / n_pilot_d if n_pilot_d else np.nan
-    # readiness (adoption.readiness) one organisation at a time: an abandoned scheme raises
-    # the threshold, policy backing lowers it
-    ready = np.empty(n, dtype=np.bool_)
-    institutional = np.empty(n, dtype=np.bool_)
+    # second pass: outreach, readiness (an abandoned scheme raises the threshold, policy
+    # backing lowers it) and adoption, then the pressure of process 7 on the result
+    # (institutions.policy_pressure and district_pressure, summed in the same order)
+    pm_total = 0.0
+    pm_done = 0.0
+    pm_practising = 0
+    district_open = c.on_district_institutionalisation and not district_policy.all()
+    d_total = np.zeros(n_d)
+    d_done = np.zeros(n_d)
     for i in range(n):
-        b = backed_org[i]
-        thr = threshold[i] * (1.0 + c.abandonment_penalty * (1.0 if abandoned[i] else 0.0))
-        scale = c.threshold_scale * (1.0 - c.policy_effect * (1.0 if b else 0.0))
-        ready[i] = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], c.relative_advantage, thr, scale)
-        institutional[i] = b and institutional_kind[i]
-    if c.on_adoption:
-        adoption.adopt_into(stage, ready, knowledge, support, c.external_influence, c.imitation, institutional,
-                            u_adopt)
+        b = backed[fit_index[i]]
+        d = district[i]
+        if not is_member[i] and d >= 0:
+            spill = c.outside_spillover * pilot_adoption if outside[i] else 0.0
+            extra = spill + c.policy_dissemination * (1.0 if b else 0.0)
+            knowledge[i], support[i] = adoption.reached(knowledge[i], support[i], capacity[i], exposure[d],
+                                                        c.spillover, extra)
+        if c.on_adoption:
+            thr = threshold[i] * (1.0 + c.abandonment_penalty * (1.0 if abandoned[i] else 0.0))
+            scale = c.threshold_scale * (1.0 - c.policy_effect * (1.0 if b else 0.0))
+            ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], c.relative_advantage, thr, scale)
+            stage[i] = adoption.next_stage(stage[i], ready, knowledge[i], support[i], c.external_influence,
+                                           c.imitation, b and institutional_kind[i], u_adopt[i])
+        a = stage[i] >= _ADOPTED
+        if policy_maker[i]:
+            pm_total += influence[i]
+            if a:
+                pm_done += influence[i]
+                pm_practising += 1
+        if district_open and local_gov[i] and d >= 0:
+            d_total[d] += influence[i]
+            if a:
+                d_done[d] += influence[i]
 
     # 7 institutionalisation
-    adopted = stage >= _ADOPTED
-    pressure = institutions.policy_pressure(adopted, influence, policy_maker)
+    pressure = pm_done / pm_total if pm_total > 0 else 0.0
     info[_PRESSURE] = pressure
     policy_now = backed[n_d]
     policy_changed = False
@@ -292,14 +333,11 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         policy_changed = True
         policy_now = True
         policy_month = t
-        k = 0
-        for i in range(n):
-            if adopted[i] and policy_maker[i]:
-                k += 1
-        info[_PM_PRACTISING] = k
+        info[_PM_PRACTISING] = pm_practising
     info[_NEW_DISTRICTS] = 0
-    if c.on_district_institutionalisation and not district_policy.all():
-        dp[:] = institutions.district_pressure(adopted, influence, local_gov, district, n_d)
+    if district_open:
+        for d in range(n_d):
+            dp[d] = d_done[d] / d_total[d] if d_total[d] > 0 else np.nan
         now = institutions.districts_institutionalise(dp * c.government_involvement, c.district_policy_threshold,
                                                       district_policy)
         fresh = now & ~district_policy
@@ -311,7 +349,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             for i in range(n):
                 if local_gov[i] and district[i] >= 0 and fresh[district[i]]:
                     dist_gov[district[i]] += 1
-                    if adopted[i]:
+                    if stage[i] >= _ADOPTED:
                         dist_adopted[district[i]] += 1
         district_policy[:] = now
     reached = np.zeros(n_d, dtype=np.bool_)
@@ -325,15 +363,19 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         backed[d] = district_policy[d] or reached[d]
     backed[n_d] = policy_now
 
-    # 8 turnover
+    # 8 turnover (then, for process 9, nobody is a member until the seats say so)
     home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
-    if c.on_turnover:
-        change = turnover.replaced(is_member, c.turnover_rate, u_replace)
-        reputation = np.zeros(n)
-        for i in range(n):
-            if has_home[i]:
-                reputation[i] = home_trust[home[i]]
-        turnover.turnover_into(knowledge, trust, tenure, decision_maker, change, doc, reputation, dm_base, u_dm)
+    for i in range(n):
+        if c.on_turnover:
+            if is_member[i] and u_replace[i] < c.turnover_rate:  # turnover.replaced
+                reputation = home_trust[home[i]] if has_home[i] else 0.0
+                knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
+                    knowledge[i], trust[i], doc, reputation, dm_base[i], u_dm[i])
+                tenure[i] = 0
+            else:
+                tenure[i] += 1
+        if c.on_membership:
+            is_member[i] = False
 
     # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
@@ -346,21 +388,22 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
                                      c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave, away,
                                      allocating)
-        is_member[:] = False
         for s in range(ea.shape[0]):
             if seat_active[s]:
                 is_member[ea[s]] = True
 
-    # 10 fade after funding ends
+    # 10 fade after funding ends: a changed policy backs every adopter a little; a platform
+    # its members own and still run is what keeps a practice alive (003)
     if hazard > 0 and c.on_fade:
-        protection = np.empty(n)
         for i in range(n):
-            owned = ownership[home[i]] if is_member[i] and has_home[i] and not idle[home[i]] else 0.0
-            # a changed policy backs every adopter a little; a platform its members own
-            # and still run is what keeps a practice alive (003)
-            protection[i] = c.support_protection * max(c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0),
-                                                       owned)
-        fade.fade_into(stage, knowledge, abandoned, hazard, protection, u_fade)
+            if stage[i] == _ADOPTED:
+                owned = ownership[home[i]] if is_member[i] and has_home[i] and not idle[home[i]] else 0.0
+                protection = c.support_protection * max(
+                    c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0), owned)
+                if fade.abandons(hazard, protection, u_fade[i]):
+                    stage[i] = _AWARE
+                    knowledge[i] = 0.5 * knowledge[i]
+                    abandoned[i] = True
 
     # 11 donor distortion of ownership (a new array: the month's causes read the old one)
     new_ownership = donor.update_ownership(
@@ -383,7 +426,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     record(t, c, donor_on, cost, total_cost + cost, row, index, knowledge, trust, stage, seat_active, is_member,
            fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
-           scale_pop, met, att, idle, funds, cases, home_trust, info)
+           scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
+           platform_seats, w0, w1)
     newly_idle = 0
     revived = 0
     for j in range(n_p):
@@ -413,9 +457,37 @@ def mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np
 def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage, seat_active, is_member, fit,
            ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
-           scale_pop, met, att, idle, funds, cases, home_trust, info):
+           scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
+           platform_seats, degree_of, held_of):
     """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
+    # one pass over the seats: members' trust and number per platform (mean_member_trust,
+    # measured again at the month's end: turnover and membership have moved it) and who attended
+    trust_sum = np.zeros(n_p)
+    seats_held = np.zeros(n_p)
+    n_att = 0
+    marg = 0
+    priv = 0
+    dm = 0
+    for s in range(ea.shape[0]):
+        if seat_active[s]:
+            trust_sum[ep[s]] += trust[ea[s]]
+            seats_held[ep[s]] += 1.0
+        if att[s]:
+            n_att += 1
+            if marginalised_seat[s]:
+                marg += 1
+            if private_seat[s]:
+                priv += 1
+            if decision_maker[ea[s]]:
+                dm += 1
+    home_trust[:] = trust_sum / np.maximum(seats_held, 1.0)
+    # each member's co-membership ties and active seats (membership.centralisation), into the
+    # work arrays, which the pass over the organisations reads and zeroes
+    for s in range(ea.shape[0]):
+        if seat_active[s]:
+            degree_of[ea[s]] += seats_held[ep[s]] - 1.0
+            held_of[ea[s]] += 1.0
     by_level = np.zeros(4)
     by_kind = np.zeros(kind_count.shape[0])
     n_adopted = 0
@@ -428,32 +500,43 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     scale_n = 0
     scale_adopted = 0
     local_members = 0
-    # communities reached (adoption.communities_reached) and the local share
-    # (membership.local_share) counted in the same pass
+    # communities reached (adoption.communities_reached), the local share (membership.local_share)
+    # and the lead organisation (membership.centralisation: the first of the members with the
+    # most co-membership ties over their seats) counted in the same pass
     served = np.zeros(n_d)
+    seat_members = 0
+    lead = -1
+    best = 0.0
+    # branch-free where the outcome is a coin toss (adopted, member): a mispredicted branch
+    # costs more than adding a zero, and adding 0.0 to a sum leaves it bit for bit the same
     for i in range(n):
-        a = stage[i] >= _ADOPTED
-        if a:
-            n_adopted += 1
-            by_level[level_group[i]] += 1.0
-            by_kind[kind[i]] += 1.0
-            if district[i] >= 0:
-                served[district[i]] += reach[i]
-        if stage[i] == _INSTITUTIONALISED:
-            institutionalised += 1
+        st = stage[i]
+        a = st >= _ADOPTED
+        af = 1.0 if a else 0.0
+        m = is_member[i]
+        mf = 1.0 if m else 0.0
+        n_adopted += a
+        by_level[level_group[i]] += af
+        by_kind[kind[i]] += af
+        d = district[i]
+        if d >= 0:
+            served[d] += reach[i] * af
+        institutionalised += st == _INSTITUTIONALISED
         sum_k += knowledge[i]
-        if is_member[i]:
-            n_members += 1
-            member_k += knowledge[i]
-            member_trust += trust[i]
-            if local[i]:
-                local_members += 1
-            if a:
-                adopted_members += 1
-        if scale_pop[i]:
-            scale_n += 1
-            if a:
-                scale_adopted += 1
+        n_members += m
+        member_k += knowledge[i] * mf
+        member_trust += trust[i] * mf
+        local_members += m and local[i]
+        adopted_members += m and a
+        scale_n += scale_pop[i]
+        scale_adopted += scale_pop[i] and a
+        degree = degree_of[i]
+        seat_members += held_of[i] > 0.0
+        degree_of[i] = 0.0
+        held_of[i] = 0.0
+        if degree > best:
+            best = degree
+            lead = i
     vals = np.full(len(RECORD_ORDER), np.nan)
     for g in range(4):
         vals[g] = by_level[g] / level_count[g]  # an empty group has count NaN: its share is NaN
@@ -469,20 +552,8 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 4] = member_trust / n_members if n_members else 0.0
     vals[nk + 5] = n_members
     vals[nk + 6] = local_members / n_members if n_members else np.nan
-    vals[nk + 7] = membership.centralisation(seat_active, ea, ep, n, n_p)
-    n_att = 0
-    marg = 0
-    priv = 0
-    dm = 0
-    for s in range(att.shape[0]):
-        if att[s]:
-            n_att += 1
-            if marginalised_seat[s]:
-                marg += 1
-            if private_seat[s]:
-                priv += 1
-            if decision_maker[ea[s]]:
-                dm += 1
+    vals[nk + 7] = membership.lead_centrality(seat_active, ea, ep, lead, seat_members, n, agent_indptr, agent_seats,
+                                              platform_indptr, platform_seats)
     vals[nk + 8] = n_att
     vals[nk + 9] = marg / n_att if n_att else np.nan
     vals[nk + 10] = priv / n_att if n_att else np.nan
@@ -499,9 +570,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 21] = backed[:n_d].sum() / n_d
     vals[nk + 22] = cost
     vals[nk + 23] = total_cost
-    # a platform functions when it meets regularly, runs action research and is trusted,
-    # measured again at the month's end: turnover and membership have moved it
-    home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
+    # a platform functions when it meets regularly, runs action research and is trusted
     functioning = 0
     for j in range(n_p):
         if not idle[j] and t - last_case_study[j] <= 12 and home_trust[j] >= c.functioning_trust:

@@ -307,3 +307,12 @@ def test_group_kernels_equal_their_bincount_references(seed):
     tied[sa[on_leads[sp_]]] = True
     ref = (np.count_nonzero(tied) - 1) / (np.unique(sa).shape[0] - 1)
     assert membership.centralisation(active, ea, ep, n, n_p) == pytest.approx(ref, rel=1e-12)
+
+
+def test_seat_index_lists_each_rows_seats_in_order():
+    rng = np.random.default_rng(4)
+    rows = rng.integers(0, 7, 50)
+    indptr, seats = membership.seat_index(rows, 9)  # rows 7 and 8 hold no seat
+    assert indptr[0] == 0 and indptr[-1] == rows.size
+    for r in range(9):
+        np.testing.assert_array_equal(seats[indptr[r]:indptr[r + 1]], np.flatnonzero(rows == r))

@@ -57,3 +57,13 @@ def test_compiled_month_equals_the_numpy_month_with_each_mechanism_off(off):
 
     # 72 months: past the end of donor funding (month 60), when fade starts
     _compare(AllianceModel(load_scenario("default").knock_out([off]), rng=SEEDS[0], policy_threshold=0.3), 72)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_work_arrays_come_back_all_zero(seed):
+    # the attendees' kernels add into the month's two work arrays: a value left behind
+    # would leak into the next month's learning
+    model = AllianceModel(rng=seed, policy_threshold=0.3)
+    for _ in range(24):
+        model.step()
+        assert not model._work[0].any() and not model._work[1].any()

@@ -55,7 +55,7 @@ def action_research_learning(
     """
     out = knowledge.copy()
     action_research_learning_into(out, capacity, attended, edge_agent, edge_platform, results, case_studies,
-                                  documentation, gain)
+                                  documentation, gain, np.zeros(out.shape[0]))
     return out
 
 
@@ -63,11 +63,11 @@ def action_research_learning(
 def action_research_learning_into(
     knowledge: np.ndarray, capacity: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray,
     edge_platform: np.ndarray, results: np.ndarray, case_studies: np.ndarray,
-    documentation: float, gain: float,
+    documentation: float, gain: float, g: np.ndarray,
 ) -> None:
-    """:func:`action_research_learning` updating ``knowledge`` in place."""
+    """:func:`action_research_learning` updating ``knowledge`` in place (``g``: an all-zero work array, as
+    :func:`~model.mechanisms.learning.horizontal_learning_into`'s ``gain``)."""
     lesson = np.where(results >= 0, 1.0, documentation) * case_studies
-    g = np.zeros(knowledge.shape[0])
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]

@@ -35,6 +35,24 @@ def peer_support_into(
     edge_agent: np.ndarray, edge_platform: np.ndarray, n_platforms: int, memory: float,
 ) -> None:
     """:func:`peer_support` updating ``support`` in place."""
+    heard, seats = np.zeros(support.shape[0]), np.zeros(support.shape[0])
+    peer_heard_into(heard, seats, adopted, influence, attended, edge_agent, edge_platform, n_platforms)
+    for i in range(support.shape[0]):
+        support[i] = support_after(heard[i], seats[i], support[i], memory)
+
+
+@njit(cache=True)
+def peer_heard_into(
+    heard: np.ndarray, seats: np.ndarray, adopted: np.ndarray, influence: np.ndarray, attended: np.ndarray,
+    edge_agent: np.ndarray, edge_platform: np.ndarray, n_platforms: int,
+) -> None:
+    """What each organisation heard at this month's meetings, added into ``heard`` and ``seats``.
+
+    Per organisation: the sum over its attended seats of the influence-weighted share
+    of adopters among that meeting's attendees, and the number of those seats (the
+    two halves of :func:`peer_support`'s average; :func:`support_after` ends it).
+    ``heard`` and ``seats`` come in all zero.
+    """
     num = np.zeros(n_platforms)
     den = np.zeros(n_platforms)
     for s in range(edge_agent.shape[0]):
@@ -44,15 +62,17 @@ def peer_support_into(
             if adopted[a]:
                 num[p] += influence[a]
     share = num / np.maximum(den, _TINY)
-    heard = np.zeros(support.shape[0])
-    seats = np.zeros(support.shape[0])
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
             heard[a] += share[edge_platform[s]]
             seats[a] += 1.0
-    for i in range(support.shape[0]):
-        support[i] = heard[i] / seats[i] if seats[i] > 0 else support[i] * memory
+
+
+@njit(cache=True)
+def support_after(heard: float, seats: float, support: float, memory: float) -> float:
+    """One organisation's support after the month: what it heard on average, or a fading memory."""
+    return heard / seats if seats > 0 else support * memory
 
 
 @njit(cache=True)
@@ -95,10 +115,16 @@ def outreach_into(
     """:func:`outreach` updating ``knowledge`` and ``support`` in place (each row reads only itself)."""
     for i in range(knowledge.shape[0]):
         if not is_member[i] and district[i] >= 0:
-            e = exposure[district[i]]
-            gain = (spillover * e + extra[i]) * capacity[i] * (1.0 - knowledge[i])
-            knowledge[i] = min(1.0, knowledge[i] + gain)
-            support[i] = max(support[i], e)
+            knowledge[i], support[i] = reached(knowledge[i], support[i], capacity[i], exposure[district[i]],
+                                               spillover, extra[i])
+
+
+@njit(cache=True)
+def reached(knowledge: float, support: float, capacity: float, exposure: float, spillover: float,
+            extra: float) -> tuple[float, float]:
+    """:func:`outreach` of one non-member in a district: its knowledge and support after it."""
+    gain = (spillover * exposure + extra) * capacity * (1.0 - knowledge)
+    return min(1.0, knowledge + gain), max(support, exposure)
 
 
 @njit(cache=True)
@@ -150,20 +176,27 @@ def adopt_into(
     external: float, imitation: float, institutional: np.ndarray, u: np.ndarray,
 ) -> None:
     """:func:`adopt` updating ``stage`` in place."""
-    s = stage
-    for i in range(s.shape[0]):
-        st = s[i]
-        if st == _UNAWARE and (knowledge[i] > 0.05 or support[i] > 0 or ready[i]):
-            st = _AWARE
-        if st == _AWARE and ready[i]:
-            st = _TRIALLING
-        elif st == _TRIALLING and not ready[i]:
-            st = _AWARE
-        if st == _TRIALLING and u[i] < 1.0 - np.exp(-(external + imitation * support[i])):
-            st = _ADOPTED
-        if st == _ADOPTED and institutional[i]:
-            st = _INSTITUTIONALISED
-        s[i] = st
+    for i in range(stage.shape[0]):
+        stage[i] = next_stage(stage[i], ready[i], knowledge[i], support[i], external, imitation, institutional[i],
+                              u[i])
+
+
+@njit(cache=True)
+def next_stage(stage: int, ready: bool, knowledge: float, support: float, external: float, imitation: float,
+               institutional: bool, u: float) -> int:
+    """:func:`adopt` of one organisation: its stage after the month."""
+    st = stage
+    if st == _UNAWARE and (knowledge > 0.05 or support > 0 or ready):
+        st = _AWARE
+    if st == _AWARE and ready:
+        st = _TRIALLING
+    elif st == _TRIALLING and not ready:
+        st = _AWARE
+    if st == _TRIALLING and u < 1.0 - np.exp(-(external + imitation * support)):
+        st = _ADOPTED
+    if st == _ADOPTED and institutional:
+        st = _INSTITUTIONALISED
+    return st
 
 
 @njit(cache=True)

@@ -51,7 +51,13 @@ def fade_into(
 ) -> None:
     """:func:`fade` updating its three arrays in place (each row reads only itself)."""
     for i in range(stage.shape[0]):
-        if stage[i] == _ADOPTED and u[i] < hazard * (1.0 - protection[i]):
+        if stage[i] == _ADOPTED and abandons(hazard, protection[i], u[i]):
             stage[i] = _AWARE
             knowledge[i] = 0.5 * knowledge[i]
             abandoned[i] = True
+
+
+@njit(cache=True)
+def abandons(hazard: float, protection: float, u: float) -> bool:
+    """Whether an unsupported adopter gives up this month (:func:`fade` of one organisation)."""
+    return u < hazard * (1.0 - protection)

@@ -57,7 +57,8 @@ def horizontal_learning(
     Meetings do not unlearn: an attendee who knows more than the pool keeps it.
     """
     out = knowledge.copy()
-    horizontal_learning_into(out, trust, capacity, target, attended, edge_agent, edge_platform, facilitation, rate)
+    horizontal_learning_into(out, trust, capacity, target, attended, edge_agent, edge_platform, facilitation, rate,
+                             np.zeros(out.shape[0]))
     return out
 
 
@@ -65,10 +66,13 @@ def horizontal_learning(
 def horizontal_learning_into(
     knowledge: np.ndarray, trust: np.ndarray, capacity: np.ndarray, target: np.ndarray,
     attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
-    facilitation: np.ndarray, rate: float,
+    facilitation: np.ndarray, rate: float, gain: np.ndarray,
 ) -> None:
-    """:func:`horizontal_learning` updating ``knowledge`` in place."""
-    gain = np.zeros(knowledge.shape[0])
+    """:func:`horizontal_learning` updating ``knowledge`` in place.
+
+    ``gain`` is an all-zero work array, one per organisation, handed back all zero: the
+    compiled month keeps one, since zeroing a fresh one costs more than the attendees' work.
+    """
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a, p = edge_agent[s], edge_platform[s]
@@ -122,7 +126,8 @@ def update_trust(
     interests (001), poor facilitation of a diverse platform lets conflicts erode trust.
     """
     out = trust.copy()  # trust of organisations that attended nothing stays as it is
-    update_trust_into(out, attended, edge_agent, edge_platform, facilitation, platform_diversity, conflict, rate, base)
+    update_trust_into(out, attended, edge_agent, edge_platform, facilitation, platform_diversity, conflict, rate, base,
+                      np.zeros(out.shape[0]), np.zeros(out.shape[0]))
     return out
 
 
@@ -130,13 +135,12 @@ def update_trust(
 def update_trust_into(
     trust: np.ndarray, attended: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
     facilitation: np.ndarray, platform_diversity: np.ndarray, conflict: float, rate: float,
-    base: float = 0.2,
+    base: float, pull: np.ndarray, seats: np.ndarray,
 ) -> None:
-    """:func:`update_trust` updating ``trust`` in place."""
+    """:func:`update_trust` updating ``trust`` in place (``pull``, ``seats``: all-zero work arrays, handed
+    back all zero, as :func:`horizontal_learning_into`'s ``gain``)."""
     strain = conflict * platform_diversity * (1.0 - facilitation)
     target = np.minimum(np.maximum(base + facilitation - strain, 0.0), 1.0)
-    pull = np.zeros(trust.shape[0])
-    seats = np.zeros(trust.shape[0])
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
@@ -148,3 +152,4 @@ def update_trust_into(
             if seats[a] > 0.0:  # the first of its seats: the move uses the month's start
                 trust[a] = min(max(trust[a] + rate * (pull[a] / max(seats[a], _TINY)), 0.0), 1.0)
                 seats[a] = 0.0
+                pull[a] = 0.0

@@ -181,8 +181,6 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     raises it: the centralisation around the lead organisation that Sartas et
     al. (2018) measured in young innovation platforms.
     """
-    # one pass over the organisations for the count of members and the lead (the first of
-    # equals, as lead_organisation): the month's record computes this every month
     degree, member = _co_membership(seat_active, edge_agent, edge_platform, n_agents, n_platforms)
     n_members = 0
     lead = -1
@@ -190,21 +188,54 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     for i in range(n_agents):
         if member[i]:
             n_members += 1
-        if degree[i] > best:
+        if degree[i] > best:  # the first of equals, as lead_organisation
             best = degree[i]
             lead = i
-    if n_members < 2:
+    agent_indptr, agent_seats = seat_index(edge_agent, n_agents)
+    platform_indptr, platform_seats = seat_index(edge_platform, n_platforms)
+    return lead_centrality(seat_active, edge_agent, edge_platform, lead, n_members, n_agents, agent_indptr,
+                           agent_seats, platform_indptr, platform_seats)
+
+
+@njit(cache=True)
+def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray, lead: int,
+                    n_members: int, n_agents: int, agent_indptr: np.ndarray, agent_seats: np.ndarray,
+                    platform_indptr: np.ndarray, platform_seats: np.ndarray) -> float:
+    """:func:`centralisation` once the lead (-1: none) and the number of members are known.
+
+    Reads only the lead's seats and the seats of the platforms it sits on, through the
+    seat indices of :func:`seat_index` (by organisation and by platform): the compiled
+    month finds the lead in a pass it makes anyway.
+    """
+    if n_members < 2 or lead < 0:  # fewer than two members, or nobody shares a platform: no centre
         return 0.0
-    if lead < 0:  # nobody shares a platform: no ties, no centre
-        return 0.0
-    on_leads = np.zeros(n_platforms, dtype=np.bool_)
-    for s in range(seat_active.shape[0]):
-        if seat_active[s] and edge_agent[s] == lead:
-            on_leads[edge_platform[s]] = True
-    tied = np.zeros(n_agents, dtype=np.bool_)
     n_tied = 0
-    for s in range(seat_active.shape[0]):
-        if seat_active[s] and on_leads[edge_platform[s]] and not tied[edge_agent[s]]:
-            tied[edge_agent[s]] = True
-            n_tied += 1
+    tied = np.zeros(n_agents, dtype=np.bool_)
+    for k in range(agent_indptr[lead], agent_indptr[lead + 1]):
+        s = agent_seats[k]
+        if not seat_active[s]:
+            continue
+        p = edge_platform[s]
+        for m in range(platform_indptr[p], platform_indptr[p + 1]):
+            r = platform_seats[m]
+            if seat_active[r] and not tied[edge_agent[r]]:
+                tied[edge_agent[r]] = True
+                n_tied += 1
     return float(n_tied - 1) / float(n_members - 1)
+
+
+@njit(cache=True)
+def seat_index(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seats of each row (organisation or platform), CSR-style: row ``r``'s seats are
+    ``seats[indptr[r]:indptr[r + 1]]``, in increasing order (a stable counting sort)."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for s in range(rows.shape[0]):
+        indptr[rows[s] + 1] += 1
+    for r in range(n_rows):
+        indptr[r + 1] += indptr[r]
+    fill = indptr[:-1].copy()
+    seats = np.empty(rows.shape[0], dtype=np.int64)
+    for s in range(rows.shape[0]):
+        seats[fill[rows[s]]] = s
+        fill[rows[s]] += 1
+    return indptr, seats

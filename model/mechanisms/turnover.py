@@ -39,9 +39,16 @@ def turnover_into(
     """:func:`turnover` updating its four arrays in place (each row reads only itself)."""
     for i in range(change.shape[0]):
         if change[i]:
-            knowledge[i] = knowledge[i] * documentation
-            trust[i] = 0.5 * trust[i]
+            knowledge[i], trust[i], decision_maker[i] = new_representative(
+                knowledge[i], trust[i], documentation, reputation[i], decision_maker_base[i], u[i])
             tenure[i] = 0
-            decision_maker[i] = u[i] < decision_maker_base[i] + (1.0 - decision_maker_base[i]) * reputation[i]
         else:
             tenure[i] += 1
+
+
+@njit(cache=True)
+def new_representative(knowledge: float, trust: float, documentation: float, reputation: float,
+                       decision_maker_base: float, u: float) -> tuple[float, float, bool]:
+    """:func:`turnover` of one organisation whose representative changes: its knowledge, trust and
+    whether the newcomer is a decision maker."""
+    return knowledge * documentation, 0.5 * trust, u < decision_maker_base + (1.0 - decision_maker_base) * reputation

@@ -35,17 +35,17 @@ def vertical_learning(
 ) -> np.ndarray:
     """Knowledge after attendees hear what linking members carried across levels."""
     out = knowledge.copy()
-    vertical_learning_into(out, capacity, target, attended, edge_agent, edge_platform, rate)
+    vertical_learning_into(out, capacity, target, attended, edge_agent, edge_platform, rate, np.zeros(out.shape[0]))
     return out
 
 
 @njit(cache=True)
 def vertical_learning_into(
     knowledge: np.ndarray, capacity: np.ndarray, target: np.ndarray, attended: np.ndarray,
-    edge_agent: np.ndarray, edge_platform: np.ndarray, rate: float,
+    edge_agent: np.ndarray, edge_platform: np.ndarray, rate: float, gain: np.ndarray,
 ) -> None:
-    """:func:`vertical_learning` updating ``knowledge`` in place."""
-    gain = np.zeros(knowledge.shape[0])
+    """:func:`vertical_learning` updating ``knowledge`` in place (``gain``: as in
+    :func:`~model.mechanisms.learning.horizontal_learning_into`)."""
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
