@@ -33,7 +33,7 @@ from .causes import (
 from .errors import LasimInputError
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
 from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning, membership
-from .month import INFO, config_record, draw_ends, mean_member_trust, record_index
+from .month import INFO, config_record, mean_member_trust, record_index
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
 from .recording import MonthlyCollector
@@ -234,8 +234,6 @@ class AllianceModel(mesa.Model):
         self._gov_seat = self._gov[ea]
         self._has_home = w.home_platform >= 0
         self._home = np.maximum(w.home_platform, 0)
-        self._draw_ends = draw_ends(n, n_p, w.edge_agent.shape[0])
-        self._n_draws = int(self._draw_ends[-1])
         self._functioning_month: int | None = None
         self._scale_month: int | None = None
         self._policy_month: int | None = None
@@ -253,6 +251,10 @@ class AllianceModel(mesa.Model):
         self._scaled_cause = ""
         self._survival_detail: Survival | None = None
         self._compile_inputs()
+        # the month's random numbers are functions of this key, the month, the process and the
+        # row (model.draws): the same seed gives each process the same draws whatever else runs,
+        # so a knock-out changes only what it switches off
+        self._draw_key = np.uint64(self.rng.integers(0, 2**64, dtype=np.uint64))
 
         # Mesa's DataCollector with every series as a named reporter; it keeps the month's
         # row (metric_row) and names the columns when they are read (model.recording)
@@ -377,19 +379,14 @@ class AllianceModel(mesa.Model):
     def step(self) -> None:
         """One month: processes 1 to 11 of docs/ODD.md (compiled: :func:`model.month.month`), its events,
         then the month's record."""
-        w, p, rng, t = self.world, self.params, self.rng, self.month
-        # one block of uniforms in a fixed layout and one normal per platform, whichever mechanisms
-        # are on: the same seed gives each process the same draws, so a knock-out changes only what
-        # it switches off
-        block = rng.random(self._n_draws)
-        z = rng.standard_normal(w.n_platforms)
+        p, t = self.params, self.month
         donor_on, hazard = self._calendar[t] if t < len(self._calendar) else self._calendar_month(t)
         donor_now = p.donor_share if donor_on else 0.0
         ownership = self.ownership
         row = self._empty_row.copy()
         policy_changed, self.ownership = compiled_month(
             t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
-            self.total_cost, self._state(), self._world_arrays, self._const, self._work, block, self._draw_ends, z,
+            self.total_cost, self._state(), self._world_arrays, self._const, self._work, self._draw_key,
             self._out, row, self._record_index,
         )
         met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out

@@ -10,8 +10,8 @@ The Mesa model (:class:`model.alliance.AllianceModel`) owns every state array;
 :func:`month` updates them in place and fills the model's per-month buffers
 (which platforms met, who attended, ...), from which the model builds the
 month's events and their causes in Python, only when one fires. Random numbers
-are drawn by the model (one block of uniforms and one normal per platform a
-month) and handed in: nothing here draws.
+are counter-based (:mod:`model.draws`): each is computed from the run's key, the
+month, its stream and its row where a process uses it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from . import draws
 from .kinds import KINDS, LEVELS, Stage
 from .mechanisms import (
     _TINY,
@@ -53,20 +54,6 @@ RECORD_ORDER: tuple[str, ...] = (
     "donor_funded", "in_funding_gap", "mean_fit", "ownership", "policy", "districts_institutionalised",
     "government_reach", "cost", "total_cost", "functioning_platforms",
 )
-
-#: The month's block of uniforms: which process reads which slice, in this order, and its
-#: length (``"seat"``: one per seat, ``"org"``: one per organisation, ``"platform"``: one per platform).
-DRAW_LAYOUT: tuple[tuple[str, str], ...] = (
-    ("meet", "platform"), ("attend", "seat"), ("case", "platform"), ("adopt", "org"), ("replace", "org"),
-    ("decision_maker", "org"), ("seat", "seat"), ("fade", "org"),
-)
-
-
-def draw_ends(n: int, n_platforms: int, n_seats: int) -> np.ndarray:
-    """Where each slice of :data:`DRAW_LAYOUT` ends in the month's block of uniforms."""
-    size = {"org": n, "platform": n_platforms, "seat": n_seats}
-    return np.cumsum([size[kind] for _, kind in DRAW_LAYOUT]).astype(np.int64)
-
 
 #: Slots of the ``info`` buffer: what the month tells the model besides its arrays.
 INFO = ("pressure", "policy_makers_practising", "new_districts", "programme_reach", "scale_extent",
@@ -108,8 +95,8 @@ _DTYPES: dict[tuple, np.dtype] = {}
 
 
 @njit(cache=True)
-def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, work, block, ends, z,
-          out, row, index):
+def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, work, key, out, row,
+          index):
     """One month, processes 1 to 11 (docs/ODD.md, section 3), then its record.
 
     Parameters
@@ -132,10 +119,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     work
         Two float arrays, one value per organisation, all zero on entry and on return: the
         attendees' kernels add into them instead of zeroing new ones every month.
-    block, ends, z
-        This month's uniforms, one block whose slices end at ``ends`` (meetings,
-        attendance, case studies, adoption, turnover, the new representative's role,
-        seats, fade: :data:`DRAW_LAYOUT`), and one normal per platform (case studies).
+    key
+        The run's key of random numbers: each draw is a function of it, the month, the
+        stream (:data:`model.draws.STREAMS`) and the row, computed where it is used.
     out
         Per-month buffers the model reads for events: met, attended seats, idle,
         funds, case studies, government share, members' mean trust per platform,
@@ -170,13 +156,18 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
      join_allocating, leave_allocating, join_not_allocating, leave_not_allocating,
      agent_indptr, agent_seats, platform_indptr, platform_seats) = const
     w0, w1 = work
-    u_meet, u_attend, u_case, u_adopt = block[:ends[0]], block[ends[0]:ends[1]], block[ends[1]:ends[2]], block[
-        ends[2]:ends[3]]
-    u_replace, u_dm, u_seat, u_fade = block[ends[3]:ends[4]], block[ends[4]:ends[5]], block[ends[5]:ends[6]], block[
-        ends[6]:ends[7]]
     met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = out
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation
+    # the kernels that take one draw per platform or seat get them as arrays; the
+    # organisations' draws are computed only for the rows that use them
+    n_seats = ea.shape[0]
+    u_meet = draws.uniforms(draws.stream(key, t, draws.MEET), n_p)
+    u_attend = draws.uniforms(draws.stream(key, t, draws.ATTEND), n_seats)
+    u_case = draws.uniforms(draws.stream(key, t, draws.CASE), n_p)
+    z = draws.normals(draws.stream(key, t, draws.CASE_RESULT), draws.stream(key, t, draws.CASE_RESULT_ANGLE), n_p)
+    s_adopt, s_replace = draws.stream(key, t, draws.ADOPT), draws.stream(key, t, draws.REPLACE)
+    s_dm, s_fade = draws.stream(key, t, draws.DECISION_MAKER), draws.stream(key, t, draws.FADE)
 
     # 1 funding
     for j in range(n_p):
@@ -257,7 +248,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     pilot_adopters = 0
     on_idle = np.zeros(n, dtype=np.bool_)
     if c.on_trust:
-        for s in range(ea.shape[0]):
+        for s in range(n_seats):
             if seat_active[s] and idle[ep[s]]:
                 on_idle[ea[s]] = True
     for i in range(n):
@@ -299,20 +290,27 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     district_open = c.on_district_institutionalisation and not district_policy.all()
     d_total = np.zeros(n_d)
     d_done = np.zeros(n_d)
+    # the configuration's numbers as locals: read from the record inside the loop, each would
+    # be loaded again after every store to an array (the compiler cannot tell they do not overlap)
+    outside_spillover, dissemination, spillover = c.outside_spillover, c.policy_dissemination, c.spillover
+    on_adoption, penalty, threshold_scale, policy_effect = c.on_adoption, c.abandonment_penalty, c.threshold_scale, \
+        c.policy_effect
+    advantage, external, imitation = c.relative_advantage, c.external_influence, c.imitation
     for i in range(n):
         b = backed[fit_index[i]]
         d = district[i]
         if not is_member[i] and d >= 0:
-            spill = c.outside_spillover * pilot_adoption if outside[i] else 0.0
-            extra = spill + c.policy_dissemination * (1.0 if b else 0.0)
+            spill = outside_spillover * pilot_adoption if outside[i] else 0.0
+            extra = spill + dissemination * (1.0 if b else 0.0)
             knowledge[i], support[i] = adoption.reached(knowledge[i], support[i], capacity[i], exposure[d],
-                                                        c.spillover, extra)
-        if c.on_adoption:
-            thr = threshold[i] * (1.0 + c.abandonment_penalty * (1.0 if abandoned[i] else 0.0))
-            scale = c.threshold_scale * (1.0 - c.policy_effect * (1.0 if b else 0.0))
-            ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], c.relative_advantage, thr, scale)
-            stage[i] = adoption.next_stage(stage[i], ready, knowledge[i], support[i], c.external_influence,
-                                           c.imitation, b and institutional_kind[i], u_adopt[i])
+                                                        spillover, extra)
+        if on_adoption:
+            thr = threshold[i] * (1.0 + penalty * (1.0 if abandoned[i] else 0.0))
+            scale = threshold_scale * (1.0 - policy_effect * (1.0 if b else 0.0))
+            ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], advantage, thr, scale)
+            u = draws.uniform(s_adopt, i) if stage[i] < _ADOPTED else 1.0  # adopters draw nothing
+            stage[i] = adoption.next_stage(stage[i], ready, knowledge[i], support[i], external, imitation,
+                                           b and institutional_kind[i], u)
         a = stage[i] >= _ADOPTED
         if policy_maker[i]:
             pm_total += influence[i]
@@ -367,10 +365,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
     for i in range(n):
         if c.on_turnover:
-            if is_member[i] and u_replace[i] < c.turnover_rate:  # turnover.replaced
+            if is_member[i] and draws.uniform(s_replace, i) < c.turnover_rate:  # turnover.replaced
                 reputation = home_trust[home[i]] if has_home[i] else 0.0
                 knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
-                    knowledge[i], trust[i], doc, reputation, dm_base[i], u_dm[i])
+                    knowledge[i], trust[i], doc, reputation, dm_base[i], draws.uniform(s_dm, i))
                 tenure[i] = 0
             else:
                 tenure[i] += 1
@@ -385,6 +383,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             join, leave = join_allocating, leave_allocating
         else:
             join, leave = join_not_allocating, leave_not_allocating
+        u_seat = draws.uniforms(draws.stream(key, t, draws.SEAT), n_seats)
         membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
                                      c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave, away,
                                      allocating)
@@ -400,7 +399,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
                 owned = ownership[home[i]] if is_member[i] and has_home[i] and not idle[home[i]] else 0.0
                 protection = c.support_protection * max(
                     c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0), owned)
-                if fade.abandons(hazard, protection, u_fade[i]):
+                if fade.abandons(hazard, protection, draws.uniform(s_fade, i)):
                     stage[i] = _AWARE
                     knowledge[i] = 0.5 * knowledge[i]
                     abandoned[i] = True

@@ -28,7 +28,6 @@ from model.mechanisms import (
     turnover,
     vertical,
 )
-from model.month import DRAW_LAYOUT
 from model.outcomes import SERIES_FIELDS
 
 _ADOPTED, _INSTITUTIONALISED = int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED)
@@ -59,13 +58,11 @@ class NumpyMonth:
         w = self.world
         return AllianceModel._platform_trust(SimpleNamespace(world=w, trust=self.trust, seat_active=self.seat_active))
 
-    def step_month(self, block: np.ndarray, z: np.ndarray) -> np.ndarray:
+    def step_month(self, u: dict[str, np.ndarray]) -> np.ndarray:
         """Processes 1 to 11 and the record, as numpy expressions (the model before issue 10's compiled month)."""
         w, p, t, on = self.world, self.params, self.month, self.on
         ea, ep, n_p = w.edge_agent, w.edge_platform, w.n_platforms
         doc = self._documentation
-        ends = self._draw_ends
-        u = {k: block[a:b] for (k, _), a, b in zip(DRAW_LAYOUT, [0, *ends[:-1]], ends, strict=True)}
 
         # 1 funding
         donor_on = funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months)
@@ -123,7 +120,7 @@ class NumpyMonth:
         cases = action_research.run_case_studies(
             met, funds, fac, p.action_research_intensity, u["case"], p.case_study_funds, p.funds_response_width
         )
-        results = action_research.case_study_results(cases, p.innovation_complexity, z)
+        results = action_research.case_study_results(cases, p.innovation_complexity, u["z"])
         if not on["action_research"]:
             cases = np.zeros(n_p, dtype=bool)
         if cases.any():  # without a case study neither knowledge nor fit can change

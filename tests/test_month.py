@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 from month_reference import STATE, NumpyMonth
 
 from model.alliance import AllianceModel
+from model.draws import month_block
 from model.mechanisms import MECHANISMS
 from model.month import RECORD_ORDER, config_record, record_index
 from model.outcomes import SERIES_FIELDS
@@ -32,9 +31,8 @@ def test_the_configuration_record_carries_parameters_and_switches():
 def _compare(model: AllianceModel, months: int) -> None:
     for _ in range(months):
         ref = NumpyMonth(model)
-        g = copy.deepcopy(model.rng)  # the draws the model is about to make
-        block, z = g.random(model._n_draws), g.standard_normal(model.world.n_platforms)
-        row = ref.step_month(block, z)
+        w = model.world  # every draw the compiled month may make, computed by numpy
+        row = ref.step_month(month_block(int(model._draw_key), model.month, w.n, w.n_platforms, w.edge_agent.shape[0]))
         model.step()
         got = np.concatenate([np.asarray(getattr(model, k), dtype=float) for k in ARRAYS] + [model.metric_row])
         want = np.concatenate([np.asarray(getattr(ref, k), dtype=float) for k in ARRAYS] + [row])

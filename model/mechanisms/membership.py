@@ -217,10 +217,13 @@ def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfo
             continue
         p = edge_platform[s]
         for m in range(platform_indptr[p], platform_indptr[p + 1]):
+            # without branches: whether a seat is active is a coin toss the processor cannot
+            # predict, and a wrong guess costs more than the store
             r = platform_seats[m]
-            if seat_active[r] and not tied[edge_agent[r]]:
-                tied[edge_agent[r]] = True
-                n_tied += 1
+            a = edge_agent[r]
+            active = seat_active[r]
+            n_tied += active & ~tied[a]
+            tied[a] = tied[a] | active
     return float(n_tied - 1) / float(n_members - 1)
 
 
