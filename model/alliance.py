@@ -466,16 +466,20 @@ class AllianceModel(mesa.Model):
             # the month's money once; each event keeps its platform's three numbers and words its
             # cause only when read (a large alliance has thousands of platform events a run)
             base = self._money_this_month()
-            ownership, government, money = self._paid[2].tolist(), self._paid[1].tolist(), funds.tolist()
             newly_idle = (idle & ~self._was_idle & (self.last_meeting >= 0)).nonzero()[0]
             self._funds_at_stop[newly_idle] = funds[newly_idle]
             self._gov_at_stop[newly_idle] = self._paid[1][newly_idle] * self._paid[2][newly_idle]
+            revived = (~idle & self._was_idle).nonzero()[0]
+            # the three numbers of only the platforms with an event (a large alliance has
+            # thousands of platforms and a dozen events a month)
+            changed = np.concatenate([newly_idle, revived])
+            ownership, government, money = (dict(zip(changed.tolist(), a[changed].tolist(), strict=True))
+                                            for a in (self._paid[2], self._paid[1], funds))
             for j in newly_idle.tolist():
                 lvl = _LEVEL_WORDS[w.platform_level[j]]
                 self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting",
                             self._stop_cause(base, ownership[j], government[j], money[j]))
-            revived = ~idle & self._was_idle
-            for j in revived.nonzero()[0].tolist():
+            for j in revived.tolist():
                 lvl = _LEVEL_WORDS[w.platform_level[j]]
                 self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again",
                             self._revive_cause(base, ownership[j], government[j], money[j],

@@ -21,7 +21,22 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from . import draws
+from .draws import (
+    ADOPT,
+    ATTEND,
+    CASE,
+    CASE_RESULT,
+    CASE_RESULT_ANGLE,
+    DECISION_MAKER,
+    FADE,
+    MEET,
+    REPLACE,
+    SEAT,
+    normals,
+    stream,
+    uniform,
+    uniforms,
+)
 from .kinds import KINDS, LEVELS, Stage
 from .mechanisms import (
     _TINY,
@@ -162,12 +177,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # the kernels that take one draw per platform or seat get them as arrays; the
     # organisations' draws are computed only for the rows that use them
     n_seats = ea.shape[0]
-    u_meet = draws.uniforms(draws.stream(key, t, draws.MEET), n_p)
-    u_attend = draws.uniforms(draws.stream(key, t, draws.ATTEND), n_seats)
-    u_case = draws.uniforms(draws.stream(key, t, draws.CASE), n_p)
-    z = draws.normals(draws.stream(key, t, draws.CASE_RESULT), draws.stream(key, t, draws.CASE_RESULT_ANGLE), n_p)
-    s_adopt, s_replace = draws.stream(key, t, draws.ADOPT), draws.stream(key, t, draws.REPLACE)
-    s_dm, s_fade = draws.stream(key, t, draws.DECISION_MAKER), draws.stream(key, t, draws.FADE)
+    u_meet = uniforms(stream(key, t, MEET), n_p)
+    u_attend = uniforms(stream(key, t, ATTEND), n_seats)
+    u_case = uniforms(stream(key, t, CASE), n_p)
+    z = normals(stream(key, t, CASE_RESULT), stream(key, t, CASE_RESULT_ANGLE), n_p)
+    s_adopt, s_replace = stream(key, t, ADOPT), stream(key, t, REPLACE)
+    s_dm, s_fade = stream(key, t, DECISION_MAKER), stream(key, t, FADE)
 
     # 1 funding
     for j in range(n_p):
@@ -308,7 +323,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             thr = threshold[i] * (1.0 + penalty * (1.0 if abandoned[i] else 0.0))
             scale = threshold_scale * (1.0 - policy_effect * (1.0 if b else 0.0))
             ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], advantage, thr, scale)
-            u = draws.uniform(s_adopt, i) if stage[i] < _ADOPTED else 1.0  # adopters draw nothing
+            u = uniform(s_adopt, i) if stage[i] < _ADOPTED else 1.0  # adopters draw nothing
             stage[i] = adoption.next_stage(stage[i], ready, knowledge[i], support[i], external, imitation,
                                            b and institutional_kind[i], u)
         a = stage[i] >= _ADOPTED
@@ -365,10 +380,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
     for i in range(n):
         if c.on_turnover:
-            if is_member[i] and draws.uniform(s_replace, i) < c.turnover_rate:  # turnover.replaced
+            if is_member[i] and uniform(s_replace, i) < c.turnover_rate:  # turnover.replaced
                 reputation = home_trust[home[i]] if has_home[i] else 0.0
                 knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
-                    knowledge[i], trust[i], doc, reputation, dm_base[i], draws.uniform(s_dm, i))
+                    knowledge[i], trust[i], doc, reputation, dm_base[i], uniform(s_dm, i))
                 tenure[i] = 0
             else:
                 tenure[i] += 1
@@ -383,7 +398,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             join, leave = join_allocating, leave_allocating
         else:
             join, leave = join_not_allocating, leave_not_allocating
-        u_seat = draws.uniforms(draws.stream(key, t, draws.SEAT), n_seats)
+        u_seat = uniforms(stream(key, t, SEAT), n_seats)
         membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
                                      c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave, away,
                                      allocating)
@@ -399,7 +414,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
                 owned = ownership[home[i]] if is_member[i] and has_home[i] and not idle[home[i]] else 0.0
                 protection = c.support_protection * max(
                     c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0), owned)
-                if fade.abandons(hazard, protection, draws.uniform(s_fade, i)):
+                if fade.abandons(hazard, protection, uniform(s_fade, i)):
                     stage[i] = _AWARE
                     knowledge[i] = 0.5 * knowledge[i]
                     abandoned[i] = True

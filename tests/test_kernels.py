@@ -316,3 +316,20 @@ def test_seat_index_lists_each_rows_seats_in_order():
     assert indptr[0] == 0 and indptr[-1] == rows.size
     for r in range(9):
         np.testing.assert_array_equal(seats[indptr[r]:indptr[r + 1]], np.flatnonzero(rows == r))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_tree_hops_are_scipys_shortest_paths_on_a_forest(seed):
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import shortest_path
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    parent = np.array([-1 if j in (0, 40) or rng.random() < 0.05 else rng.integers(0, j) for j in range(n)])
+    sources = rng.choice(40, size=3, replace=False)  # none in the tree rooted at 40
+    child = np.flatnonzero(parent >= 0)
+    tree = csr_array((np.ones(child.size), (child, parent[child])), shape=(n, n))
+    want = shortest_path(tree, directed=False, unweighted=True, indices=sources).min(axis=0)
+    got = membership.tree_hops(parent, sources).astype(float)
+    got[got < 0] = np.inf
+    np.testing.assert_array_equal(got, want)

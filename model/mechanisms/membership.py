@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import shortest_path
 
 
 @njit(cache=True)
@@ -104,13 +102,58 @@ def lead_distance(lead: int, seat_active: np.ndarray, edge_agent: np.ndarray, ed
     dist = np.zeros(n_p)
     if lead < 0:
         return dist
-    child = np.flatnonzero(platform_parent >= 0)
-    tree = csr_array((np.ones(child.size), (child, platform_parent[child])), shape=(n_p, n_p))
     on_lead = np.unique(edge_platform[seat_active & (edge_agent == lead)])
-    hops = shortest_path(tree, directed=False, unweighted=True, indices=on_lead).min(axis=0)
-    hops[~np.isfinite(hops)] = hops[np.isfinite(hops)].max(initial=0.0)  # platforms off the tree
+    hops = tree_hops(platform_parent.astype(np.int64), on_lead.astype(np.int64)).astype(float)
+    hops[hops < 0] = hops.max(initial=0.0)  # platforms off the tree
     top = hops.max(initial=0.0)
     return hops / top if top > 0 else dist
+
+
+@njit(cache=True)
+def tree_hops(parent: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Steps from the nearest of ``sources`` to each node of the forest given by ``parent`` (-1: a root).
+
+    A breadth-first search along parent and child links (the tree is undirected here);
+    -1 for nodes in no tree with a source. The scipy shortest-path call it replaces
+    built a sparse matrix for each model: a fifth of a default model's construction.
+    """
+    n = parent.shape[0]
+    n_children = np.zeros(n + 1, dtype=np.int64)
+    for j in range(n):
+        if parent[j] >= 0:
+            n_children[parent[j] + 1] += 1
+    for j in range(n):
+        n_children[j + 1] += n_children[j]
+    children = np.empty(max(n_children[n], 1), dtype=np.int64)
+    fill = n_children[:n].copy()
+    for j in range(n):
+        if parent[j] >= 0:
+            children[fill[parent[j]]] = j
+            fill[parent[j]] += 1
+    hops = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    for s in sources:
+        if hops[s] < 0:
+            hops[s] = 0
+            queue[tail] = s
+            tail += 1
+    head = 0
+    while head < tail:
+        j = queue[head]
+        head += 1
+        up = parent[j]
+        if up >= 0 and hops[up] < 0:
+            hops[up] = hops[j] + 1
+            queue[tail] = up
+            tail += 1
+        for k in range(n_children[j], n_children[j + 1]):
+            c = children[k]
+            if hops[c] < 0:
+                hops[c] = hops[j] + 1
+                queue[tail] = c
+                tail += 1
+    return hops
 
 
 def allocation_factors(distance: np.ndarray, strength: float, donor_on: bool) -> tuple[np.ndarray, np.ndarray]:
