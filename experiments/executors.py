@@ -40,9 +40,12 @@ Emit = Callable[[Run], None]
 StopCheck = Callable[[], bool]
 
 #: Work per batch the executors aim for: enough that scheduling costs little
-#: (a Dask task costs a few ms of scheduler time), little enough that a lost
-#: batch or a Ctrl-C throws little away.
-TARGET_BATCH_SECONDS = {"processes": 0.25, "dask": 0.5}
+#: (a Dask task costs a few ms of scheduler time and its results a round trip),
+#: little enough that a lost batch or a Ctrl-C throws little away. On the
+#: 10,000-run Sobol sample (benchmarks/bench_experiments.py), Dask(2) took 43.2,
+#: 41.2 and 40.4 s with 0.5, 1 and 2 s tasks, two local processes 37.3 s: most of
+#: the gap is the cluster's 2 s start-up, the rest shrinks with fewer tasks.
+TARGET_BATCH_SECONDS = {"processes": 0.25, "dask": 2.0}
 #: Attempts a run gets when it kills its worker: the first and one retry.
 ATTEMPTS = 2
 
