@@ -149,9 +149,10 @@ def test_ctrl_c_prints_the_resume_command_and_a_rerun_resumes(series_case):
     import time
 
     out = series_case / "fit"
+    # ten generations: with the compiled model three were over before the interrupt landed
     cmd = [sys.executable, "-m", "lasim.cli", "calibrate", str(series_case / "targets.toml"),
            "--params", "external_influence,imitation", "--out", str(out), "--population", "30",
-           "--generations", "3", "--draws", "2", "--workers", "1", "--min-eps-drop", "0"]
+           "--generations", "10", "--draws", "2", "--workers", "1", "--min-eps-drop", "0"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
