@@ -395,6 +395,12 @@ def main(argv: list[str] | None = None) -> int:
         if new != old:
             atomic_write_text(doc, new)
             print(f"numbers: updated {doc.relative_to(ROOT)}", file=sys.stderr)
+    # the figures (the compare report) record the commit they were made on: made on a dirty
+    # tree (or one edited during the run) they show "+dirty" in a shipped picture
+    commit = meta.get("git_commit") or ""
+    if commit.endswith("+dirty"):
+        print(f"numbers: warning: the tree had uncommitted changes ({commit}); commit, re-run and do not "
+              "edit the tree during the run before shipping the figures", file=sys.stderr)
     return 0
 
 
