@@ -311,3 +311,27 @@ def test_cost_by_payer_adds_up_to_total_cost(name, seed):
     assert sum(parts) == pytest.approx(s["total_cost"], rel=1e-9)
     if name == "no_government":
         assert s["cost_government"] == 0.0
+
+
+def test_run_pauses_the_cycle_collector_and_restores_it():
+    import gc
+
+    from model.alliance import AllianceModel
+
+    assert gc.isenabled()
+    AllianceModel(rng=1).run(3)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        AllianceModel(rng=1).run(3)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+    class Boom(AllianceModel):
+        def step(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        Boom(rng=1).run(2)
+    assert gc.isenabled()
