@@ -212,7 +212,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
 
     # 3 horizontal learning and trust (trust on idle platforms erodes in the first pass below)
     champions = any_per_row(pa, champion_seat[ia], n_p)
-    fac = np.minimum(1.0, platform_facilitation + c.champion_boost * champions)
+    fac = np.empty(n_p)
+    for j in range(n_p):
+        fac[j] = min(1.0, platform_facilitation[j] + c.champion_boost * (1.0 if champions[j] else 0.0))
     pool = learning.platform_pool(knowledge, influence_seat[ia], aa, pa, n_p)
     if anyone:
         if c.on_horizontal_learning:
@@ -284,7 +286,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             den[d] += influence[i]
             if a and (active_member or stage[i] == _INSTITUTIONALISED):
                 num[d] += influence[i]
-    exposure = num / np.maximum(den, _TINY)
+    exposure = num  # adoption.district_exposure's share, in place
+    for d in range(n_d):
+        exposure[d] = num[d] / max(den[d], _TINY)
     pilot_adoption = pilot_adopters / max(n_pilot, 1)
     # national organisations judge the fit by the pilots' average
     fit_ext = np.empty(n_d + 1)
@@ -392,7 +396,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
 
     # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
-        attractiveness = 0.5 * pool + 0.5 * home_trust
+        attractiveness = np.empty(n_p)
+        for j in range(n_p):
+            attractiveness[j] = 0.5 * pool[j] + 0.5 * home_trust[j]
         allocating = donor_on and c.on_lead_allocation and c.lead_allocation > 0.0
         if allocating:
             join, leave = join_allocating, leave_allocating
@@ -464,7 +470,9 @@ def mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np
         if seat_active[s]:
             total[edge_platform[s]] += trust[edge_agent[s]]
             count[edge_platform[s]] += 1.0
-    return total / np.maximum(count, 1.0)
+    for j in range(n_platforms):
+        total[j] = total[j] / max(count[j], 1.0)
+    return total
 
 
 @njit(cache=True)
@@ -495,7 +503,8 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
                 priv += 1
             if decision_maker[ea[s]]:
                 dm += 1
-    home_trust[:] = trust_sum / np.maximum(seats_held, 1.0)
+    for j in range(n_p):
+        home_trust[j] = trust_sum[j] / max(seats_held[j], 1.0)
     # each member's co-membership ties and active seats (membership.centralisation), into the
     # work arrays, which the pass over the organisations reads and zeroes
     for s in range(ea.shape[0]):

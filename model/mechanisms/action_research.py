@@ -67,7 +67,9 @@ def action_research_learning_into(
 ) -> None:
     """:func:`action_research_learning` updating ``knowledge`` in place (``g``: an all-zero work array, as
     :func:`~model.mechanisms.learning.horizontal_learning_into`'s ``gain``)."""
-    lesson = np.where(results >= 0, 1.0, documentation) * case_studies
+    lesson = np.empty(results.shape[0])
+    for j in range(results.shape[0]):
+        lesson[j] = (1.0 if results[j] >= 0 else documentation) * (1.0 if case_studies[j] else 0.0)
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
@@ -113,7 +115,9 @@ def update_fit_kernel(
     for j in range(n_p):
         if platform_district[j] >= 0:
             per_district[platform_district[j]] += effect[j]
-    return np.minimum(1.0, fit + per_district * (1.0 - fit))
+    for d in range(fit.shape[0]):
+        per_district[d] = min(1.0, fit[d] + per_district[d] * (1.0 - fit[d]))
+    return per_district
 
 
 def transfer_fit(

@@ -61,11 +61,12 @@ def peer_heard_into(
             den[p] += influence[a]
             if adopted[a]:
                 num[p] += influence[a]
-    share = num / np.maximum(den, _TINY)
+    for j in range(n_platforms):  # num becomes the share, in place
+        num[j] = num[j] / max(den[j], _TINY)
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
-            heard[a] += share[edge_platform[s]]
+            heard[a] += num[edge_platform[s]]
             seats[a] += 1.0
 
 

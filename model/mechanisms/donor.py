@@ -20,6 +20,9 @@ def update_ownership(
     stops (004). Cost sharing matters only by shielding ownership from the donor:
     without distortion, how much the donor pays leaves ownership as it is.
     """
-    build = rate * met
     erode = distortion * donor_share * (1.0 - cost_sharing)
-    return np.minimum(np.maximum(ownership + build * (1.0 - ownership) - erode * ownership, 0.0), 1.0)
+    out = np.empty(ownership.shape[0])
+    for j in range(ownership.shape[0]):
+        build = rate * (1.0 if met[j] else 0.0)
+        out[j] = min(max(ownership[j] + build * (1.0 - ownership[j]) - erode * ownership[j], 0.0), 1.0)
+    return out

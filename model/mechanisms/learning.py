@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _TINY, csr_arrays, csr_matvec
+from . import _TINY, csr_arrays
 
 
 @njit(cache=True)
@@ -20,7 +20,9 @@ def platform_pool(
         p = edge_platform[s]
         num[p] += weight[s] * knowledge[edge_agent[s]]
         den[p] += weight[s]
-    return num / np.maximum(den, _TINY)
+    for j in range(n_platforms):  # in place: a default-sized month is mostly such small allocations
+        num[j] = num[j] / max(den[j], _TINY)
+    return num
 
 
 def mix_linked(pool: np.ndarray, links, met: np.ndarray, rate: float) -> np.ndarray:
@@ -38,10 +40,19 @@ def mix_linked_kernel(pool: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
     """:func:`mix_linked` with the links as CSR arrays (compiled)."""
     if rate == 0 or data.sum() == 0:
         return pool
-    metf = met.astype(np.float64)
-    count = csr_matvec(indptr, indices, data, metf)
-    neighbour = csr_matvec(indptr, indices, data, pool * metf) / np.maximum(count, _TINY)
-    return pool + rate * np.maximum(neighbour - pool, 0.0)
+    # one pass over the links, the same sums as two csr_matvec calls without their arrays
+    out = np.empty(pool.shape[0])
+    for i in range(pool.shape[0]):
+        count = 0.0
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            m = 1.0 if met[j] else 0.0
+            count += data[k] * m
+            acc += data[k] * (pool[j] * m)
+        neighbour = acc / max(count, _TINY)
+        out[i] = pool[i] + rate * max(neighbour - pool[i], 0.0)
+    return out
 
 
 @njit(cache=True)
@@ -139,8 +150,10 @@ def update_trust_into(
 ) -> None:
     """:func:`update_trust` updating ``trust`` in place (``pull``, ``seats``: all-zero work arrays, handed
     back all zero, as :func:`horizontal_learning_into`'s ``gain``)."""
-    strain = conflict * platform_diversity * (1.0 - facilitation)
-    target = np.minimum(np.maximum(base + facilitation - strain, 0.0), 1.0)
+    target = np.empty(facilitation.shape[0])
+    for j in range(facilitation.shape[0]):
+        strain = conflict * platform_diversity[j] * (1.0 - facilitation[j])
+        target[j] = min(max(base + facilitation[j] - strain, 0.0), 1.0)
     for s in range(edge_agent.shape[0]):
         if attended[s]:
             a = edge_agent[s]
