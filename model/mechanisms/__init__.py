@@ -101,6 +101,22 @@ def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.
     return out
 
 
+@njit(cache=True)
+def met_links(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, values: np.ndarray, met: np.ndarray,
+              row: int) -> tuple[float, float]:
+    """Of one row of a platform x platform link matrix (CSR arrays): the links' weight to
+    platforms that met and their weighted sum of ``values`` (row ``row`` of ``A @ met`` and of
+    ``A @ (values * met)``, in csr_matvec's order, without making either array)."""
+    weight = 0.0
+    acc = 0.0
+    for k in range(indptr[row], indptr[row + 1]):
+        j = indices[k]
+        m = 1.0 if met[j] else 0.0
+        weight += data[k] * m
+        acc += data[k] * (values[j] * m)
+    return weight, acc
+
+
 def csr_arrays(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, indices, data)`` of a matrix (scipy sparse or dense), for the compiled kernels."""
     m = sp.csr_array(matrix)

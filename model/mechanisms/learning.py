@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _TINY, csr_arrays
+from . import _TINY, csr_arrays, met_links
 
 
 @njit(cache=True)
@@ -40,16 +40,9 @@ def mix_linked_kernel(pool: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
     """:func:`mix_linked` with the links as CSR arrays (compiled)."""
     if rate == 0 or data.sum() == 0:
         return pool
-    # one pass over the links, the same sums as two csr_matvec calls without their arrays
     out = np.empty(pool.shape[0])
     for i in range(pool.shape[0]):
-        count = 0.0
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            j = indices[k]
-            m = 1.0 if met[j] else 0.0
-            count += data[k] * m
-            acc += data[k] * (pool[j] * m)
+        count, acc = met_links(indptr, indices, data, pool, met, i)
         neighbour = acc / max(count, _TINY)
         out[i] = pool[i] + rate * max(neighbour - pool[i], 0.0)
     return out

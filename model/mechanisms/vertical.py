@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _TINY, csr_arrays
+from . import _TINY, csr_arrays, met_links
 from .learning import _add_capped_into
 
 
@@ -23,16 +23,9 @@ def vertical_targets(pool: np.ndarray, vertical, platform_met: np.ndarray) -> np
 def vertical_targets_kernel(pool: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                             platform_met: np.ndarray) -> np.ndarray:
     """:func:`vertical_targets` with the links as CSR arrays (compiled)."""
-    # one pass over the links, the same sums as two csr_matvec calls without their arrays
     out = np.empty(indptr.shape[0] - 1)
     for i in range(out.shape[0]):
-        weight = 0.0
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            j = indices[k]
-            m = 1.0 if platform_met[j] else 0.0
-            weight += data[k] * m
-            acc += data[k] * (pool[j] * m)
+        weight, acc = met_links(indptr, indices, data, pool, platform_met, i)
         out[i] = acc / max(weight, _TINY)
     return out
 

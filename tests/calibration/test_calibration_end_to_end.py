@@ -146,34 +146,32 @@ def test_ctrl_c_prints_the_resume_command_and_a_rerun_resumes(series_case):
     import signal
     import subprocess
     import sys
-    import time
 
     out = series_case / "fit"
     # ten generations: with the compiled model three were over before the interrupt landed
     cmd = [sys.executable, "-m", "lasim.cli", "calibrate", str(series_case / "targets.toml"),
            "--params", "external_influence,imitation", "--out", str(out), "--population", "30",
            "--generations", "10", "--draws", "2", "--workers", "1", "--min-eps-drop", "0"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            time.sleep(0.2)
-            try:
-                from calibration.abc import load_history
-
-                if load_history(out).n_populations >= 1:
-                    break
-            except Exception:  # noqa: BLE001 - not written yet
-                pass
+        # interrupt as soon as the first generation is reported: reading the history's
+        # database instead raced the child's writes on a loaded machine
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "generation 0:" in line:
+                break
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
+        rest, stderr = proc.communicate(timeout=60)
+        stdout = "".join(seen) + rest
     finally:
         if proc.poll() is None:
             proc.kill()
     if proc.returncode == 0:
         pytest.skip("the calibration finished before it could be interrupted")
     assert proc.returncode == 130, stderr[-2000:]
+    assert "generation 0:" in stdout
     assert "Resume with:" in stderr and f"--out {out}" in stderr and "calibrate" in stderr
     rerun = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
