@@ -309,8 +309,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     district_open = c.on_district_institutionalisation and not district_policy.all()
     d_total = np.zeros(n_d)
     d_done = np.zeros(n_d)
-    # the configuration's numbers as locals: read from the record inside the loop, each would
-    # be loaded again after every store to an array (the compiler cannot tell they do not overlap)
+    # short names for the loop below
     outside_spillover, dissemination, spillover = c.outside_spillover, c.policy_dissemination, c.spillover
     on_adoption, penalty, threshold_scale, policy_effect = c.on_adoption, c.abandonment_penalty, c.threshold_scale, \
         c.policy_effect
