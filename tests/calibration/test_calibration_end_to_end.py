@@ -153,7 +153,10 @@ def test_ctrl_c_prints_the_resume_command_and_a_rerun_resumes(series_case):
            "--params", "external_influence,imitation", "--out", str(out), "--population", "30",
            "--generations", "10", "--draws", "2", "--workers", "1", "--min-eps-drop", "0"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # a child of a background job inherits an ignored Ctrl-C (and lasim leaves an ignored
+    # Ctrl-C ignored): give it the default, whatever started the tests
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # interrupt as soon as the first generation is reported: reading the history's
         # database instead raced the child's writes on a loaded machine
