@@ -418,7 +418,10 @@ class DaskExecutor:
             # threads would not run in parallel. No dashboard: it needs a free port
             # and bokeh. allowed-failures 0: a batch whose worker dies comes back
             # at once as KilledWorker, and the batch's runs are retried one by one.
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}), _sigint_ignored():
+            # No statistical profiler either: it samples each worker's stack every 10 ms
+            # (under the GIL, which the model's Python holds) for a dashboard there is not.
+            settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False}
+            with dask.config.set(settings), _sigint_ignored():
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                              dashboard_address=None, silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster)
