@@ -463,6 +463,13 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
 def mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
                        edge_platform: np.ndarray, n_platforms: int) -> np.ndarray:
     """Mean trust of each platform's current members (0 for an empty platform)."""
+    return members_per_platform(trust, seat_active, edge_agent, edge_platform, n_platforms)[0]
+
+
+@njit(cache=True)
+def members_per_platform(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+                         edge_platform: np.ndarray, n_platforms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each platform's members' mean trust (0 for an empty platform) and number of active seats."""
     total = np.zeros(n_platforms)
     count = np.zeros(n_platforms)
     for s in range(edge_agent.shape[0]):
@@ -471,7 +478,7 @@ def mean_member_trust(trust: np.ndarray, seat_active: np.ndarray, edge_agent: np
             count[edge_platform[s]] += 1.0
     for j in range(n_platforms):
         total[j] = total[j] / max(count[j], 1.0)
-    return total
+    return total, count
 
 
 @njit(cache=True)
@@ -482,18 +489,14 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
            platform_seats, degree_of, held_of):
     """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
-    # one pass over the seats: members' trust and number per platform (mean_member_trust,
-    # measured again at the month's end: turnover and membership have moved it) and who attended
-    trust_sum = np.zeros(n_p)
-    seats_held = np.zeros(n_p)
+    # members' trust and number per platform, measured again at the month's end (turnover and
+    # membership have moved them), then who attended
+    home_trust[:], seats_held = members_per_platform(trust, seat_active, ea, ep, n_p)
     n_att = 0
     marg = 0
     priv = 0
     dm = 0
     for s in range(ea.shape[0]):
-        if seat_active[s]:
-            trust_sum[ep[s]] += trust[ea[s]]
-            seats_held[ep[s]] += 1.0
         if att[s]:
             n_att += 1
             if marginalised_seat[s]:
@@ -502,14 +505,9 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
                 priv += 1
             if decision_maker[ea[s]]:
                 dm += 1
-    for j in range(n_p):
-        home_trust[j] = trust_sum[j] / max(seats_held[j], 1.0)
     # each member's co-membership ties and active seats (membership.centralisation), into the
     # work arrays, which the pass over the organisations reads and zeroes
-    for s in range(ea.shape[0]):
-        if seat_active[s]:
-            degree_of[ea[s]] += seats_held[ep[s]] - 1.0
-            held_of[ea[s]] += 1.0
+    membership.co_membership_into(degree_of, held_of, seat_active, ea, ep, seats_held)
     by_level = np.zeros(4)
     by_kind = np.zeros(kind_count.shape[0])
     n_adopted = 0

@@ -66,12 +66,20 @@ def _co_membership(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
         if seat_active[s]:
             k[edge_platform[s]] += 1.0
     degree = np.zeros(n_agents)
-    member = np.zeros(n_agents, dtype=np.bool_)
+    held = np.zeros(n_agents)
+    co_membership_into(degree, held, seat_active, edge_agent, edge_platform, k)
+    return degree, held > 0.0
+
+
+@njit(cache=True)
+def co_membership_into(degree: np.ndarray, held: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+                       edge_platform: np.ndarray, seats_per_platform: np.ndarray) -> None:
+    """Add each organisation's co-membership ties (the other active seats on its platforms) into
+    ``degree`` and its active seats into ``held``; ``seats_per_platform`` counts active seats."""
     for s in range(seat_active.shape[0]):
         if seat_active[s]:
-            degree[edge_agent[s]] += k[edge_platform[s]] - 1.0
-            member[edge_agent[s]] = True
-    return degree, member
+            degree[edge_agent[s]] += seats_per_platform[edge_platform[s]] - 1.0
+            held[edge_agent[s]] += 1.0
 
 
 @njit(cache=True)
@@ -118,18 +126,7 @@ def tree_hops(parent: np.ndarray, sources: np.ndarray) -> np.ndarray:
     built a sparse matrix for each model: a fifth of a default model's construction.
     """
     n = parent.shape[0]
-    n_children = np.zeros(n + 1, dtype=np.int64)
-    for j in range(n):
-        if parent[j] >= 0:
-            n_children[parent[j] + 1] += 1
-    for j in range(n):
-        n_children[j + 1] += n_children[j]
-    children = np.empty(max(n_children[n], 1), dtype=np.int64)
-    fill = n_children[:n].copy()
-    for j in range(n):
-        if parent[j] >= 0:
-            children[fill[parent[j]]] = j
-            fill[parent[j]] += 1
+    first_child, children = seat_index(parent, n)  # each node's children, as seats of a row
     hops = np.full(n, -1, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)
     tail = 0
@@ -147,7 +144,7 @@ def tree_hops(parent: np.ndarray, sources: np.ndarray) -> np.ndarray:
             hops[up] = hops[j] + 1
             queue[tail] = up
             tail += 1
-        for k in range(n_children[j], n_children[j + 1]):
+        for k in range(first_child[j], first_child[j + 1]):
             c = children[k]
             if hops[c] < 0:
                 hops[c] = hops[j] + 1
@@ -273,15 +270,18 @@ def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfo
 @njit(cache=True)
 def seat_index(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """The seats of each row (organisation or platform), CSR-style: row ``r``'s seats are
-    ``seats[indptr[r]:indptr[r + 1]]``, in increasing order (a stable counting sort)."""
+    ``seats[indptr[r]:indptr[r + 1]]``, in increasing order (a stable counting sort).
+    A negative row holds no seat (:func:`tree_hops` indexes children by parent, roots -1)."""
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     for s in range(rows.shape[0]):
-        indptr[rows[s] + 1] += 1
+        if rows[s] >= 0:
+            indptr[rows[s] + 1] += 1
     for r in range(n_rows):
         indptr[r + 1] += indptr[r]
     fill = indptr[:-1].copy()
-    seats = np.empty(rows.shape[0], dtype=np.int64)
+    seats = np.empty(indptr[n_rows], dtype=np.int64)
     for s in range(rows.shape[0]):
-        seats[fill[rows[s]]] = s
-        fill[rows[s]] += 1
+        if rows[s] >= 0:
+            seats[fill[rows[s]]] = s
+            fill[rows[s]] += 1
     return indptr, seats
