@@ -187,7 +187,9 @@ class AllianceModel(mesa.Model):
         self.total_cost = 0.0
         # cumulative spending by payer (donor, members, government), k USD; summary only
         self.cost_by_payer = np.zeros(len(funding.PAYERS))
-        self.events: list[Event] = []
+        # the events so far but platforms', which are kept as arrays until read (:attr:`events`)
+        self._events: list[Event] = []
+        self._platform_batches: list[tuple] = []
 
         # fixed masks and per-seat constants used every month
         self._gov = _kind_mask(w.kind, GOVERNMENT_KINDS)
@@ -370,10 +372,27 @@ class AllianceModel(mesa.Model):
                 self.last_case_study, self.district_policy, self.backed, self._was_idle, self.cost_by_payer,
                 self._away)
 
+    def _month_call(self, *args: Any) -> tuple[bool, np.ndarray]:
+        """:func:`model.month.month` of ``args``: through numba's dispatcher the first month, then its
+        compiled version directly.
+
+        The dispatcher works out every argument's numba type on every call to find the compiled
+        version, about 2 us of a default month's 17 (85 arguments). The types cannot change
+        within a run (the same arrays every month, the scalars cast in :meth:`step`), so the
+        version the dispatcher found on the first month is kept and called from then on.
+        """
+        result = compiled_month(*args)
+        # with one version compiled, it is the one the dispatcher chose (it compiles a new one
+        # for new types); with several, finding which costs more than the dispatcher does
+        overloads = getattr(compiled_month, "overloads", {})
+        if len(overloads) == 1:
+            self._month_call = next(iter(overloads.values())).entry_point  # type: ignore[method-assign]
+        return result
+
     def _event(self, kind: str, text: str, cause: str | Callable[[], str] = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
         # (0-based) happens in month t + 1, and the last month of a run is its horizon
-        self.events.append(Event(self.month + 1, kind, text, cause))
+        self._events.append(Event(self.month + 1, kind, text, cause))
 
     # ------------------------------------------------------------------ the month
 
@@ -385,10 +404,12 @@ class AllianceModel(mesa.Model):
         donor_now = p.donor_share if donor_on else 0.0
         ownership = self.ownership
         row = self._empty_row.copy()
-        policy_changed, self.ownership = compiled_month(
-            t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
-            self.total_cost, self._state(), self._world_arrays, self._const, self._work, self._draw_key,
-            self._out, row, self._record_index,
+        # the scalars cast: their types are part of the compiled version _month_call keeps
+        policy_changed, self.ownership = self._month_call(
+            int(t), self._config, bool(donor_on), float(donor_now),
+            -1 if self._policy_month is None else int(self._policy_month), float(hazard), float(self.total_cost),
+            self._state(), self._world_arrays, self._const, self._work, self._draw_key, self._out, row,
+            self._record_index,
         )
         met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out
         info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars
@@ -434,7 +455,7 @@ class AllianceModel(mesa.Model):
     def _month_events(self, t: int, idle: np.ndarray, funds: np.ndarray, donor_on: bool, home_trust: np.ndarray,
                       info: list[float]) -> None:
         """The month's other events: functioning, scale, funding, platforms stopping or meeting again."""
-        w, p = self.world, self.params
+        p = self.params
         if self._functioning_month is None and info[5] >= p.functioning_share:
             self._functioning_month = t
             self._event("functioning", "the alliance is functioning: regular meetings, action research, trust",
@@ -464,30 +485,58 @@ class AllianceModel(mesa.Model):
                 self._event("funding", "donor funding resumes after the gap", self._funding_cause("resumes"))
             self._donor_was_active = donor_on
         if info[7] or info[8]:  # counted in the compiled month: most months nothing changes
-            # the month's money once; each event keeps its platform's three numbers and words its
-            # cause only when read (a large alliance has thousands of platform events a run)
-            base = self._money_this_month()
+            # kept as the month's arrays and made into events only when the feed is read
+            # (:attr:`events`): a large alliance has thousands of platform events a run
             newly_idle = (idle & ~self._was_idle & (self.last_meeting >= 0)).nonzero()[0]
             self._funds_at_stop[newly_idle] = funds[newly_idle]
             self._gov_at_stop[newly_idle] = self._paid[1][newly_idle] * self._paid[2][newly_idle]
             revived = (~idle & self._was_idle).nonzero()[0]
-            # the three numbers of only the platforms with an event (a large alliance has
-            # thousands of platforms and a dozen events a month)
             changed = np.concatenate([newly_idle, revived])
-            ownership, government, money = (dict(zip(changed.tolist(), a[changed].tolist(), strict=True))
-                                            for a in (self._paid[2], self._paid[1], funds))
-            for j in newly_idle.tolist():
-                lvl = _LEVEL_WORDS[w.platform_level[j]]
-                self._event("platform", f"{lvl} platform {w.platform_names[j]} stops meeting",
-                            self._stop_cause(base, ownership[j], government[j], money[j]))
-            for j in revived.tolist():
-                lvl = _LEVEL_WORDS[w.platform_level[j]]
-                self._event("platform", f"{lvl} platform {w.platform_names[j]} meets again",
-                            self._revive_cause(base, ownership[j], government[j], money[j],
-                                               float(self._funds_at_stop[j]), float(self._gov_at_stop[j])))
+            self._platform_batches.append((
+                len(self._events), t, donor_on, newly_idle, revived,
+                *(a[changed] for a in (self._paid[2], self._paid[1], funds)),
+                self._funds_at_stop[revived], self._gov_at_stop[revived],
+            ))
         self._was_idle[:] = idle
         if t == p.horizon_months - 1:
             self._verdict(t, self.stage >= _ADOPTED)
+
+    @property
+    def events(self) -> list[Event]:
+        """The run's events so far, in the order they happened (:class:`Event`)."""
+        if self._platform_batches:
+            merged: list[Event] = []
+            start = 0
+            for batch in self._platform_batches:
+                merged.extend(self._events[start:batch[0]])
+                merged.extend(self._platform_events(*batch[1:]))
+                start = batch[0]
+            merged.extend(self._events[start:])
+            self._events[:] = merged
+            self._platform_batches.clear()
+        return self._events
+
+    def _platform_events(self, t: int, donor_on: bool, newly_idle: np.ndarray, revived: np.ndarray,
+                         ownership: np.ndarray, government: np.ndarray, money: np.ndarray,
+                         funds_when_stopped: np.ndarray, government_when_stopped: np.ndarray) -> list[Event]:
+        """Month ``t``'s platforms that stopped meeting, then those that met again; each cause from
+        that month's money (``ownership``, ``government``, ``money``: one value per platform of
+        ``newly_idle`` then ``revived``), worded when read."""
+        w = self.world
+        base = self._money_this_month(t, donor_on)
+        ownership, government, money = ownership.tolist(), government.tolist(), money.tolist()
+        events = []
+        for k, j in enumerate(newly_idle.tolist()):
+            events.append(Event(t + 1, "platform", f"{_LEVEL_WORDS[w.platform_level[j]]} platform "
+                                f"{w.platform_names[j]} stops meeting",
+                                self._stop_cause(base, ownership[k], government[k], money[k])))
+        k0 = newly_idle.shape[0]
+        for k, j in enumerate(revived.tolist()):
+            events.append(Event(t + 1, "platform", f"{_LEVEL_WORDS[w.platform_level[j]]} platform "
+                                f"{w.platform_names[j]} meets again",
+                                self._revive_cause(base, ownership[k0 + k], government[k0 + k], money[k0 + k],
+                                                   float(funds_when_stopped[k]), float(government_when_stopped[k]))))
+        return events
 
     def _follow_cohort(self, t: int) -> None:
         p = self.params
@@ -503,10 +552,9 @@ class AllianceModel(mesa.Model):
     def _policy_makers_practising(self, adopted: np.ndarray) -> tuple[int, int]:
         return int(np.count_nonzero(adopted & self._policy_maker)), int(np.count_nonzero(self._policy_maker))
 
-    def _money_this_month(self) -> Money:
-        """What paid the platforms' costs this month, the platform's own numbers left at 0."""
-        p, t = self.params, self.month
-        donor_on = self._paid[0]
+    def _money_this_month(self, t: int, donor_on: bool) -> Money:
+        """What paid the platforms' costs in month ``t``, the platform's own numbers left at 0."""
+        p = self.params
         gap_end = p.funding_gap_start + p.funding_gap_months
         return Money(
             donor_on=donor_on, in_gap=p.funding_gap_months > 0 and p.funding_gap_start <= t < gap_end,
