@@ -34,7 +34,7 @@ from .causes import (
 from .errors import LasimInputError
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
 from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning, membership
-from .month import INFO, config_record, mean_member_trust, record_index
+from .month import FIXED, INFO, config_record, mean_member_trust, record_index
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
 from .recording import MonthlyCollector
@@ -320,22 +320,36 @@ class AllianceModel(mesa.Model):
             p, self.on, documentation=self._documentation, champion_boost=self._champion_boost,
             exchange_rate=self._exchange_rate, spillover=self._spillover, outside_spillover=self._outside_spillover,
         )
+        agent_indptr, agent_seats, platform_indptr, platform_seats = self._seat_indices()
+        h_indptr, h_indices, h_data = csr_arrays(w.horizontal)
+        v_indptr, v_indices, v_data = csr_arrays(w.vertical)
+        arrays = {
+            "edge_agent": w.edge_agent, "edge_platform": w.edge_platform, "agent_seats": agent_seats,
+            "platform_seats": platform_seats, "engagement_seat": self._engagement_seat,
+            "influence_seat": self._influence_seat, "facilitation_seat": self._facilitation_seat,
+            "join_allocating": self._allocating[0], "leave_allocating": self._allocating[1],
+            "join_not_allocating": self._not_allocating[0], "leave_not_allocating": self._not_allocating[1],
+            "edge_linking": w.edge_linking, "champion_seat": self._champion_seat, "gov_seat": self._gov_seat,
+            "hard_seat": self._hard_to_reach_seat, "marginalised_seat": self._marginalised_seat,
+            "private_seat": self._private_seat, "kind": w.kind, "district": w.district, "reach": w.reach,
+            "level_group": self._level_group, "fit_index": self._fit_index, "home": self._home,
+            "capacity": w.capacity, "influence": w.influence, "engagement": w.engagement, "threshold": w.threshold,
+            "dm_base": self._dm_base, "in_pilot": w.in_pilot, "policy_maker": self._policy_maker,
+            "institutional_kind": self._institutional_kind, "local_gov": self._local_gov, "outside": self._outside,
+            "local": self._local, "scale_pop": self._scale_pop, "has_home": self._has_home,
+            "platform_district": w.platform_district, "platform_level": w.platform_level,
+            "platform_level_index": self._platform_level_index, "platform_facilitation": w.platform_facilitation,
+            "district_pilot": w.district_pilot, "district_communities": w.district_communities,
+            "programme_order": self._programme_order, "level_count": self._level_count,
+            "kind_count": self._kind_count, "agent_indptr": agent_indptr, "platform_indptr": platform_indptr,
+            "h_indptr": h_indptr, "h_indices": h_indices, "h_data": h_data, "v_indptr": v_indptr,
+            "v_indices": v_indices, "v_data": v_data,
+        }
         # 32-bit indices: a large run's month streams its index arrays from memory every pass
-        i32 = np.int32
-        self._world_arrays = (
-            w.edge_agent.astype(i32), w.edge_platform.astype(i32), w.edge_linking, w.capacity, w.influence,
-            w.engagement, w.kind, w.district.astype(i32), w.threshold, w.reach, w.in_pilot,
-            w.platform_facilitation, w.platform_district, w.platform_level, w.district_pilot, w.district_communities,
-            *csr_arrays(w.horizontal), *csr_arrays(w.vertical),
-        )
-        self._const = (
-            self._engagement_seat, self._influence_seat, self._facilitation_seat, self._champion_seat,
-            self._gov_seat, self._hard_to_reach_seat, self._marginalised_seat, self._private_seat,
-            self._policy_maker, self._institutional_kind, self._local_gov, self._outside, self._local,
-            self._dm_base, self._level_group.astype(i32), self._level_count, self._kind_count, self._scale_pop,
-            self._fit_index.astype(i32), self._platform_level_index.astype(i32), self._has_home,
-            self._home.astype(i32), self._programme_order, *self._allocating, *self._not_allocating,
-            *self._seat_indices(),
+        kinds = {"i": np.int32, "f": np.float64, "b": np.bool_}
+        self._fixed = tuple(
+            np.stack([arrays[r] for r in rows]).astype(kinds[block[-1]], copy=False) if rows else arrays[block]
+            for block, rows in FIXED
         )
         # the attendees' kernels add into these and leave them all zero (model.month.month)
         self._work = (np.zeros(w.n), np.zeros(w.n))
@@ -408,7 +422,7 @@ class AllianceModel(mesa.Model):
         policy_changed, self.ownership = self._month_call(
             int(t), self._config, bool(donor_on), float(donor_now),
             -1 if self._policy_month is None else int(self._policy_month), float(hazard), float(self.total_cost),
-            self._state(), self._world_arrays, self._const, self._work, self._draw_key, self._out, row,
+            self._state(), self._fixed, self._work, self._draw_key, self._out, row,
             self._record_index,
         )
         met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out

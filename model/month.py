@@ -70,6 +70,23 @@ RECORD_ORDER: tuple[str, ...] = (
     "government_reach", "cost", "total_cost", "functioning_platforms",
 )
 
+#: The fixed inputs of :func:`month`: each block's rows (one name each) or, for a name alone, one array.
+FIXED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("seat_i", ("edge_agent", "edge_platform", "agent_seats", "platform_seats")),
+    ("seat_f", ("engagement_seat", "influence_seat", "facilitation_seat", "join_allocating", "leave_allocating",
+                "join_not_allocating", "leave_not_allocating")),
+    ("seat_b", ("edge_linking", "champion_seat", "gov_seat", "hard_seat", "marginalised_seat", "private_seat")),
+    ("org_i", ("kind", "district", "reach", "level_group", "fit_index", "home")),
+    ("org_f", ("capacity", "influence", "engagement", "threshold", "dm_base")),
+    ("org_b", ("in_pilot", "policy_maker", "institutional_kind", "local_gov", "outside", "local", "scale_pop",
+               "has_home")),
+    ("platform_i", ("platform_district", "platform_level", "platform_level_index")),
+    ("platform_facilitation", ()), ("district_pilot", ()),
+    ("district_i", ("district_communities", "programme_order")),
+    ("level_count", ()), ("kind_count", ()), ("agent_indptr", ()), ("platform_indptr", ()),
+    ("h_indptr", ()), ("h_indices", ()), ("h_data", ()), ("v_indptr", ()), ("v_indices", ()), ("v_data", ()),
+)
+
 #: Slots of the ``info`` buffer: what the month tells the model besides its arrays.
 INFO = ("pressure", "policy_makers_practising", "new_districts", "programme_reach", "scale_extent",
         "functioning_share", "cost", "newly_idle", "revived")
@@ -110,8 +127,7 @@ _DTYPES: dict[tuple, np.dtype] = {}
 
 
 @njit(cache=True)
-def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, world, const, work, key, out, row,
-          index):
+def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, fixed, work, key, out, row, index):
     """One month, processes 1 to 11 (docs/ODD.md, section 3), then its record.
 
     Parameters
@@ -127,10 +143,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     state
         The model's state arrays, updated in place (see ``AllianceModel._state``), the last
         the spending so far by payer (:data:`model.mechanisms.funding.PAYERS`).
-    world, const
-        Fixed arrays of the world and of the model (``AllianceModel._world_arrays``, ``_const``),
-        the last four of ``const`` the seats of each organisation and of each platform
-        (:func:`model.mechanisms.membership.seat_index`).
+    fixed
+        The fixed arrays of the world and of the model, rows of a few 2-D blocks
+        (:data:`FIXED`, built by ``AllianceModel._compile_inputs``).
     work
         Two float arrays, one value per organisation, all zero on entry and on return: the
         attendees' kernels add into them instead of zeroing new ones every month.
@@ -162,14 +177,22 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
      ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer, away) = state
     # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
-    (ea, ep, edge_linking, capacity, influence, engagement, kind, district, threshold, reach, in_pilot,
-     platform_facilitation, platform_district, platform_level, district_pilot, district_communities,
-     h_indptr, h_indices, h_data, v_indptr, v_indices, v_data) = world
-    (engagement_seat, influence_seat, facilitation_seat, champion_seat, gov_seat, hard_seat, marginalised_seat,
-     private_seat, policy_maker, institutional_kind, local_gov, outside, local, dm_base, level_group,
-     level_count, kind_count, scale_pop, fit_index, platform_level_index, has_home, home, programme_order,
-     join_allocating, leave_allocating, join_not_allocating, leave_not_allocating,
-     agent_indptr, agent_seats, platform_indptr, platform_seats) = const
+    # the fixed arrays come as a few 2-D blocks, one row each: every array handed to a compiled
+    # function from Python costs about 45 ns a call to unbox (:data:`FIXED` names the rows)
+    (seat_i, seat_f, seat_b, org_i, org_f, org_b, platform_i, platform_facilitation, district_pilot, district_i,
+     level_count, kind_count, agent_indptr, platform_indptr, h_indptr, h_indices, h_data, v_indptr, v_indices,
+     v_data) = fixed
+    ea, ep, agent_seats, platform_seats = seat_i[0], seat_i[1], seat_i[2], seat_i[3]
+    (engagement_seat, influence_seat, facilitation_seat, join_allocating, leave_allocating, join_not_allocating,
+     leave_not_allocating) = (seat_f[0], seat_f[1], seat_f[2], seat_f[3], seat_f[4], seat_f[5], seat_f[6])
+    edge_linking, champion_seat, gov_seat, hard_seat, marginalised_seat, private_seat = (
+        seat_b[0], seat_b[1], seat_b[2], seat_b[3], seat_b[4], seat_b[5])
+    kind, district, reach, level_group, fit_index, home = org_i[0], org_i[1], org_i[2], org_i[3], org_i[4], org_i[5]
+    capacity, influence, engagement, threshold, dm_base = org_f[0], org_f[1], org_f[2], org_f[3], org_f[4]
+    in_pilot, policy_maker, institutional_kind, local_gov, outside, local, scale_pop, has_home = (
+        org_b[0], org_b[1], org_b[2], org_b[3], org_b[4], org_b[5], org_b[6], org_b[7])
+    platform_district, platform_level, platform_level_index = platform_i[0], platform_i[1], platform_i[2]
+    district_communities, programme_order = district_i[0], district_i[1]
     w0, w1 = work
     met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = out
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
