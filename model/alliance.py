@@ -357,7 +357,8 @@ class AllianceModel(mesa.Model):
         self._out = (
             np.zeros(n_p, dtype=bool), np.zeros(w.edge_agent.shape[0], dtype=bool), np.zeros(n_p, dtype=bool),
             np.zeros(n_p), np.zeros(n_p, dtype=bool), np.zeros(n_p), np.zeros(n_p), np.zeros(n_d),
-            np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(len(INFO)),
+            np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(n_p, dtype=np.int8),
+            np.zeros(len(INFO)),
         )
         self._record_index = record_index()
         self._empty_row = np.full(len(SERIES_FIELDS), np.nan)
@@ -425,7 +426,7 @@ class AllianceModel(mesa.Model):
             self._state(), self._fixed, self._work, self._draw_key, self._out, row,
             self._record_index,
         )
-        met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = self._out
+        met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, change, info = self._out
         info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars
         # what paid for this month, kept for the causes of events
         self._paid = (donor_on, gov_share, ownership, funds)
@@ -434,7 +435,7 @@ class AllianceModel(mesa.Model):
         self._follow_cohort(t)
         self.total_cost += float(info[6])
         self.metric_row = row
-        self._month_events(t, idle, funds, donor_on, home_trust, info)
+        self._month_events(t, idle, funds, donor_on, home_trust, change, info)
         self.month += 1
         self.datacollector.collect(self)
         if self.month >= p.horizon_months:
@@ -467,7 +468,7 @@ class AllianceModel(mesa.Model):
             self._reached = k
 
     def _month_events(self, t: int, idle: np.ndarray, funds: np.ndarray, donor_on: bool, home_trust: np.ndarray,
-                      info: list[float]) -> None:
+                      change: np.ndarray, info: list[float]) -> None:
         """The month's other events: functioning, scale, funding, platforms stopping or meeting again."""
         p = self.params
         if self._functioning_month is None and info[5] >= p.functioning_share:
@@ -501,17 +502,16 @@ class AllianceModel(mesa.Model):
         if info[7] or info[8]:  # counted in the compiled month: most months nothing changes
             # kept as the month's arrays and made into events only when the feed is read
             # (:attr:`events`): a large alliance has thousands of platform events a run
-            newly_idle = (idle & ~self._was_idle & (self.last_meeting >= 0)).nonzero()[0]
+            newly_idle = (change == 1).nonzero()[0]
             self._funds_at_stop[newly_idle] = funds[newly_idle]
             self._gov_at_stop[newly_idle] = self._paid[1][newly_idle] * self._paid[2][newly_idle]
-            revived = (~idle & self._was_idle).nonzero()[0]
+            revived = (change == 2).nonzero()[0]
             changed = np.concatenate([newly_idle, revived])
             self._platform_batches.append((
                 len(self._events), t, donor_on, newly_idle, revived,
                 *(a[changed] for a in (self._paid[2], self._paid[1], funds)),
                 self._funds_at_stop[revived], self._gov_at_stop[revived],
             ))
-        self._was_idle[:] = idle
         if t == p.horizon_months - 1:
             self._verdict(t, self.stage >= _ADOPTED)
 

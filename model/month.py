@@ -155,7 +155,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     out
         Per-month buffers the model reads for events: met, attended seats, idle,
         funds, case studies, government share, members' mean trust per platform,
-        district pressure, adopting and all local governments per district, ``info``.
+        district pressure, adopting and all local governments per district, which platforms
+        stopped meeting (1) or met again (2) this month, ``info``. The month also sets the
+        state's ``was_idle`` to this month's ``idle``.
     row, index
         The month's series row (filled at ``index[i]`` for :data:`RECORD_ORDER` ``[i]``).
 
@@ -194,7 +196,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     platform_district, platform_level, platform_level_index = platform_i[0], platform_i[1], platform_i[2]
     district_communities, programme_order = district_i[0], district_i[1]
     w0, w1 = work
-    met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, info = out
+    met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, change, info = out
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation
     # the kernels that take one draw per platform or seat get them as arrays; the
@@ -470,13 +472,18 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
            platform_seats, w0, w1)
+    # which platforms stopped meeting (1) or met again (2) this month, for the model's events
     newly_idle = 0
     revived = 0
     for j in range(n_p):
+        change[j] = 0
         if idle[j] and not was_idle[j] and last_meeting[j] >= 0:
             newly_idle += 1
+            change[j] = 1
         if not idle[j] and was_idle[j]:
             revived += 1
+            change[j] = 2
+        was_idle[j] = idle[j]
     info[_NEWLY_IDLE] = newly_idle
     info[_REVIVED] = revived
     return policy_changed, new_ownership
@@ -596,7 +603,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 5] = n_members
     vals[nk + 6] = local_members / n_members if n_members else np.nan
     vals[nk + 7] = membership.lead_centrality(seat_active, ea, ep, lead, seat_members, n, agent_indptr, agent_seats,
-                                              platform_indptr, platform_seats)
+                                              platform_indptr, platform_seats, degree_of)  # zeroed above
     vals[nk + 8] = n_att
     vals[nk + 9] = marg / n_att if n_att else np.nan
     vals[nk + 10] = priv / n_att if n_att else np.nan

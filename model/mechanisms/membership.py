@@ -234,23 +234,24 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     agent_indptr, agent_seats = seat_index(edge_agent, n_agents)
     platform_indptr, platform_seats = seat_index(edge_platform, n_platforms)
     return lead_centrality(seat_active, edge_agent, edge_platform, lead, n_members, n_agents, agent_indptr,
-                           agent_seats, platform_indptr, platform_seats)
+                           agent_seats, platform_indptr, platform_seats, np.zeros(n_agents))
 
 
 @njit(cache=True)
 def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray, lead: int,
                     n_members: int, n_agents: int, agent_indptr: np.ndarray, agent_seats: np.ndarray,
-                    platform_indptr: np.ndarray, platform_seats: np.ndarray) -> float:
+                    platform_indptr: np.ndarray, platform_seats: np.ndarray, tied: np.ndarray) -> float:
     """:func:`centralisation` once the lead (-1: none) and the number of members are known.
 
     Reads only the lead's seats and the seats of the platforms it sits on, through the
     seat indices of :func:`seat_index` (by organisation and by platform): the compiled
-    month finds the lead in a pass it makes anyway.
+    month finds the lead in a pass it makes anyway. ``tied``: a work array, one value per
+    organisation, all zero on entry and handed back all zero (zeroing a new one each
+    month cost more than the lead's platforms' seats).
     """
     if n_members < 2 or lead < 0:  # fewer than two members, or nobody shares a platform: no centre
         return 0.0
     n_tied = 0
-    tied = np.zeros(n_agents, dtype=np.bool_)
     for k in range(agent_indptr[lead], agent_indptr[lead + 1]):
         s = agent_seats[k]
         if not seat_active[s]:
@@ -261,9 +262,13 @@ def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfo
             # predict, and a wrong guess costs more than the store
             r = platform_seats[m]
             a = edge_agent[r]
-            active = seat_active[r]
-            n_tied += active & ~tied[a]
-            tied[a] = tied[a] | active
+            active = 1.0 if seat_active[r] else 0.0
+            n_tied += (active > tied[a])
+            tied[a] = max(tied[a], active)
+    for k in range(agent_indptr[lead], agent_indptr[lead + 1]):
+        p = edge_platform[agent_seats[k]]
+        for m in range(platform_indptr[p], platform_indptr[p + 1]):
+            tied[edge_agent[platform_seats[m]]] = 0.0
     return float(n_tied - 1) / float(n_members - 1)
 
 
