@@ -7,7 +7,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import mesa
@@ -104,6 +104,19 @@ def _revives_words(base: Money, ownership: float, government: float, funds: floa
                    government_when_stopped: float) -> str:
     return platform_revives_cause(_platform_money(base, ownership, government, funds), funds_when_stopped,
                                   government_when_stopped)
+
+
+def _calendar_month(t: int, project_months: int, gap_start: int, gap_months: int, fade_scale: float,
+                    fade_shape: float) -> tuple[bool, float]:
+    return (funding.donor_active(t, project_months, gap_start, gap_months),
+            fade.weibull_hazard(t - project_months, fade_scale, fade_shape))
+
+
+@lru_cache(maxsize=64)
+def _calendar(horizon: int, *timing: Any) -> tuple[tuple[bool, float], ...]:
+    """:func:`_calendar_month` of every month of a run: the same for every run of a sweep
+    that does not vary these six parameters, so computed once for them."""
+    return tuple(_calendar_month(t, *timing) for t in range(horizon))
 
 
 def _kind_mask(kind: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -348,7 +361,7 @@ class AllianceModel(mesa.Model):
         # 32-bit indices: a large run's month streams its index arrays from memory every pass
         kinds = {"i": np.int32, "f": np.float64, "b": np.bool_}
         self._fixed = tuple(
-            np.stack([arrays[r] for r in rows]).astype(kinds[block[-1]], copy=False) if rows else arrays[block]
+            np.stack([arrays[r] for r in rows], dtype=kinds[block[-1]]) if rows else arrays[block]
             for block, rows in FIXED
         )
         # the attendees' kernels add into these and leave them all zero (model.month.month)
@@ -363,7 +376,8 @@ class AllianceModel(mesa.Model):
         self._record_index = record_index()
         self._empty_row = np.full(len(SERIES_FIELDS), np.nan)
         # process 1's donor flow and process 10's hazard depend on the month alone
-        self._calendar = [self._calendar_month(t) for t in range(p.horizon_months)]
+        self._calendar = _calendar(p.horizon_months, p.project_months, p.funding_gap_start, p.funding_gap_months,
+                                   p.fade_scale_months, p.fade_shape)
         self._any_scale_pop = bool(self._scale_pop.any())
         self._districts_seen = self.district_policy.copy()
 
@@ -378,8 +392,8 @@ class AllianceModel(mesa.Model):
     def _calendar_month(self, t: int) -> tuple[bool, float]:
         """Whether donor money flows in month ``t`` (process 1), and the fade hazard then (process 10)."""
         p = self.params
-        return (funding.donor_active(t, p.project_months, p.funding_gap_start, p.funding_gap_months),
-                fade.weibull_hazard(t - p.project_months, p.fade_scale_months, p.fade_shape))
+        return _calendar_month(t, p.project_months, p.funding_gap_start, p.funding_gap_months, p.fade_scale_months,
+                               p.fade_shape)
 
     def _state(self) -> tuple:
         return (self.knowledge, self.trust, self.support, self.stage, self.abandoned, self.tenure,
