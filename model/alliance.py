@@ -182,7 +182,8 @@ class AllianceModel(mesa.Model):
         self.support = np.zeros(n)
         self.stage = np.full(n, Stage.UNAWARE, dtype=np.int8)
         self.abandoned = np.zeros(n, dtype=bool)
-        self.tenure = self.rng.integers(0, 24, n)
+        # 32 bits: the turnover pass reads and writes every organisation's tenure every month
+        self.tenure = self.rng.integers(0, 24, n).astype(np.int32)
         self.decision_maker = w.decision_maker.copy()
         self.fit = np.full(len(w.district_names), 0.5 * (1.0 - p.innovation_complexity))
         self.ownership = np.full(n_p, p.initial_ownership)
@@ -359,7 +360,7 @@ class AllianceModel(mesa.Model):
             "v_indices": v_indices, "v_data": v_data,
         }
         # 32-bit indices: a large run's month streams its index arrays from memory every pass
-        kinds = {"i": np.int32, "f": np.float64, "b": np.bool_}
+        kinds = {"i": np.int32, "s": np.int8, "f": np.float64, "b": np.bool_}
         self._fixed = tuple(
             np.stack([arrays[r] for r in rows], dtype=kinds[block[-1]]) if rows else arrays[block]
             for block, rows in FIXED

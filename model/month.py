@@ -71,12 +71,14 @@ RECORD_ORDER: tuple[str, ...] = (
 )
 
 #: The fixed inputs of :func:`month`: each block's rows (one name each) or, for a name alone, one array.
+#: A block's name ends in its type: ``i`` 32-bit integers, ``s`` 8-bit ones, ``f`` floats, ``b`` booleans.
 FIXED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("seat_i", ("edge_agent", "edge_platform", "agent_seats", "platform_seats")),
     ("seat_f", ("engagement_seat", "influence_seat", "facilitation_seat", "join_allocating", "leave_allocating",
                 "join_not_allocating", "leave_not_allocating")),
     ("seat_b", ("edge_linking", "champion_seat", "gov_seat", "hard_seat", "marginalised_seat", "private_seat")),
-    ("org_i", ("kind", "district", "reach", "level_group", "fit_index", "home")),
+    ("org_i", ("district", "reach", "fit_index", "home")),
+    ("org_s", ("kind", "level_group")),
     ("org_f", ("capacity", "influence", "engagement", "threshold", "dm_base")),
     ("org_b", ("in_pilot", "policy_maker", "institutional_kind", "local_gov", "outside", "local", "scale_pop",
                "has_home")),
@@ -181,7 +183,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
     # the fixed arrays come as a few 2-D blocks, one row each: every array handed to a compiled
     # function from Python costs about 45 ns a call to unbox (:data:`FIXED` names the rows)
-    (seat_i, seat_f, seat_b, org_i, org_f, org_b, platform_i, platform_facilitation, district_pilot, district_i,
+    (seat_i, seat_f, seat_b, org_i, org_s, org_f, org_b, platform_i, platform_facilitation, district_pilot, district_i,
      level_count, kind_count, agent_indptr, platform_indptr, h_indptr, h_indices, h_data, v_indptr, v_indices,
      v_data) = fixed
     ea, ep, agent_seats, platform_seats = seat_i[0], seat_i[1], seat_i[2], seat_i[3]
@@ -189,7 +191,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
      leave_not_allocating) = (seat_f[0], seat_f[1], seat_f[2], seat_f[3], seat_f[4], seat_f[5], seat_f[6])
     edge_linking, champion_seat, gov_seat, hard_seat, marginalised_seat, private_seat = (
         seat_b[0], seat_b[1], seat_b[2], seat_b[3], seat_b[4], seat_b[5])
-    kind, district, reach, level_group, fit_index, home = org_i[0], org_i[1], org_i[2], org_i[3], org_i[4], org_i[5]
+    district, reach, fit_index, home = org_i[0], org_i[1], org_i[2], org_i[3]
+    kind, level_group = org_s[0], org_s[1]
     capacity, influence, engagement, threshold, dm_base = org_f[0], org_f[1], org_f[2], org_f[3], org_f[4]
     in_pilot, policy_maker, institutional_kind, local_gov, outside, local, scale_pop, has_home = (
         org_b[0], org_b[1], org_b[2], org_b[3], org_b[4], org_b[5], org_b[6], org_b[7])
@@ -199,11 +202,11 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, change, info = out
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation
-    # the kernels that take one draw per platform or seat get them as arrays; the
-    # organisations' draws are computed only for the rows that use them
+    # the kernels that take one draw per platform (and membership, one per seat) get them
+    # as arrays; attendance's and the organisations' draws are computed only for the rows
+    # that use them
     n_seats = ea.shape[0]
     u_meet = uniforms(stream(key, t, MEET), n_p)
-    u_attend = uniforms(stream(key, t, ATTEND), n_seats)
     u_case = uniforms(stream(key, t, CASE), n_p)
     z = normals(stream(key, t, CASE_RESULT), stream(key, t, CASE_RESULT_ANGLE), n_p)
     s_adopt, s_replace = stream(key, t, ADOPT), stream(key, t, REPLACE)
@@ -223,8 +226,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     if not c.on_meetings:
         met[:] = False
     gov_factor = c.government_involvement * (1.0 if t >= c.government_join_month else 0.0)
-    att[:] = meetings.attend_seats(seat_active, met, ea, ep, engagement_seat, trust, gov_seat, gov_factor,
-                                   hard_seat, facilitation_seat, c.inclusion_barrier, c.trust_attendance, u_attend)
+    meetings.attend_seats_drawn(att, seat_active, met, ea, ep, engagement_seat, trust, gov_seat, gov_factor,
+                                hard_seat, facilitation_seat, c.inclusion_barrier, c.trust_attendance,
+                                stream(key, t, ATTEND))
     for j in range(n_p):
         if met[j]:
             last_meeting[j] = t
@@ -471,7 +475,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, w0, w1)
+           platform_seats, w0)
     # which platforms stopped meeting (1) or met again (2) this month, for the model's events
     newly_idle = 0
     revived = 0
@@ -516,8 +520,10 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
            ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, degree_of, held_of):
-    """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
+           platform_seats, tied):
+    """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``.
+
+    ``tied``: a work array, one value per organisation, all zero (and handed back so)."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
     # members' trust and number per platform, measured again at the month's end (turnover and
     # membership have moved them), then who attended
@@ -535,9 +541,6 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
                 priv += 1
             if decision_maker[ea[s]]:
                 dm += 1
-    # each member's co-membership ties and active seats (membership.centralisation), into the
-    # work arrays, which the pass over the organisations reads and zeroes
-    membership.co_membership_into(degree_of, held_of, seat_active, ea, ep, seats_held)
     by_level = np.zeros(4)
     by_kind = np.zeros(kind_count.shape[0])
     n_adopted = 0
@@ -580,10 +583,9 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
         adopted_members += m and a
         scale_n += scale_pop[i]
         scale_adopted += scale_pop[i] and a
-        degree = degree_of[i]
-        seat_members += held_of[i] > 0.0
-        degree_of[i] = 0.0
-        held_of[i] = 0.0
+        # its co-membership ties and active seats (membership.centralisation)
+        degree, held = membership.co_membership_of(i, seat_active, ep, seats_held, agent_indptr, agent_seats)
+        seat_members += held > 0
         if degree > best:
             best = degree
             lead = i
@@ -603,7 +605,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 5] = n_members
     vals[nk + 6] = local_members / n_members if n_members else np.nan
     vals[nk + 7] = membership.lead_centrality(seat_active, ea, ep, lead, seat_members, n, agent_indptr, agent_seats,
-                                              platform_indptr, platform_seats, degree_of)  # zeroed above
+                                              platform_indptr, platform_seats, tied)
     vals[nk + 8] = n_att
     vals[nk + 9] = marg / n_att if n_att else np.nan
     vals[nk + 10] = priv / n_att if n_att else np.nan

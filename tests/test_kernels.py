@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model.draws import ATTEND, stream_np, uniforms_np
 from model.kinds import Stage
 from model.mechanisms import (
     action_research,
@@ -99,6 +100,14 @@ def test_attendance_kernel_equals_probability_then_draw(seed):
     got = meetings.attend_seats(active, met, ea, ep, eng, w["trust"], gov, 0.7, hard, fac_s, 0.6, 0.4, u)
     np.testing.assert_array_equal(got, ref)
     assert ref.any() and not ref.all()  # the comparison is not vacuous
+
+    # the compiled month's version draws seat s's uniform from its stream where a seat can attend
+    seed = stream_np(int(g.integers(2**62)), 7, ATTEND)
+    ref = meetings.attend(prob, active, met[ep], uniforms_np(seed, n_s))
+    got = np.ones(n_s, dtype=bool)  # every value overwritten, the seats that cannot attend too
+    meetings.attend_seats_drawn(got, active, met, ea, ep, eng, w["trust"], gov, 0.7, hard, fac_s, 0.6, 0.4, seed)
+    np.testing.assert_array_equal(got, ref)
+    assert ref.any() and not ref.all()
 
 
 @pytest.mark.parametrize("seed", ROOTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..draws import uniform
 from . import paid
 
 
@@ -48,6 +49,16 @@ def attend(
 
 
 @njit(cache=True)
+def seat_attends(engagement: float, trust: float, government: bool, government_factor: float, hard_to_reach: bool,
+                 facilitation: float, inclusion_barrier: float, trust_weight: float, u: float) -> bool:
+    """Whether one active seat of a platform that met is attended: :func:`attendance_probability`
+    against its draw ``u``."""
+    g = government_factor if government else 1.0
+    barrier = inclusion_barrier * (1.0 - facilitation) if hard_to_reach else 0.0
+    return u < engagement * (1.0 - trust_weight * (1.0 - trust)) * g * (1.0 - barrier)
+
+
+@njit(cache=True)
 def attend_seats(
     seat_active: np.ndarray, met: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
     engagement: np.ndarray, trust: np.ndarray, government: np.ndarray, government_factor: float,
@@ -63,8 +74,24 @@ def attend_seats(
     out = np.zeros(seat_active.shape[0], dtype=np.bool_)
     for s in range(seat_active.shape[0]):
         if seat_active[s] and met[edge_platform[s]]:
-            g = government_factor if government[s] else 1.0
-            barrier = inclusion_barrier * (1.0 - facilitation[s]) if hard_to_reach[s] else 0.0
-            prob = engagement[s] * (1.0 - trust_weight * (1.0 - trust[edge_agent[s]])) * g * (1.0 - barrier)
-            out[s] = u[s] < prob
+            out[s] = seat_attends(engagement[s], trust[edge_agent[s]], government[s], government_factor,
+                                  hard_to_reach[s], facilitation[s], inclusion_barrier, trust_weight, u[s])
     return out
+
+
+@njit(cache=True)
+def attend_seats_drawn(
+    out: np.ndarray, seat_active: np.ndarray, met: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
+    engagement: np.ndarray, trust: np.ndarray, government: np.ndarray, government_factor: float,
+    hard_to_reach: np.ndarray, facilitation: np.ndarray, inclusion_barrier: float, trust_weight: float,
+    seed: np.uint64,
+) -> None:
+    """:func:`attend_seats` into ``out``, seat ``s``'s draw ``model.draws.uniform(seed, s)`` computed
+    only for the active seats of platforms that met (the others draw nothing)."""
+    for s in range(seat_active.shape[0]):
+        attended = False
+        if seat_active[s] and met[edge_platform[s]]:
+            attended = seat_attends(engagement[s], trust[edge_agent[s]], government[s], government_factor,
+                                    hard_to_reach[s], facilitation[s], inclusion_barrier, trust_weight,
+                                    uniform(seed, s))
+        out[s] = attended

@@ -65,21 +65,36 @@ def _co_membership(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     for s in range(seat_active.shape[0]):
         if seat_active[s]:
             k[edge_platform[s]] += 1.0
+    agent_indptr, agent_seats = seat_index(edge_agent, n_agents)
     degree = np.zeros(n_agents)
-    held = np.zeros(n_agents)
-    co_membership_into(degree, held, seat_active, edge_agent, edge_platform, k)
-    return degree, held > 0.0
+    held = np.zeros(n_agents, dtype=np.bool_)
+    for i in range(n_agents):
+        degree[i], seats = co_membership_of(i, seat_active, edge_platform, k, agent_indptr, agent_seats)
+        held[i] = seats > 0
+    return degree, held
 
 
 @njit(cache=True)
-def co_membership_into(degree: np.ndarray, held: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
-                       edge_platform: np.ndarray, seats_per_platform: np.ndarray) -> None:
-    """Add each organisation's co-membership ties (the other active seats on its platforms) into
-    ``degree`` and its active seats into ``held``; ``seats_per_platform`` counts active seats."""
-    for s in range(seat_active.shape[0]):
-        if seat_active[s]:
-            degree[edge_agent[s]] += seats_per_platform[edge_platform[s]] - 1.0
-            held[edge_agent[s]] += 1.0
+def co_membership_of(i: int, seat_active: np.ndarray, edge_platform: np.ndarray, seats_per_platform: np.ndarray,
+                     agent_indptr: np.ndarray, agent_seats: np.ndarray) -> tuple[float, int]:
+    """Organisation ``i``'s co-membership ties (the other active seats on the platforms of its
+    active seats) and its number of active seats; ``seats_per_platform`` counts active seats,
+    ``agent_indptr`` and ``agent_seats`` index each organisation's seats (:func:`seat_index`).
+
+    Read by organisation, not scattered from the seats: the compiled month's record calls
+    it in its pass over the organisations instead of filling two arrays of one value per
+    organisation in a pass of its own and zeroing them in the next.
+    """
+    degree = 0.0
+    held = 0
+    for k in range(agent_indptr[i], agent_indptr[i + 1]):
+        s = agent_seats[k]
+        # without a branch: whether a seat is active is a coin toss; an inactive seat adds
+        # (its platform's count - 1) x 0, a zero that leaves the sum as it is
+        active = seat_active[s]
+        degree += (seats_per_platform[edge_platform[s]] - 1.0) * (1.0 if active else 0.0)
+        held += active
+    return degree, held
 
 
 @njit(cache=True)
