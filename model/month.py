@@ -475,7 +475,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, w0)
+           platform_seats, w0, w1)
     # which platforms stopped meeting (1) or met again (2) this month, for the model's events
     newly_idle = 0
     revived = 0
@@ -520,10 +520,8 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
            ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, tied):
-    """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``.
-
-    ``tied``: a work array, one value per organisation, all zero (and handed back so)."""
+           platform_seats, degree_of, held_of):
+    """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
     # members' trust and number per platform, measured again at the month's end (turnover and
     # membership have moved them), then who attended
@@ -541,6 +539,9 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
                 priv += 1
             if decision_maker[ea[s]]:
                 dm += 1
+    # each member's co-membership ties and active seats (membership.centralisation), into the
+    # work arrays, which the pass over the organisations reads and zeroes
+    membership.co_membership_into(degree_of, held_of, seat_active, ea, ep, seats_held)
     by_level = np.zeros(4)
     by_kind = np.zeros(kind_count.shape[0])
     n_adopted = 0
@@ -583,9 +584,10 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
         adopted_members += m and a
         scale_n += scale_pop[i]
         scale_adopted += scale_pop[i] and a
-        # its co-membership ties and active seats (membership.centralisation)
-        degree, held = membership.co_membership_of(i, seat_active, ep, seats_held, agent_indptr, agent_seats)
-        seat_members += held > 0
+        degree = degree_of[i]
+        seat_members += held_of[i] > 0.0
+        degree_of[i] = 0.0
+        held_of[i] = 0.0
         if degree > best:
             best = degree
             lead = i
@@ -605,7 +607,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 5] = n_members
     vals[nk + 6] = local_members / n_members if n_members else np.nan
     vals[nk + 7] = membership.lead_centrality(seat_active, ea, ep, lead, seat_members, n, agent_indptr, agent_seats,
-                                              platform_indptr, platform_seats, tied)
+                                              platform_indptr, platform_seats)
     vals[nk + 8] = n_att
     vals[nk + 9] = marg / n_att if n_att else np.nan
     vals[nk + 10] = priv / n_att if n_att else np.nan

@@ -65,36 +65,21 @@ def _co_membership(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     for s in range(seat_active.shape[0]):
         if seat_active[s]:
             k[edge_platform[s]] += 1.0
-    agent_indptr, agent_seats = seat_index(edge_agent, n_agents)
     degree = np.zeros(n_agents)
-    held = np.zeros(n_agents, dtype=np.bool_)
-    for i in range(n_agents):
-        degree[i], seats = co_membership_of(i, seat_active, edge_platform, k, agent_indptr, agent_seats)
-        held[i] = seats > 0
-    return degree, held
+    held = np.zeros(n_agents)
+    co_membership_into(degree, held, seat_active, edge_agent, edge_platform, k)
+    return degree, held > 0.0
 
 
 @njit(cache=True)
-def co_membership_of(i: int, seat_active: np.ndarray, edge_platform: np.ndarray, seats_per_platform: np.ndarray,
-                     agent_indptr: np.ndarray, agent_seats: np.ndarray) -> tuple[float, int]:
-    """Organisation ``i``'s co-membership ties (the other active seats on the platforms of its
-    active seats) and its number of active seats; ``seats_per_platform`` counts active seats,
-    ``agent_indptr`` and ``agent_seats`` index each organisation's seats (:func:`seat_index`).
-
-    Read by organisation, not scattered from the seats: the compiled month's record calls
-    it in its pass over the organisations instead of filling two arrays of one value per
-    organisation in a pass of its own and zeroing them in the next.
-    """
-    degree = 0.0
-    held = 0
-    for k in range(agent_indptr[i], agent_indptr[i + 1]):
-        s = agent_seats[k]
-        # without a branch: whether a seat is active is a coin toss; an inactive seat adds
-        # (its platform's count - 1) x 0, a zero that leaves the sum as it is
-        active = seat_active[s]
-        degree += (seats_per_platform[edge_platform[s]] - 1.0) * (1.0 if active else 0.0)
-        held += active
-    return degree, held
+def co_membership_into(degree: np.ndarray, held: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+                       edge_platform: np.ndarray, seats_per_platform: np.ndarray) -> None:
+    """Add each organisation's co-membership ties (the other active seats on its platforms) into
+    ``degree`` and its active seats into ``held``; ``seats_per_platform`` counts active seats."""
+    for s in range(seat_active.shape[0]):
+        if seat_active[s]:
+            degree[edge_agent[s]] += seats_per_platform[edge_platform[s]] - 1.0
+            held[edge_agent[s]] += 1.0
 
 
 @njit(cache=True)
@@ -249,24 +234,23 @@ def centralisation(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
     agent_indptr, agent_seats = seat_index(edge_agent, n_agents)
     platform_indptr, platform_seats = seat_index(edge_platform, n_platforms)
     return lead_centrality(seat_active, edge_agent, edge_platform, lead, n_members, n_agents, agent_indptr,
-                           agent_seats, platform_indptr, platform_seats, np.zeros(n_agents))
+                           agent_seats, platform_indptr, platform_seats)
 
 
 @njit(cache=True)
 def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray, lead: int,
                     n_members: int, n_agents: int, agent_indptr: np.ndarray, agent_seats: np.ndarray,
-                    platform_indptr: np.ndarray, platform_seats: np.ndarray, tied: np.ndarray) -> float:
+                    platform_indptr: np.ndarray, platform_seats: np.ndarray) -> float:
     """:func:`centralisation` once the lead (-1: none) and the number of members are known.
 
     Reads only the lead's seats and the seats of the platforms it sits on, through the
     seat indices of :func:`seat_index` (by organisation and by platform): the compiled
-    month finds the lead in a pass it makes anyway. ``tied``: a work array, one value per
-    organisation, all zero on entry and handed back all zero (zeroing a new one each
-    month cost more than the lead's platforms' seats).
+    month finds the lead in a pass it makes anyway.
     """
     if n_members < 2 or lead < 0:  # fewer than two members, or nobody shares a platform: no centre
         return 0.0
     n_tied = 0
+    tied = np.zeros(n_agents, dtype=np.bool_)
     for k in range(agent_indptr[lead], agent_indptr[lead + 1]):
         s = agent_seats[k]
         if not seat_active[s]:
@@ -277,13 +261,9 @@ def lead_centrality(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfo
             # predict, and a wrong guess costs more than the store
             r = platform_seats[m]
             a = edge_agent[r]
-            active = 1.0 if seat_active[r] else 0.0
-            n_tied += (active > tied[a])
-            tied[a] = max(tied[a], active)
-    for k in range(agent_indptr[lead], agent_indptr[lead + 1]):
-        p = edge_platform[agent_seats[k]]
-        for m in range(platform_indptr[p], platform_indptr[p + 1]):
-            tied[edge_agent[platform_seats[m]]] = 0.0
+            active = seat_active[r]
+            n_tied += active & ~tied[a]
+            tied[a] = tied[a] | active
     return float(n_tied - 1) / float(n_members - 1)
 
 
