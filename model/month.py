@@ -346,16 +346,22 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     for i in range(n):
         b = backed[fit_index[i]]
         d = district[i]
-        if not is_member[i] and d >= 0:
-            spill = outside_spillover * pilot_adoption if outside[i] else 0.0
-            extra = spill + dissemination * (1.0 if b else 0.0)
-            knowledge[i], support[i] = adoption.reached(knowledge[i], support[i], capacity[i], exposure[d],
-                                                        spillover, extra)
+        # computed for every organisation and kept for the non-members of a district: whether an organisation
+        # is a member is a coin toss the processor cannot predict, and a wrong guess costs more
+        # than the arithmetic
+        k0, s0 = knowledge[i], support[i]
+        spill = outside_spillover * pilot_adoption * (1.0 if outside[i] else 0.0)
+        extra = spill + dissemination * (1.0 if b else 0.0)
+        k1, s1 = adoption.reached(k0, s0, capacity[i], exposure[d] if d >= 0 else 0.0, spillover, extra)
+        reached_now = not is_member[i] and d >= 0
+        knowledge[i] = k1 if reached_now else k0
+        support[i] = s1 if reached_now else s0
         if on_adoption:
             thr = threshold[i] * (1.0 + penalty * (1.0 if abandoned[i] else 0.0))
             scale = threshold_scale * (1.0 - policy_effect * (1.0 if b else 0.0))
             ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], advantage, thr, scale)
-            u = uniform(s_adopt, i) if stage[i] < _ADOPTED else 1.0  # adopters draw nothing
+            # adopters' draws are not used (drawn anyway: a branch on the stage would be a coin toss)
+            u = uniform(s_adopt, i)
             stage[i] = adoption.next_stage(stage[i], ready, knowledge[i], support[i], external, imitation,
                                            b and institutional_kind[i], u)
         a = stage[i] >= _ADOPTED
