@@ -293,28 +293,31 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     n_pilot = 0
     pilot_adopters = 0
     on_idle = np.zeros(n, dtype=np.bool_)
+    # (this pass and the ones below choose by selection, not by branches, wherever the
+    # condition is a coin toss from one organisation or seat to the next (member or not,
+    # adopted or not, seat active or not): a mispredicted branch costs about 15 cycles, more
+    # than the arithmetic of both outcomes; adding 0.0 to a sum leaves it bit for bit the same)
     if c.on_trust:
         for s in range(n_seats):
-            if seat_active[s] and idle[ep[s]]:
-                on_idle[ea[s]] = True
+            on_idle[ea[s]] = on_idle[ea[s]] | (seat_active[s] & idle[ep[s]])
+    memory = c.support_memory
     for i in range(n):
-        if on_idle[i]:
-            trust[i] = trust[i] * decay
+        trust[i] = trust[i] * decay if on_idle[i] else trust[i]
         if c.on_peer_support:
-            support[i] = adoption.support_after(w0[i], w1[i], support[i], c.support_memory)
+            support[i] = adoption.support_after(w0[i], w1[i], support[i], memory)
             w0[i] = 0.0
             w1[i] = 0.0
-        a = stage[i] >= _ADOPTED
-        active_member = is_member[i] and has_home[i] and not idle[home[i]]
+        st = stage[i]
+        a = st >= _ADOPTED
+        active_member = is_member[i] & has_home[i] & (not idle[home[i]])
         if in_pilot[i]:
             n_pilot += 1
-            if a:
-                pilot_adopters += 1
+            pilot_adopters += a
         d = district[i]
         if d >= 0:  # adoption.district_exposure of the promoters
             den[d] += influence[i]
-            if a and (active_member or stage[i] == _INSTITUTIONALISED):
-                num[d] += influence[i]
+            promoter = a & (active_member | (st == _INSTITUTIONALISED))
+            num[d] += influence[i] * (1.0 if promoter else 0.0)
     exposure = num  # adoption.district_exposure's share, in place
     for d in range(n_d):
         exposure[d] = num[d] / max(den[d], _TINY)
@@ -418,7 +421,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
     for i in range(n):
         if c.on_turnover:
-            if is_member[i] and uniform(s_replace, i) < c.turnover_rate:  # turnover.replaced
+            if is_member[i] & (uniform(s_replace, i) < c.turnover_rate):  # turnover.replaced
                 reputation = home_trust[home[i]] if has_home[i] else 0.0
                 knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
                     knowledge[i], trust[i], doc, reputation, dm_base[i], uniform(s_dm, i))
@@ -443,18 +446,17 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
                                      c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave, away,
                                      allocating)
         for s in range(ea.shape[0]):
-            if seat_active[s]:
-                is_member[ea[s]] = True
+            is_member[ea[s]] = is_member[ea[s]] | seat_active[s]
 
     # 10 fade after funding ends: a changed policy backs every adopter a little; a platform
     # its members own and still run is what keeps a practice alive (003)
     if hazard > 0 and c.on_fade:
         for i in range(n):
-            if stage[i] == _ADOPTED:
-                owned = ownership[home[i]] if is_member[i] and has_home[i] and not idle[home[i]] else 0.0
-                protection = c.support_protection * max(
-                    c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0), owned)
-                if fade.abandons(hazard, protection, uniform(s_fade, i)):
+            h = home[i]
+            owned = ownership[h] if is_member[i] & has_home[i] & (not idle[h]) else 0.0
+            protection = c.support_protection * max(c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0),
+                                                    owned)
+            if (stage[i] == _ADOPTED) & fade.abandons(hazard, protection, uniform(s_fade, i)):
                     stage[i] = _AWARE
                     knowledge[i] = 0.5 * knowledge[i]
                     abandoned[i] = True
@@ -513,9 +515,9 @@ def members_per_platform(trust: np.ndarray, seat_active: np.ndarray, edge_agent:
     total = np.zeros(n_platforms)
     count = np.zeros(n_platforms)
     for s in range(edge_agent.shape[0]):
-        if seat_active[s]:
-            total[edge_platform[s]] += trust[edge_agent[s]]
-            count[edge_platform[s]] += 1.0
+        active = 1.0 if seat_active[s] else 0.0  # a coin toss per seat: no branch (adding 0.0 changes nothing)
+        total[edge_platform[s]] += trust[edge_agent[s]] * active
+        count[edge_platform[s]] += active
     for j in range(n_platforms):
         total[j] = total[j] / max(count[j], 1.0)
     return total, count
@@ -537,14 +539,11 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     priv = 0
     dm = 0
     for s in range(ea.shape[0]):
-        if att[s]:
-            n_att += 1
-            if marginalised_seat[s]:
-                marg += 1
-            if private_seat[s]:
-                priv += 1
-            if decision_maker[ea[s]]:
-                dm += 1
+        came = att[s]
+        n_att += came
+        marg += came & marginalised_seat[s]
+        priv += came & private_seat[s]
+        dm += came & decision_maker[ea[s]]
     # each member's co-membership ties and active seats (membership.centralisation), into the
     # work arrays, which the pass over the organisations reads and zeroes
     membership.co_membership_into(degree_of, held_of, seat_active, ea, ep, seats_held)

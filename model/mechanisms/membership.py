@@ -77,9 +77,11 @@ def co_membership_into(degree: np.ndarray, held: np.ndarray, seat_active: np.nda
     """Add each organisation's co-membership ties (the other active seats on its platforms) into
     ``degree`` and its active seats into ``held``; ``seats_per_platform`` counts active seats."""
     for s in range(seat_active.shape[0]):
-        if seat_active[s]:
-            degree[edge_agent[s]] += seats_per_platform[edge_platform[s]] - 1.0
-            held[edge_agent[s]] += 1.0
+        # without a branch: whether a seat is active is a coin toss; an inactive seat adds
+        # (its platform's count - 1) x 0, a zero that leaves the sums as they are
+        active = 1.0 if seat_active[s] else 0.0
+        degree[edge_agent[s]] += (seats_per_platform[edge_platform[s]] - 1.0) * active
+        held[edge_agent[s]] += active
 
 
 @njit(cache=True)
