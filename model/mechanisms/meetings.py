@@ -87,11 +87,13 @@ def attend_seats_drawn(
     seed: np.uint64,
 ) -> None:
     """:func:`attend_seats` into ``out``, seat ``s``'s draw ``model.draws.uniform(seed, s)`` computed
-    only for the active seats of platforms that met (the others draw nothing)."""
+    only for the seats of platforms that met (the others draw nothing)."""
     for s in range(seat_active.shape[0]):
         attended = False
-        if seat_active[s] and met[edge_platform[s]]:
-            attended = seat_attends(engagement[s], trust[edge_agent[s]], government[s], government_factor,
-                                    hard_to_reach[s], facilitation[s], inclusion_barrier, trust_weight,
-                                    uniform(seed, s))
+        # whether a platform met holds for all its seats (a predictable branch); whether a seat
+        # is filled is a coin toss, so its seats' chances are computed and the empty ones dropped
+        if met[edge_platform[s]]:
+            attended = seat_active[s] & seat_attends(engagement[s], trust[edge_agent[s]], government[s],
+                                                     government_factor, hard_to_reach[s], facilitation[s],
+                                                     inclusion_barrier, trust_weight, uniform(seed, s))
         out[s] = attended
