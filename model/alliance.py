@@ -419,6 +419,12 @@ class AllianceModel(mesa.Model):
             self._month_call = next(iter(overloads.values())).entry_point  # type: ignore[method-assign]
         return result
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled version kept by _month_call is not picklable: a copy finds it again
+        state = self.__dict__.copy()
+        state.pop("_month_call", None)
+        return state
+
     def _event(self, kind: str, text: str, cause: str | Callable[[], str] = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
         # (0-based) happens in month t + 1, and the last month of a run is its horizon

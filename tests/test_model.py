@@ -52,6 +52,21 @@ def test_same_seed_gives_identical_series_and_different_seeds_differ(default_sce
     assert not a.series.equals(c.series)
 
 
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_model_pickled_mid_run_goes_on_as_the_original(seed):
+    import pickle
+
+    # the model keeps the compiled month it calls, which does not pickle, and platform
+    # events as arrays until read: a copy must run on to the same series and events
+    model = AllianceModel("funding_gap", rng=seed).run(40)
+    copy = pickle.loads(pickle.dumps(model))
+    model.run()
+    copy.run()
+    pd.testing.assert_frame_equal(model.series(), copy.series())
+    assert [(e.month, e.text, e.cause) for e in model.events] == [(e.month, e.text, e.cause) for e in copy.events]
+    assert any(e.kind == "platform" for e in model.events)  # the batches kept as arrays were compared too
+
+
 def test_replication_seeds_do_not_depend_on_how_many_are_asked_for():
     assert replication_seeds(5, 3) == replication_seeds(5, 10)[:3]
     assert len(set(replication_seeds(5, 100))) == 100
