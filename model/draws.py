@@ -77,11 +77,17 @@ def uniforms(seed: np.uint64, n: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def normal(seed: np.uint64, angle_seed: np.uint64, row: int) -> float:
+    """The standard normal of ``row`` by Box and Muller (1958) from two streams."""
+    return np.sqrt(-2.0 * np.log(1.0 - uniform(seed, row))) * np.cos(_TWO_PI * uniform(angle_seed, row))
+
+
+@njit(cache=True)
 def normals(seed: np.uint64, angle_seed: np.uint64, n: int) -> np.ndarray:
-    """Standard normals of rows ``0 .. n - 1`` by Box and Muller (1958) from two streams."""
+    """:func:`normal` of rows ``0 .. n - 1``."""
     out = np.empty(n)
     for i in range(n):
-        out[i] = np.sqrt(-2.0 * np.log(1.0 - uniform(seed, i))) * np.cos(_TWO_PI * uniform(angle_seed, i))
+        out[i] = normal(seed, angle_seed, i)
     return out
 
 

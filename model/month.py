@@ -32,7 +32,7 @@ from .draws import (
     MEET,
     REPLACE,
     SEAT,
-    normals,
+    normal,
     stream,
     uniform,
     uniforms,
@@ -208,7 +208,6 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     n_seats = ea.shape[0]
     u_meet = uniforms(stream(key, t, MEET), n_p)
     u_case = uniforms(stream(key, t, CASE), n_p)
-    z = normals(stream(key, t, CASE_RESULT), stream(key, t, CASE_RESULT_ANGLE), n_p)
     s_adopt, s_replace = stream(key, t, ADOPT), stream(key, t, REPLACE)
     s_dm, s_fade = stream(key, t, DECISION_MAKER), stream(key, t, FADE)
 
@@ -260,6 +259,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # 4 action research
     cases[:] = action_research.run_case_studies(met, funds, fac, c.action_research_intensity, u_case,
                                                 c.case_study_funds, c.funds_response_width)
+    # a case study's normal (a logarithm and a cosine) only for the platforms that run one
+    z = np.zeros(n_p)
+    s_z, s_angle = stream(key, t, CASE_RESULT), stream(key, t, CASE_RESULT_ANGLE)
+    for j in range(n_p):
+        if cases[j]:
+            z[j] = normal(s_z, s_angle, j)
     results = action_research.case_study_results(cases, c.innovation_complexity, z)
     if not c.on_action_research:
         cases[:] = False
