@@ -233,17 +233,29 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             last_meeting[j] = t
 
     # the learning kernels use only the seats whose organisation attended (about a fifth)
-    ia = att.nonzero()[0]
-    aa, pa = ea[ia], ep[ia]
-    came = np.ones(ia.shape[0], dtype=np.bool_)
-    anyone = ia.shape[0] > 0
+    # gathered in one pass without a branch (each row is written, and kept only if its seat
+    # was attended: whether it was is a coin toss, which numpy's nonzero branches on)
+    aa = np.empty(n_seats, dtype=ea.dtype)
+    pa = np.empty(n_seats, dtype=ep.dtype)
+    influence_a = np.empty(n_seats)
+    champion_a = np.empty(n_seats, dtype=np.bool_)
+    k = 0
+    for s in range(n_seats):
+        aa[k] = ea[s]
+        pa[k] = ep[s]
+        influence_a[k] = influence_seat[s]
+        champion_a[k] = champion_seat[s]
+        k += att[s]
+    aa, pa, influence_a, champion_a = aa[:k], pa[:k], influence_a[:k], champion_a[:k]
+    came = np.ones(k, dtype=np.bool_)
+    anyone = k > 0
 
     # 3 horizontal learning and trust (trust on idle platforms erodes in the first pass below)
-    champions = any_per_row(pa, champion_seat[ia], n_p)
+    champions = any_per_row(pa, champion_a, n_p)
     fac = np.empty(n_p)
     for j in range(n_p):
         fac[j] = min(1.0, platform_facilitation[j] + c.champion_boost * (1.0 if champions[j] else 0.0))
-    pool = learning.platform_pool(knowledge, influence_seat[ia], aa, pa, n_p)
+    pool = learning.platform_pool(knowledge, influence_a, aa, pa, n_p)
     if anyone:
         if c.on_horizontal_learning:
             target = learning.mix_linked_kernel(pool, h_indptr, h_indices, h_data, met, c.exchange_rate)
