@@ -500,7 +500,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, w0, w1)
+           platform_seats, w0)
     # which platforms stopped meeting (1) or met again (2) this month, for the model's events
     newly_idle = 0
     revived = 0
@@ -545,7 +545,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
            ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, degree_of, held_of):
+           platform_seats, degree_of):
     """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
     # members' trust and number per platform, measured again at the month's end (turnover and
@@ -561,9 +561,9 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
         marg += came & marginalised_seat[s]
         priv += came & private_seat[s]
         dm += came & decision_maker[ea[s]]
-    # each member's co-membership ties and active seats (membership.centralisation), into the
-    # work arrays, which the pass over the organisations reads and zeroes
-    membership.co_membership_into(degree_of, held_of, seat_active, ea, ep, seats_held)
+    # each member's co-membership ties (membership.centralisation), into a work array, which
+    # the pass over the organisations reads and zeroes
+    membership.co_membership_into(degree_of, seat_active, ea, ep, seats_held)
     by_level = np.zeros(4)
     by_kind = np.zeros(kind_count.shape[0])
     n_adopted = 0
@@ -580,7 +580,6 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     # and the lead organisation (membership.centralisation: the first of the members with the
     # most co-membership ties over their seats) counted in the same pass
     served = np.zeros(n_d)
-    seat_members = 0
     lead = -1
     best = 0.0
     # branch-free where the outcome is a coin toss (adopted, member): a mispredicted branch
@@ -607,9 +606,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
         scale_n += scale_pop[i]
         scale_adopted += scale_pop[i] and a
         degree = degree_of[i]
-        seat_members += held_of[i] > 0.0
         degree_of[i] = 0.0
-        held_of[i] = 0.0
         if degree > best:
             best = degree
             lead = i
@@ -628,7 +625,8 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     vals[nk + 4] = member_trust / n_members if n_members else 0.0
     vals[nk + 5] = n_members
     vals[nk + 6] = local_members / n_members if n_members else np.nan
-    vals[nk + 7] = membership.lead_centrality(seat_active, ea, ep, lead, seat_members, n, agent_indptr, agent_seats,
+    # the members are the organisations holding an active seat (process 9 sets is_member so)
+    vals[nk + 7] = membership.lead_centrality(seat_active, ea, ep, lead, n_members, n, agent_indptr, agent_seats,
                                               platform_indptr, platform_seats)
     vals[nk + 8] = n_att
     vals[nk + 9] = marg / n_att if n_att else np.nan

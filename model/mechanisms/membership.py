@@ -62,26 +62,27 @@ def _co_membership(seat_active: np.ndarray, edge_agent: np.ndarray, edge_platfor
                    n_platforms: int) -> tuple[np.ndarray, np.ndarray]:
     """Each organisation's co-membership ties counted over its active seats, and whether it holds one."""
     k = np.zeros(n_platforms)
+    held = np.zeros(n_agents, dtype=np.bool_)
     for s in range(seat_active.shape[0]):
         if seat_active[s]:
             k[edge_platform[s]] += 1.0
+            held[edge_agent[s]] = True
     degree = np.zeros(n_agents)
-    held = np.zeros(n_agents)
-    co_membership_into(degree, held, seat_active, edge_agent, edge_platform, k)
-    return degree, held > 0.0
+    co_membership_into(degree, seat_active, edge_agent, edge_platform, k)
+    return degree, held
 
 
 @njit(cache=True)
-def co_membership_into(degree: np.ndarray, held: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
+def co_membership_into(degree: np.ndarray, seat_active: np.ndarray, edge_agent: np.ndarray,
                        edge_platform: np.ndarray, seats_per_platform: np.ndarray) -> None:
     """Add each organisation's co-membership ties (the other active seats on its platforms) into
-    ``degree`` and its active seats into ``held``; ``seats_per_platform`` counts active seats."""
+    ``degree``; ``seats_per_platform`` counts active seats. (Whether an organisation holds an
+    active seat is whether it is a member: the model's ``is_member``.)"""
     for s in range(seat_active.shape[0]):
         # without a branch: whether a seat is active is a coin toss; an inactive seat adds
-        # (its platform's count - 1) x 0, a zero that leaves the sums as they are
+        # (its platform's count - 1) x 0, a zero that leaves the sum as it is
         active = 1.0 if seat_active[s] else 0.0
         degree[edge_agent[s]] += (seats_per_platform[edge_platform[s]] - 1.0) * active
-        held[edge_agent[s]] += active
 
 
 @njit(cache=True)
