@@ -13,10 +13,13 @@ per row whether it uses it or not, and most are not used (only organisations
 trialling the practice need the adoption draw, only members the turnover draw,
 only adopters after the project the abandonment draw). Drawing them all with
 ``numpy.random.Generator.random`` was a seventh of a large run and a tenth of a
-small one, and it was Python work outside the compiled month. Computed where they
-are needed, they cost a few nanoseconds each, only when needed, and each row's
-number in a month is the same whichever mechanisms run and whatever the others
-drew: a knock-out shares every draw with the full model.
+small one, and it was Python work outside the compiled month. Computed in the
+compiled month, they cost a few nanoseconds each; the month computes some where they
+may be unused (the adoption, turnover and abandonment draws of every organisation)
+rather than branch on whether they are needed, since that branch is a coin toss from
+one organisation to the next. Each row's number in a month is the same whichever
+mechanisms run and whatever the others drew: a knock-out shares every draw with the
+full model.
 
 The compiled functions (:func:`stream`, :func:`uniform`, :func:`uniforms`,
 :func:`normals`) and the numpy ones (:func:`stream_np`, :func:`uniforms_np`,
