@@ -34,7 +34,7 @@ from .causes import (
 from .errors import LasimInputError
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
 from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning, membership
-from .month import FIXED, INFO, config_record, mean_member_trust, record_index
+from .month import FIXED, INFO, config_record, mean_member_trust, record_index, tally_of
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
 from .recording import MonthlyCollector
@@ -268,6 +268,10 @@ class AllianceModel(mesa.Model):
         self._scaled_cause = ""
         self._survival_detail: Survival | None = None
         self._compile_inputs()
+        # the record's counts of adopters, kept up to date as stages change in the compiled month
+        w = self.world
+        self._tally = tally_of(self.stage, self._level_group, w.kind, w.district, w.reach, self._scale_pop,
+                               len(KINDS), len(w.district_names))
         # the month's random numbers are functions of this key, the month, the process and the
         # row (model.draws): the same seed gives each process the same draws whatever else runs,
         # so a knock-out changes only what it switches off
@@ -400,7 +404,7 @@ class AllianceModel(mesa.Model):
         return (self.knowledge, self.trust, self.support, self.stage, self.abandoned, self.tenure,
                 self.decision_maker, self.seat_active, self.is_member, self.fit, self.ownership, self.last_meeting,
                 self.last_case_study, self.district_policy, self.backed, self._was_idle, self.cost_by_payer,
-                self._away)
+                self._away, self._tally)
 
     def _month_call(self, *args: Any) -> tuple[bool, np.ndarray]:
         """:func:`model.month.month` of ``args``: through numba's dispatcher the first month, then its

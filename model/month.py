@@ -143,8 +143,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         changed (-1: not yet), process 10's Weibull hazard this month and the spending
         before this month.
     state
-        The model's state arrays, updated in place (see ``AllianceModel._state``), the last
-        the spending so far by payer (:data:`model.mechanisms.funding.PAYERS`).
+        The model's state arrays, updated in place (see ``AllianceModel._state``), among them
+        the spending so far by payer (:data:`model.mechanisms.funding.PAYERS`) and, last, the
+        record's counts of adopters (:func:`tally_of`), updated where a stage changes.
     fixed
         The fixed arrays of the world and of the model, rows of a few 2-D blocks
         (:data:`FIXED`, built by ``AllianceModel._compile_inputs``).
@@ -179,7 +180,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     """
     c = cfg[0]
     (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
-     ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer, away) = state
+     ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer, away, tally) = state
     # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
     # the fixed arrays come as a few 2-D blocks, one row each: every array handed to a compiled
     # function from Python costs about 45 ns a call to unbox (:data:`FIXED` names the rows)
@@ -382,8 +383,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], advantage, thr, scale)
             # adopters' draws are not used (drawn anyway: a branch on the stage would be a coin toss)
             u = uniform(s_adopt, i)
-            stage[i] = adoption.next_stage(stage[i], ready, knowledge[i], support[i], external, imitation,
+            before = stage[i]
+            stage[i] = adoption.next_stage(before, ready, knowledge[i], support[i], external, imitation,
                                            b and institutional_kind[i], u)
+            if stage[i] != before:  # few organisations change stage in a month
+                tally_change(tally, i, before, stage[i], level_group, kind, district, reach, scale_pop,
+                             kind_count.shape[0])
         a = stage[i] >= _ADOPTED
         if policy_maker[i]:
             pm_total += influence[i]
@@ -474,9 +479,11 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             protection = c.support_protection * max(c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0),
                                                     owned)
             if (stage[i] == _ADOPTED) & fade.abandons(hazard, protection, uniform(s_fade, i)):
-                    stage[i] = _AWARE
-                    knowledge[i] = 0.5 * knowledge[i]
-                    abandoned[i] = True
+                stage[i] = _AWARE
+                knowledge[i] = 0.5 * knowledge[i]
+                abandoned[i] = True
+                tally_change(tally, i, _ADOPTED, _AWARE, level_group, kind, district, reach, scale_pop,
+                             kind_count.shape[0])
 
     # 11 donor distortion of ownership (a new array: the month's causes read the old one)
     new_ownership = donor.update_ownership(
@@ -500,7 +507,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, w0)
+           platform_seats, w0, tally)
     # which platforms stopped meeting (1) or met again (2) this month, for the model's events
     newly_idle = 0
     revived = 0
@@ -545,7 +552,7 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
            ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, degree_of):
+           platform_seats, degree_of, tally):
     """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
     # members' trust and number per platform, measured again at the month's end (turnover and
@@ -564,22 +571,15 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     # each member's co-membership ties (membership.centralisation), into a work array, which
     # the pass over the organisations reads and zeroes
     membership.co_membership_into(degree_of, seat_active, ea, ep, seats_held)
-    by_level = np.zeros(4)
-    by_kind = np.zeros(kind_count.shape[0])
-    n_adopted = 0
     n_members = 0
     adopted_members = 0
-    institutionalised = 0
     sum_k = 0.0
     member_k = 0.0
     member_trust = 0.0
-    scale_n = 0
-    scale_adopted = 0
     local_members = 0
-    # communities reached (adoption.communities_reached), the local share (membership.local_share)
-    # and the lead organisation (membership.centralisation: the first of the members with the
-    # most co-membership ties over their seats) counted in the same pass
-    served = np.zeros(n_d)
+    # the local share (membership.local_share) and the lead organisation (membership.centralisation:
+    # the first of the members with the most co-membership ties over their seats) counted in the
+    # same pass; the adopters' counts are the tally kept as stages change (tally_change)
     lead = -1
     best = 0.0
     # branch-free where the outcome is a coin toss (adopted, member): a mispredicted branch
@@ -587,29 +587,22 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     for i in range(n):
         st = stage[i]
         a = st >= _ADOPTED
-        af = 1.0 if a else 0.0
         m = is_member[i]
         mf = 1.0 if m else 0.0
-        n_adopted += a
-        by_level[level_group[i]] += af
-        by_kind[kind[i]] += af
-        d = district[i]
-        if d >= 0:
-            served[d] += reach[i] * af
-        institutionalised += st == _INSTITUTIONALISED
         sum_k += knowledge[i]
         n_members += m
         member_k += knowledge[i] * mf
         member_trust += trust[i] * mf
         local_members += m and local[i]
         adopted_members += m and a
-        scale_n += scale_pop[i]
-        scale_adopted += scale_pop[i] and a
         degree = degree_of[i]
         degree_of[i] = 0.0
         if degree > best:
             best = degree
             lead = i
+    n_kinds = kind_count.shape[0]
+    n_adopted, institutionalised, scale_adopted, scale_n = tally[0], tally[1], tally[2], tally[3]
+    by_level, by_kind, served = tally[4:8], tally[8:8 + n_kinds], tally[8 + n_kinds:]
     vals = np.full(len(RECORD_ORDER), np.nan)
     for g in range(4):
         vals[g] = by_level[g] / level_count[g]  # an empty group has count NaN: its share is NaN
@@ -654,3 +647,39 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     info[_SCALE] = scale_adopted / scale_n if scale_n else 0.0
     for k in range(vals.shape[0]):
         row[index[k]] = vals[k]
+
+
+#: Slots of the tally (the state's last array), then one per level group, kind and district.
+TALLY = ("adopted", "institutionalised", "scale_adopted", "scale_population")
+
+
+@njit(cache=True)
+def tally_of(stage, level_group, kind, district, reach, scale_pop, n_kinds, n_districts):
+    """The record's counts of adopters, counted afresh: adopters, institutionalised, adopters
+    and organisations of the scale population, adopters per level group (4) and per kind, and
+    communities served per district (:func:`model.mechanisms.adoption.communities_reached`
+    before its cap). The model keeps them up to date with :func:`tally_change`."""
+    tally = np.zeros(8 + n_kinds + n_districts)
+    for i in range(stage.shape[0]):
+        tally[3] += scale_pop[i]
+        tally_change(tally, i, _AWARE, stage[i], level_group, kind, district, reach, scale_pop, n_kinds)
+    return tally
+
+
+@njit(cache=True)
+def tally_change(tally, i, old, new, level_group, kind, district, reach, scale_pop, n_kinds):
+    """Organisation ``i``'s stage moved from ``old`` to ``new``: its part of :func:`tally_of`.
+
+    The counts and the communities served are whole numbers held in floats, so adding and
+    taking away in any order gives the numbers a recount would, bit for bit.
+    """
+    da = (1.0 if new >= _ADOPTED else 0.0) - (1.0 if old >= _ADOPTED else 0.0)
+    if da != 0.0:
+        tally[0] += da
+        if scale_pop[i]:
+            tally[2] += da
+        tally[4 + level_group[i]] += da
+        tally[8 + kind[i]] += da
+        if district[i] >= 0:  # national organisations serve no district's communities
+            tally[8 + n_kinds + district[i]] += da * reach[i]
+    tally[1] += (1.0 if new == _INSTITUTIONALISED else 0.0) - (1.0 if old == _INSTITUTIONALISED else 0.0)

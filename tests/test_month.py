@@ -65,3 +65,23 @@ def test_the_work_arrays_come_back_all_zero(seed):
     for _ in range(24):
         model.step()
         assert not model._work[0].any() and not model._work[1].any()
+
+
+@pytest.mark.parametrize("scenario, seed", [("default", 21), ("funding_gap", 22), ("city", 23)])
+def test_the_tally_kept_as_stages_change_equals_a_recount_every_month(scenario, seed):
+    # the record reads adopters' counts from a tally the month updates where a stage changes
+    # (adoption, institutionalisation, abandonment); a missed change would drift silently
+    from model.kinds import KINDS
+    from model.month import tally_of
+
+    model = AllianceModel(scenario, rng=seed, policy_threshold=0.3)
+    w = model.world
+    changed = 0
+    for _ in range(120):
+        before = model.stage.copy()
+        model.step()
+        changed += np.count_nonzero(model.stage != before)
+        recount = tally_of(model.stage, model._level_group, w.kind, w.district, w.reach, model._scale_pop,
+                           len(KINDS), len(w.district_names))
+        np.testing.assert_array_equal(model._tally, recount, err_msg=f"month {model.month}")
+    assert changed > 0 and np.count_nonzero(model.abandoned) > 0  # adoption and abandonment both happened
