@@ -204,8 +204,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation
     # the kernels that take one draw per platform (and membership, one per seat) get them
-    # as arrays; attendance's and the organisations' draws are computed only for the rows
-    # that use them
+    # as arrays; attendance's draws are computed only on platforms that met, the case
+    # studies' normals only where one runs, and the organisations' draws in the passes that
+    # use them (some computed and left unused, to spare a branch: docs/ODD.md, stochasticity)
     n_seats = ea.shape[0]
     u_meet = uniforms(stream(key, t, MEET), n_p)
     u_case = uniforms(stream(key, t, CASE), n_p)
