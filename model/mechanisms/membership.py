@@ -43,16 +43,16 @@ def update_seats_into(
     """:func:`update_seats` then :func:`stayed_away`, updating ``seat_active`` and ``away`` in place
     (each seat reads only itself)."""
     for s in range(seat_active.shape[0]):
-        # both outcomes computed and one kept: whether a seat is filled is a coin toss from one
-        # seat to the next, and a mispredicted branch costs more than the arithmetic
         a, p = edge_agent[s], edge_platform[s]
-        active = seat_active[s]
-        joins = (not active) & platform_met[p] & (not away[s]) & (
-            u[s] < recruitment_rate * attractiveness[p] * engagement[a] * join_factor[s])
-        burden = (0.5 + cost_sharing) * (1.0 - trust[a]) * (3.0 if idle[p] else 1.0)
-        leaves = active & (not seat_linking[s]) & (u[s] < dropout_rate * burden * leave_factor[s])
-        seat_active[s] = joins | (active & (not leaves))
-        away[s] = away[s] | (leaves & (leave_factor[s] > join_factor[s]))
+        if not seat_active[s]:
+            if platform_met[p] and not away[s]:
+                seat_active[s] = u[s] < recruitment_rate * attractiveness[p] * engagement[a] * join_factor[s]
+        elif not seat_linking[s]:
+            burden = (0.5 + cost_sharing) * (1.0 - trust[a]) * (3.0 if idle[p] else 1.0)
+            if u[s] < dropout_rate * burden * leave_factor[s]:
+                seat_active[s] = False
+                if leave_factor[s] > join_factor[s]:
+                    away[s] = True
     if not allocating:
         away[:] = False
 
