@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from .kinds import KIND_INDEX, KINDS, LEVEL_INDEX
 from .mechanisms.membership import lead_organisation
@@ -97,11 +98,36 @@ def _weighted_sample_per_group(
         return np.empty(0, dtype=np.int64)
     with np.errstate(divide="ignore"):
         key = np.log(rng.random(group.size)) / weight
-    order = np.lexsort((-key, group))  # by group, largest key first
-    g = group[order]
-    first = np.searchsorted(g, g, side="left")
-    rank = np.arange(g.size) - first
-    return np.sort(order[rank < k[g]])
+    return _largest_keys_per_group(group, key, np.asarray(k, dtype=np.int64))
+
+
+@njit(cache=True)
+def _largest_keys_per_group(group: np.ndarray, key: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Sorted positions of the ``k[group]`` largest keys of each run of equal ``group`` values.
+
+    Ties go to the earlier position and a NaN key comes last, as a stable sort by group
+    and then by descending key would order them. Groups hold a few organisations and
+    ``k`` is a few linking members, so picking the largest ``k`` times over beats sorting
+    all of them (``numpy.lexsort`` of a million keys took 0.12 s of the 1M build).
+    """
+    n = group.shape[0]
+    chosen = np.zeros(n, dtype=np.bool_)
+    start = 0
+    while start < n:
+        end = start
+        while end < n and group[end] == group[start]:
+            end += 1
+        for _ in range(min(max(k[group[start]], 0), end - start)):
+            best = -1
+            for i in range(start, end):
+                if chosen[i]:
+                    continue
+                # strictly larger, so the earlier of equal keys stays; any number beats a NaN
+                if best < 0 or key[i] > key[best] or (np.isnan(key[best]) and not np.isnan(key[i])):
+                    best = i
+            chosen[best] = True
+        start = end
+    return np.flatnonzero(chosen)
 
 
 def build_world(scenario: Scenario, rng: np.random.Generator) -> World:

@@ -231,3 +231,19 @@ def test_linking_members_are_drawn_like_successive_weighted_draws_without_replac
     everyone = _weighted_sample_per_group(group[:6], np.tile(weight, 2), np.array([3, 0]),
                                           np.random.default_rng(seed))
     np.testing.assert_array_equal(everyone, [0, 1, 2])
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_largest_keys_per_group_picks_what_a_stable_sort_by_group_and_descending_key_picks(seed):
+    from model.structure import _largest_keys_per_group
+
+    g = np.random.default_rng(seed)
+    group = np.sort(g.integers(0, 300, 3_000))
+    # few distinct keys, so ties are common; some -inf (weight 0) and NaN
+    key = g.choice(np.array([-3.0, -2.0, -1.0, -0.5, -np.inf, np.nan]), group.size)
+    k = g.integers(0, 6, 300)
+    order = np.lexsort((-key, group))  # the numpy form: stable, NaN last
+    gs = group[order]
+    rank = np.arange(gs.size) - np.searchsorted(gs, gs, side="left")
+    expected = np.sort(order[rank < k[gs]])
+    np.testing.assert_array_equal(_largest_keys_per_group(group, key, k), expected)
