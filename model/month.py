@@ -354,7 +354,11 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     fit_ext[n_d] = pilot_fit / n_pilot_d if n_pilot_d else np.nan
     # second pass: outreach, readiness (an abandoned scheme raises the threshold, policy
     # backing lowers it) and adoption, then the pressure of process 7 on the result
-    # (institutions.policy_pressure and district_pressure, summed in the same order)
+    # (institutions.policy_pressure and district_pressure, summed in the same order), then
+    # process 8's turnover, which changes what no later step of this pass nor process 7 reads
+    # (a pass over the organisations less); a new representative's reputation is its
+    # platform members' mean trust, which nothing has changed since the first pass
+    home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
     pm_total = 0.0
     pm_done = 0.0
     pm_practising = 0
@@ -366,6 +370,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     on_adoption, penalty, threshold_scale, policy_effect = c.on_adoption, c.abandonment_penalty, c.threshold_scale, \
         c.policy_effect
     advantage, external, imitation = c.relative_advantage, c.external_influence, c.imitation
+    on_turnover, turnover_rate, on_membership = c.on_turnover, c.turnover_rate, c.on_membership
     # the organisations whose stage changed (and from what), for the record's tally
     moved = np.empty(n, dtype=np.int32)
     moved_from = np.empty(n, dtype=stage.dtype)
@@ -406,6 +411,17 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             d_total[d] += influence[i]
             if a:
                 d_done[d] += influence[i]
+        # 8 turnover (then, for process 9, nobody is a member until the seats say so)
+        if on_turnover:
+            if is_member[i] & (uniform(s_replace, i) < turnover_rate):  # turnover.replaced
+                reputation = home_trust[home[i]] if has_home[i] else 0.0
+                knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
+                    knowledge[i], trust[i], doc, reputation, dm_base[i], uniform(s_dm, i))
+                tenure[i] = 0
+            else:
+                tenure[i] += 1
+        if on_membership:
+            is_member[i] = False
 
     tally_changes(tally, moved, moved_from, n_moved, stage, level_group, kind, district, reach, scale_pop,
                   kind_count.shape[0])
@@ -449,19 +465,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         backed[d] = district_policy[d] or reached[d]
     backed[n_d] = policy_now
 
-    # 8 turnover (then, for process 9, nobody is a member until the seats say so)
-    home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
-    for i in range(n):
-        if c.on_turnover:
-            if is_member[i] & (uniform(s_replace, i) < c.turnover_rate):  # turnover.replaced
-                reputation = home_trust[home[i]] if has_home[i] else 0.0
-                knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
-                    knowledge[i], trust[i], doc, reputation, dm_base[i], uniform(s_dm, i))
-                tenure[i] = 0
-            else:
-                tenure[i] += 1
-        if c.on_membership:
-            is_member[i] = False
+    # 8 turnover: done for each organisation at the end of the second pass above
 
     # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
