@@ -291,17 +291,26 @@ def build_world(scenario: Scenario, rng: np.random.Generator) -> World:
     v = sp.coo_array((np.ones(ok.sum()), (child[ok], par[ok])), shape=(n_p, n_p)).tocsr()
     vertical = (v + v.T).tocsr()
 
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    for a_name, b_name in st.exchanges:
-        a_set = group_of.get(a_name, np.array([pidx[a_name]] if a_name in pidx else [], dtype=np.int64))
-        b_set = group_of.get(b_name, np.array([pidx[b_name]] if b_name in pidx else [], dtype=np.int64))
-        i, j = np.repeat(a_set, b_set.size), np.broadcast_to(b_set, (a_set.size, b_set.size)).ravel()
-        keep = i != j
-        rows += [i[keep], j[keep]]
-        cols += [j[keep], i[keep]]
-    r = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    c = np.concatenate(cols) if cols else np.empty(0, np.int64)
+    # exchange links: every platform of one side with every platform of the other (a name is
+    # a platform or a group of copies, each a run of consecutive platforms), in array operations
+    # over all pairs at once (a large alliance has thousands of pairs)
+    def run_of(name: str) -> tuple[int, int]:
+        if name in group_of:
+            g = group_of[name]
+            return (int(g[0]) if g.size else 0), g.size
+        return (pidx[name], 1) if name in pidx else (0, 0)
+
+    runs = np.array([(*run_of(a), *run_of(b)) for a, b in st.exchanges], dtype=np.int64).reshape(-1, 4)
+    a_start, a_size, b_start, b_size = runs.T
+    per_pair = a_size * b_size
+    pair = np.repeat(np.arange(per_pair.size), per_pair)
+    k = np.arange(pair.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    i = a_start[pair] + k // b_size[pair]
+    j = b_start[pair] + k % b_size[pair]
+    keep = i != j
+    # both directions; duplicates from overlapping pairs collapse to one link below
+    r = np.concatenate([i[keep], j[keep]])
+    c = np.concatenate([j[keep], i[keep]])
     horizontal = sp.coo_array((np.ones(r.size), (r, c)), shape=(n_p, n_p)).tocsr()
     horizontal.data[:] = 1.0  # duplicates from overlapping pairs collapse to one link
 
