@@ -525,18 +525,12 @@ class AllianceModel(mesa.Model):
                 self._event("funding", "donor funding resumes after the gap", self._funding_cause("resumes"))
             self._donor_was_active = donor_on
         if info[7] or info[8]:  # counted in the compiled month: most months nothing changes
-            # kept as the month's arrays and made into events only when the feed is read
-            # (:attr:`events`): a large alliance has thousands of platform events a run
-            newly_idle = (change == 1).nonzero()[0]
-            self._funds_at_stop[newly_idle] = funds[newly_idle]
-            self._gov_at_stop[newly_idle] = self._paid[1][newly_idle] * self._paid[2][newly_idle]
-            revived = (change == 2).nonzero()[0]
-            changed = np.concatenate([newly_idle, revived])
-            self._platform_batches.append((
-                len(self._events), t, donor_on, newly_idle, revived,
-                *(a[changed] for a in (self._paid[2], self._paid[1], funds)),
-                self._funds_at_stop[revived], self._gov_at_stop[revived],
-            ))
+            # kept as the month's arrays (which platforms changed, how, and the money each had)
+            # and made into events only when the feed is read (:attr:`events`): a large
+            # alliance has thousands of platform events a run, a default run twenty months of them
+            changed = np.flatnonzero(change)
+            self._platform_batches.append((len(self._events), t, donor_on, changed, change[changed],
+                                           self._paid[2][changed], self._paid[1][changed], funds[changed]))
         if t == p.horizon_months - 1:
             self._verdict(t, self.stage >= _ADOPTED)
 
@@ -555,15 +549,22 @@ class AllianceModel(mesa.Model):
             self._platform_batches.clear()
         return self._events
 
-    def _platform_events(self, t: int, donor_on: bool, newly_idle: np.ndarray, revived: np.ndarray,
-                         ownership: np.ndarray, government: np.ndarray, money: np.ndarray,
-                         funds_when_stopped: np.ndarray, government_when_stopped: np.ndarray) -> list[Event]:
-        """Month ``t``'s platforms that stopped meeting, then those that met again; each cause from
-        that month's money (``ownership``, ``government``, ``money``: one value per platform of
-        ``newly_idle`` then ``revived``), worded when read."""
+    def _platform_events(self, t: int, donor_on: bool, changed: np.ndarray, how: np.ndarray, ownership: np.ndarray,
+                         government: np.ndarray, money: np.ndarray) -> list[Event]:
+        """Month ``t``'s platforms that stopped meeting (``how`` 1), then those that met again (2); each
+        cause from that month's money (``ownership``, ``government``, ``money``: one value per platform
+        of ``changed``), worded when read. Called for the months in order: a platform that meets
+        again is compared with what it had when it stopped."""
         w = self.world
         base = self._money_this_month(t, donor_on)
-        ownership, government, money = ownership.tolist(), government.tolist(), money.tolist()
+        stopped = how == 1
+        newly_idle, revived = changed[stopped], changed[~stopped]
+        self._funds_at_stop[newly_idle] = money[stopped]
+        self._gov_at_stop[newly_idle] = government[stopped] * ownership[stopped]
+        funds_when_stopped = self._funds_at_stop[revived].tolist()
+        government_when_stopped = self._gov_at_stop[revived].tolist()
+        ownership, government, money = (np.concatenate([a[stopped], a[~stopped]]).tolist()
+                                        for a in (ownership, government, money))
         events = []
         for k, j in enumerate(newly_idle.tolist()):
             events.append(Event(t + 1, "platform", f"{_LEVEL_WORDS[w.platform_level[j]]} platform "
@@ -574,7 +575,7 @@ class AllianceModel(mesa.Model):
             events.append(Event(t + 1, "platform", f"{_LEVEL_WORDS[w.platform_level[j]]} platform "
                                 f"{w.platform_names[j]} meets again",
                                 self._revive_cause(base, ownership[k0 + k], government[k0 + k], money[k0 + k],
-                                                   float(funds_when_stopped[k]), float(government_when_stopped[k]))))
+                                                   funds_when_stopped[k], government_when_stopped[k])))
         return events
 
     def _follow_cohort(self, t: int) -> None:

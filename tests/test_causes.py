@@ -190,3 +190,19 @@ def test_event_months_are_the_summary_months(seed):
     assert (first["scaled"] or float("nan")) == pytest.approx(s["scale_month"], nan_ok=True)
     assert (first["policy"] or float("nan")) == pytest.approx(s["institutionalised_month"], nan_ok=True)
     assert run.events[-1].month == 120
+
+
+@pytest.mark.parametrize(("scenario", "seed"), [("default", 1), ("funding_gap", 2), ("city", 3)])
+def test_reading_the_feed_mid_run_leaves_every_event_and_cause_as_a_straight_run_has_them(scenario, seed):
+    """Platform events are kept as arrays and worded when the feed is read, and a platform
+    that meets again is compared with what it had when it stopped: reading in between
+    must not change what a later read says."""
+    straight = AllianceModel(scenario, rng=seed).run()
+    read = AllianceModel(scenario, rng=seed)
+    for months in (17, 23, 40, 40):
+        read.run(months)
+        assert all(isinstance(e.cause, str) for e in read.events)
+    read.run()
+    key = [(e.month, e.kind, e.text, e.cause) for e in straight.events]
+    assert any(e.kind == "platform" and "meets again" in e.text for e in straight.events)
+    assert [(e.month, e.kind, e.text, e.cause) for e in read.events] == key
