@@ -323,8 +323,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     memory = c.support_memory
     for i in range(n):
         trust[i] = trust[i] * decay if on_idle[i] else trust[i]
-        if c.on_peer_support:  # adoption.support_after of one who heard nothing; the attendees' after the pass
-            support[i] = support[i] * memory
+        if c.on_peer_support:  # as if it heard nothing; the attendees' after the pass
+            support[i] = adoption.support_after(0.0, 0.0, support[i], memory)
         st = stage[i]
         a = st >= _ADOPTED
         active_member = is_member[i] & has_home[i] & (not idle[home[i]])
@@ -336,16 +336,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             den[d] += influence[i]
             promoter = a & (active_member | (st == _INSTITUTIONALISED))
             num[d] += influence[i] * (1.0 if promoter else 0.0)
-    # the attendees' support is what they heard on average (adoption.support_after), and their
-    # entries of the work arrays go back to zero: a pass over the attendees' seats instead of
-    # reading and zeroing both arrays for every organisation (a large run's memory traffic)
+    # the attendees' support is what they heard on average, over their seats: reading and
+    # zeroing both work arrays for every organisation was a large run's memory traffic
     if c.on_peer_support:
-        for k in range(aa.shape[0]):
-            a = aa[k]
-            if w1[a] > 0.0:  # an organisation's first attended seat; its others find it done
-                support[a] = adoption.support_after(w0[a], w1[a], support[a], memory)
-                w0[a] = 0.0
-                w1[a] = 0.0
+        adoption.heard_support_into(support, w0, w1, came, aa, memory)
     exposure = num  # adoption.district_exposure's share, in place
     for d in range(n_d):
         exposure[d] = num[d] / max(den[d], _TINY)

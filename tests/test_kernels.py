@@ -342,3 +342,19 @@ def test_tree_hops_are_scipys_shortest_paths_on_a_forest(seed):
     got = membership.tree_hops(parent, sources).astype(float)
     got[got < 0] = np.inf
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", ROOTS)
+def test_heard_support_sets_only_the_attendees_and_hands_the_work_arrays_back_zero(seed):
+    w = _world(seed)
+    g, ea, ep, n, n_p = w["g"], w["ea"], w["ep"], w["n"], w["n_p"]
+    att = g.random(ea.shape[0]) < 0.4
+    adopted, support, infl = g.random(n) < 0.3, g.random(n), w["infl"]
+    heard, seats = np.zeros(n), np.zeros(n)
+    adoption.peer_heard_into(heard, seats, adopted, infl, att, ea, ep, n_p)
+    expected = np.where(seats > 0, heard / np.maximum(seats, 1.0), support)
+    got = support.copy()
+    adoption.heard_support_into(got, heard, seats, att, ea, 0.8)
+    np.testing.assert_array_equal(got, expected)
+    assert not heard.any() and not seats.any()
+    assert np.any(got != support) and np.any(got == support)  # some attended, some did not

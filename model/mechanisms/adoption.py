@@ -38,7 +38,8 @@ def peer_support_into(
     heard, seats = np.zeros(support.shape[0]), np.zeros(support.shape[0])
     peer_heard_into(heard, seats, adopted, influence, attended, edge_agent, edge_platform, n_platforms)
     for i in range(support.shape[0]):
-        support[i] = support_after(heard[i], seats[i], support[i], memory)
+        support[i] = support_after(0.0, 0.0, support[i], memory)
+    heard_support_into(support, heard, seats, attended, edge_agent, memory)
 
 
 @njit(cache=True)
@@ -68,6 +69,25 @@ def peer_heard_into(
             a = edge_agent[s]
             heard[a] += num[edge_platform[s]]
             seats[a] += 1.0
+
+
+@njit(cache=True)
+def heard_support_into(support: np.ndarray, heard: np.ndarray, seats: np.ndarray, attended: np.ndarray,
+                       edge_agent: np.ndarray, memory: float) -> None:
+    """:func:`support_after` of the organisations that attended a meeting (``seats`` > 0), over
+    the attended seats, handing ``heard`` and ``seats`` back all zero.
+
+    Every other organisation's support is left as it is (the caller fades it): a large
+    alliance's month passes over the attendees' seats instead of every organisation's
+    ``heard`` and ``seats``.
+    """
+    for s in range(edge_agent.shape[0]):
+        if attended[s]:
+            a = edge_agent[s]
+            if seats[a] > 0.0:  # an organisation's first attended seat; its others find it done
+                support[a] = support_after(heard[a], seats[a], support[a], memory)
+                heard[a] = 0.0
+                seats[a] = 0.0
 
 
 @njit(cache=True)
