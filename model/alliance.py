@@ -33,7 +33,7 @@ from .causes import (
 )
 from .errors import LasimInputError
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
-from .mechanisms import any_per_row, csr_arrays, fade, funding, institutions, learning, membership
+from .mechanisms import adoption, any_per_row, csr_arrays, fade, funding, institutions, learning, membership
 from .month import FIXED, INFO, config_record, mean_member_trust, record_index, tally_of
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
@@ -337,6 +337,7 @@ class AllianceModel(mesa.Model):
         self._config = config_record(
             p, self.on, documentation=self._documentation, champion_boost=self._champion_boost,
             exchange_rate=self._exchange_rate, spillover=self._spillover, outside_spillover=self._outside_spillover,
+            pilot_organisations=self._n_pilot,
         )
         agent_indptr, agent_seats, platform_indptr, platform_seats = self._seat_indices()
         h_indptr, h_indices, h_data = csr_arrays(w.horizontal)
@@ -357,7 +358,9 @@ class AllianceModel(mesa.Model):
             "local": self._local, "scale_pop": self._scale_pop, "has_home": self._has_home,
             "platform_district": w.platform_district, "platform_level": w.platform_level,
             "platform_level_index": self._platform_level_index, "platform_facilitation": w.platform_facilitation,
-            "district_pilot": w.district_pilot, "district_communities": w.district_communities,
+            "district_pilot": w.district_pilot,
+            "district_influence": adoption.district_weight(w.influence, w.district, len(w.district_names)),
+            "district_communities": w.district_communities,
             "programme_order": self._programme_order, "level_count": self._level_count,
             "kind_count": self._kind_count, "agent_indptr": agent_indptr, "platform_indptr": platform_indptr,
             "h_indptr": h_indptr, "h_indices": h_indices, "h_data": h_data, "v_indptr": v_indptr,

@@ -80,10 +80,10 @@ FIXED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("org_i", ("district", "reach", "fit_index", "home")),
     ("org_s", ("kind", "level_group")),
     ("org_f", ("capacity", "influence", "engagement", "threshold", "dm_base")),
-    ("org_b", ("in_pilot", "policy_maker", "institutional_kind", "local_gov", "outside", "local", "scale_pop",
+    ("org_b", ("policy_maker", "institutional_kind", "local_gov", "outside", "local", "scale_pop",
                "has_home")),
     ("platform_i", ("platform_district", "platform_level", "platform_level_index")),
-    ("platform_facilitation", ()), ("district_pilot", ()),
+    ("platform_facilitation", ()), ("district_pilot", ()), ("district_influence", ()),
     ("district_i", ("district_communities", "programme_order")),
     ("level_count", ()), ("kind_count", ()), ("agent_indptr", ()), ("platform_indptr", ()),
     ("h_indptr", ()), ("h_indices", ()), ("h_data", ()), ("v_indptr", ()), ("v_indices", ()), ("v_data", ()),
@@ -185,7 +185,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
     # the fixed arrays come as a few 2-D blocks, one row each: every array handed to a compiled
     # function from Python costs about 45 ns a call to unbox (:data:`FIXED` names the rows)
-    (seat_i, seat_f, seat_b, org_i, org_s, org_f, org_b, platform_i, platform_facilitation, district_pilot, district_i,
+    (seat_i, seat_f, seat_b, org_i, org_s, org_f, org_b, platform_i, platform_facilitation, district_pilot,
+     district_influence, district_i,
      level_count, kind_count, agent_indptr, platform_indptr, h_indptr, h_indices, h_data, v_indptr, v_indices,
      v_data) = fixed
     ea, ep, agent_seats, platform_seats = seat_i[0], seat_i[1], seat_i[2], seat_i[3]
@@ -196,8 +197,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     district, reach, fit_index, home = org_i[0], org_i[1], org_i[2], org_i[3]
     kind, level_group = org_s[0], org_s[1]
     capacity, influence, engagement, threshold, dm_base = org_f[0], org_f[1], org_f[2], org_f[3], org_f[4]
-    in_pilot, policy_maker, institutional_kind, local_gov, outside, local, scale_pop, has_home = (
-        org_b[0], org_b[1], org_b[2], org_b[3], org_b[4], org_b[5], org_b[6], org_b[7])
+    policy_maker, institutional_kind, local_gov, outside, local, scale_pop, has_home = (
+        org_b[0], org_b[1], org_b[2], org_b[3], org_b[4], org_b[5], org_b[6])
     platform_district, platform_level, platform_level_index = platform_i[0], platform_i[1], platform_i[2]
     district_communities, programme_order = district_i[0], district_i[1]
     w0, w1 = work
@@ -304,46 +305,42 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # 6 adoption, peer support and outreach; first what the attendees heard (into w0, w1)
     if c.on_peer_support:
         adoption.peer_heard_into(w0, w1, stage >= _ADOPTED, influence, came, aa, pa, n_p)
-    # first pass: process 3's erosion of trust on idle platforms, peer support, and who
-    # promotes the practice: only adopters with resources behind them, members of a
-    # platform that still meets or organisations whose practice policy has embedded
+    # the attendees' support is what they heard on average, over their seats; everyone else's
+    # fades (adoption.support_after) in the second pass, which reads and writes it anyway
+    heard_now = np.zeros(n, dtype=np.bool_)
+    if c.on_peer_support:
+        adoption.heard_support_into(support, w0, w1, came, aa, c.support_memory, heard_now)
+    memory = c.support_memory if c.on_peer_support else 1.0  # 1.0: support as it was
+    # process 3's erosion of trust on idle platforms, once for each organisation with an
+    # active seat on one, over the seats
     decay = 1.0 - c.trust_decay
-    num = np.zeros(n_d)
-    den = np.zeros(n_d)
-    n_pilot = 0
-    pilot_adopters = 0
-    on_idle = np.zeros(n, dtype=np.bool_)
+    eroded = np.zeros(n, dtype=np.bool_)
+    if c.on_trust:
+        for s in range(n_seats):
+            a = ea[s]
+            hit = seat_active[s] & idle[ep[s]] & (not eroded[a])
+            trust[a] = trust[a] * decay if hit else trust[a]
+            eroded[a] = eroded[a] | hit
+    # first pass: who promotes the practice, only adopters with resources behind them, members
+    # of a platform that still meets or organisations whose practice policy has embedded
+    # (adoption.district_exposure; its denominator, each district's influence, is fixed)
     # (this pass and the ones below choose by selection, not by branches, wherever the
     # condition is a coin toss from one organisation or seat to the next (member or not,
     # adopted or not, seat active or not): a mispredicted branch costs about 15 cycles, more
     # than the arithmetic of both outcomes; adding 0.0 to a sum leaves it bit for bit the same)
-    if c.on_trust:
-        for s in range(n_seats):
-            on_idle[ea[s]] = on_idle[ea[s]] | (seat_active[s] & idle[ep[s]])
-    memory = c.support_memory
+    num = np.zeros(n_d)
     for i in range(n):
-        trust[i] = trust[i] * decay if on_idle[i] else trust[i]
-        if c.on_peer_support:  # as if it heard nothing; the attendees' after the pass
-            support[i] = adoption.support_after(0.0, 0.0, support[i], memory)
-        st = stage[i]
-        a = st >= _ADOPTED
-        active_member = is_member[i] & has_home[i] & (not idle[home[i]])
-        if in_pilot[i]:
-            n_pilot += 1
-            pilot_adopters += a
         d = district[i]
-        if d >= 0:  # adoption.district_exposure of the promoters
-            den[d] += influence[i]
-            promoter = a & (active_member | (st == _INSTITUTIONALISED))
+        if d >= 0:
+            st = stage[i]
+            active_member = is_member[i] & has_home[i] & (not idle[home[i]])
+            promoter = (st >= _ADOPTED) & (active_member | (st == _INSTITUTIONALISED))
             num[d] += influence[i] * (1.0 if promoter else 0.0)
-    # the attendees' support is what they heard on average, over their seats: reading and
-    # zeroing both work arrays for every organisation was a large run's memory traffic
-    if c.on_peer_support:
-        adoption.heard_support_into(support, w0, w1, came, aa, memory)
     exposure = num  # adoption.district_exposure's share, in place
     for d in range(n_d):
-        exposure[d] = num[d] / max(den[d], _TINY)
-    pilot_adoption = pilot_adopters / max(n_pilot, 1)
+        exposure[d] = num[d] / max(district_influence[d], _TINY)
+    # the pilot organisations (level groups 0 to 2) that practise: the tally's counts
+    pilot_adoption = (tally[4] + tally[5] + tally[6]) / c.pilot_organisations
     # national organisations judge the fit by the pilots' average
     fit_ext = np.empty(n_d + 1)
     fit_ext[:n_d] = fit
@@ -383,7 +380,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         # computed for every organisation and kept for the non-members of a district: whether an organisation
         # is a member is a coin toss the processor cannot predict, and a wrong guess costs more
         # than the arithmetic
-        k0, s0 = knowledge[i], support[i]
+        k0 = knowledge[i]
+        s0 = support[i] if heard_now[i] else adoption.support_after(0.0, 0.0, support[i], memory)
         spill = outside_spillover * pilot_adoption * (1.0 if outside[i] else 0.0)
         extra = spill + dissemination * (1.0 if b else 0.0)
         k1, s1 = adoption.reached(k0, s0, capacity[i], exposure[d] if d >= 0 else 0.0, spillover, extra)

@@ -353,8 +353,11 @@ def test_heard_support_sets_only_the_attendees_and_hands_the_work_arrays_back_ze
     heard, seats = np.zeros(n), np.zeros(n)
     adoption.peer_heard_into(heard, seats, adopted, infl, att, ea, ep, n_p)
     expected = np.where(seats > 0, heard / np.maximum(seats, 1.0), support)
+    expected_seats = seats.copy()
     got = support.copy()
-    adoption.heard_support_into(got, heard, seats, att, ea, 0.8)
+    marked = np.zeros(n, dtype=bool)
+    adoption.heard_support_into(got, heard, seats, att, ea, 0.8, marked)
     np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(marked, expected_seats > 0)
     assert not heard.any() and not seats.any()
     assert np.any(got != support) and np.any(got == support)  # some attended, some did not

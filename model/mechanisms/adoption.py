@@ -39,7 +39,7 @@ def peer_support_into(
     peer_heard_into(heard, seats, adopted, influence, attended, edge_agent, edge_platform, n_platforms)
     for i in range(support.shape[0]):
         support[i] = support_after(0.0, 0.0, support[i], memory)
-    heard_support_into(support, heard, seats, attended, edge_agent, memory)
+    heard_support_into(support, heard, seats, attended, edge_agent, memory, np.zeros(support.shape[0], np.bool_))
 
 
 @njit(cache=True)
@@ -73,9 +73,10 @@ def peer_heard_into(
 
 @njit(cache=True)
 def heard_support_into(support: np.ndarray, heard: np.ndarray, seats: np.ndarray, attended: np.ndarray,
-                       edge_agent: np.ndarray, memory: float) -> None:
+                       edge_agent: np.ndarray, memory: float, heard_now: np.ndarray) -> None:
     """:func:`support_after` of the organisations that attended a meeting (``seats`` > 0), over
-    the attended seats, handing ``heard`` and ``seats`` back all zero.
+    the attended seats, handing ``heard`` and ``seats`` back all zero and marking them in
+    ``heard_now``.
 
     Every other organisation's support is left as it is (the caller fades it): a large
     alliance's month passes over the attendees' seats instead of every organisation's
@@ -88,6 +89,7 @@ def heard_support_into(support: np.ndarray, heard: np.ndarray, seats: np.ndarray
                 support[a] = support_after(heard[a], seats[a], support[a], memory)
                 heard[a] = 0.0
                 seats[a] = 0.0
+                heard_now[a] = True
 
 
 @njit(cache=True)
@@ -110,6 +112,17 @@ def district_exposure(
             if adopted[i]:
                 num[d] += influence[i]
     return num / np.maximum(den, _TINY)
+
+
+@njit(cache=True)
+def district_weight(influence: np.ndarray, district: np.ndarray, n_districts: int) -> np.ndarray:
+    """Each district's organisations' total influence: :func:`district_exposure`'s denominator,
+    summed in the same order (influence is a fixed trait, so the compiled month takes it once)."""
+    den = np.zeros(n_districts)
+    for i in range(district.shape[0]):
+        if district[i] >= 0:
+            den[district[i]] += influence[i]
+    return den
 
 
 @njit(cache=True)
