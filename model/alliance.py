@@ -423,7 +423,9 @@ class AllianceModel(mesa.Model):
         # for new types); with several, finding which costs more than the dispatcher does
         overloads = getattr(compiled_month, "overloads", {})
         if len(overloads) == 1:
-            self._month_call = next(iter(overloads.values())).entry_point  # type: ignore[method-assign]
+            # dict.values, not OrderedDict.values: the ordered dict looks each key up again as it
+            # iterates, and hashing a signature of 85 numba types took about 40 us, once a run
+            self._month_call = next(iter(dict.values(overloads))).entry_point  # type: ignore[method-assign]
         return result
 
     def __getstate__(self) -> dict[str, Any]:
