@@ -311,25 +311,22 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     if c.on_peer_support:
         adoption.heard_support_into(support, w0, w1, came, aa, c.support_memory, heard_now)
     memory = c.support_memory if c.on_peer_support else 1.0  # 1.0: support as it was
-    # process 3's erosion of trust on idle platforms, once for each organisation with an
-    # active seat on one, over the seats
-    decay = 1.0 - c.trust_decay
-    eroded = np.zeros(n, dtype=np.bool_)
-    if c.on_trust:
-        for s in range(n_seats):
-            a = ea[s]
-            hit = seat_active[s] & idle[ep[s]] & (not eroded[a])
-            trust[a] = trust[a] * decay if hit else trust[a]
-            eroded[a] = eroded[a] | hit
-    # first pass: who promotes the practice, only adopters with resources behind them, members
-    # of a platform that still meets or organisations whose practice policy has embedded
-    # (adoption.district_exposure; its denominator, each district's influence, is fixed)
+    # first pass: process 3's erosion of trust on idle platforms, and who promotes the
+    # practice: only adopters with resources behind them, members of a platform that still
+    # meets or organisations whose practice policy has embedded (adoption.district_exposure;
+    # its denominator, each district's influence, is fixed)
     # (this pass and the ones below choose by selection, not by branches, wherever the
     # condition is a coin toss from one organisation or seat to the next (member or not,
     # adopted or not, seat active or not): a mispredicted branch costs about 15 cycles, more
     # than the arithmetic of both outcomes; adding 0.0 to a sum leaves it bit for bit the same)
+    decay = 1.0 - c.trust_decay
+    on_idle = np.zeros(n, dtype=np.bool_)
+    if c.on_trust:
+        for s in range(n_seats):
+            on_idle[ea[s]] = on_idle[ea[s]] | (seat_active[s] & idle[ep[s]])
     num = np.zeros(n_d)
     for i in range(n):
+        trust[i] = trust[i] * decay if on_idle[i] else trust[i]
         d = district[i]
         if d >= 0:
             st = stage[i]
