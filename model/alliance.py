@@ -37,6 +37,7 @@ from .mechanisms import adoption, any_per_row, csr_arrays, fade, funding, instit
 from .month import FIXED, INFO, config_record, mean_member_trust, record_index, tally_of
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
+from .pages import built_in_small_pages
 from .recording import MonthlyCollector
 from .scenario import Scenario, load_scenario
 from .structure import build_world
@@ -143,6 +144,7 @@ class AllianceModel(mesa.Model):
         Overrides of scenario parameters, e.g. ``facilitation_quality=0.3``.
     """
 
+    @built_in_small_pages  # a large model's construction stalled on huge pages (model.pages)
     def __init__(self, scenario: Scenario | str | None = None, *, rng: int | None = None,
                  agent_reporters: bool = False, **parameters: Any) -> None:
         if "seed" in parameters:
