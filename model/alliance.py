@@ -34,7 +34,7 @@ from .causes import (
 from .errors import LasimInputError
 from .kinds import GOVERNMENT_KINDS, KIND_INDEX, KINDS, LEVEL_INDEX, POLICY_KINDS, Stage
 from .mechanisms import adoption, any_per_row, csr_arrays, fade, funding, institutions, learning, membership
-from .month import FIXED, INFO, config_record, mean_member_trust, record_index, tally_of
+from .month import FIXED, INFO, OUT, config_record, mean_member_trust, record_index, tally_of
 from .month import month as compiled_month
 from .outcomes import SERIES_FIELDS, summarise
 from .pages import built_in_small_pages
@@ -377,12 +377,13 @@ class AllianceModel(mesa.Model):
         # the attendees' kernels add into these and leave them all zero (model.month.month)
         self._work = (np.zeros(w.n), np.zeros(w.n))
         n_p, n_d = w.n_platforms, len(w.district_names)
-        self._out = (
-            np.zeros(n_p, dtype=bool), np.zeros(w.edge_agent.shape[0], dtype=bool), np.zeros(n_p, dtype=bool),
-            np.zeros(n_p), np.zeros(n_p, dtype=bool), np.zeros(n_p), np.zeros(n_p), np.zeros(n_d),
-            np.zeros(n_d, dtype=np.int64), np.zeros(n_d, dtype=np.int64), np.zeros(n_p, dtype=np.int8),
-            np.zeros(len(INFO)),
-        )
+        # the month's per-month buffers (model.month.OUT), a few 2-D blocks as the fixed inputs
+        shapes = {"platform_b": (n_p, bool), "platform_f": (n_p, float), "att": (w.edge_agent.shape[0], bool),
+                  "dp": (n_d, float), "district_counts": (n_d, np.int64), "change": (n_p, np.int8),
+                  "info": (len(INFO), float)}
+        self._out = tuple(np.zeros((len(rows), shapes[block][0]) if rows else shapes[block][0],
+                                   dtype=shapes[block][1]) for block, rows in OUT)
+        self._out_rows = self._step_rows()
         self._record_index = record_index()
         self._empty_row = np.full(len(SERIES_FIELDS), np.nan)
         # process 1's donor flow and process 10's hazard depend on the month alone
@@ -411,7 +412,7 @@ class AllianceModel(mesa.Model):
                 self.last_case_study, self.district_policy, self.backed, self._was_idle, self.cost_by_payer,
                 self._away, self._tally)
 
-    def _month_call(self, *args: Any) -> tuple[bool, np.ndarray]:
+    def _month_call(self, *args: Any) -> bool:
         """:func:`model.month.month` of ``args``: through numba's dispatcher the first month, then its
         compiled version directly.
 
@@ -430,11 +431,25 @@ class AllianceModel(mesa.Model):
             self._month_call = next(iter(dict.values(overloads))).entry_point  # type: ignore[method-assign]
         return result
 
+    def _step_rows(self) -> tuple[np.ndarray, ...]:
+        """The rows of the month's buffers (:data:`model.month.OUT`) that :meth:`step` reads, in its order."""
+        named = {}
+        for (block, rows), buffer in zip(OUT, self._out, strict=True):
+            named.update(zip(rows, buffer, strict=True) if rows else [(block, buffer)])
+        return tuple(named[k] for k in ("idle", "funds", "gov_share", "home_trust", "ownership_before", "dp",
+                                        "dist_adopted", "dist_gov", "change", "info"))
+
     def __getstate__(self) -> dict[str, Any]:
-        # the compiled version kept by _month_call is not picklable: a copy finds it again
+        # the compiled version kept by _month_call is not picklable: a copy finds it again; the
+        # rows step() reads are views of the month's buffers, which a pickle would copy apart
         state = self.__dict__.copy()
         state.pop("_month_call", None)
+        state.pop("_out_rows", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._out_rows = self._step_rows()
 
     def _event(self, kind: str, text: str, cause: str | Callable[[], str] = "") -> None:
         # months counted from 1, as in the series and the summary: an event of step t
@@ -449,16 +464,15 @@ class AllianceModel(mesa.Model):
         p, t = self.params, self.month
         donor_on, hazard = self._calendar[t] if t < len(self._calendar) else self._calendar_month(t)
         donor_now = p.donor_share if donor_on else 0.0
-        ownership = self.ownership
         row = self._empty_row.copy()
         # the scalars cast: their types are part of the compiled version _month_call keeps
-        policy_changed, self.ownership = self._month_call(
+        policy_changed = self._month_call(
             int(t), self._config, bool(donor_on), float(donor_now),
             -1 if self._policy_month is None else int(self._policy_month), float(hazard), float(self.total_cost),
             self._state(), self._fixed, self._work, self._draw_key, self._out, row,
             self._record_index,
         )
-        met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, change, info = self._out
+        idle, funds, gov_share, home_trust, ownership, dp, dist_adopted, dist_gov, change, info = self._out_rows
         info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars
         # what paid for this month, kept for the causes of events
         self._paid = (donor_on, gov_share, ownership, funds)

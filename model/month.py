@@ -89,6 +89,12 @@ FIXED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("h_indptr", ()), ("h_indices", ()), ("h_data", ()), ("v_indptr", ()), ("v_indices", ()), ("v_data", ()),
 )
 
+#: The per-month buffers of :func:`month`, as :data:`FIXED`: each block's rows or, for a name alone, one array.
+OUT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("platform_b", ("met", "idle", "cases")), ("platform_f", ("funds", "gov_share", "home_trust", "ownership_before")),
+    ("att", ()), ("dp", ()), ("district_counts", ("dist_adopted", "dist_gov")), ("change", ()), ("info", ()),
+)
+
 #: Slots of the ``info`` buffer: what the month tells the model besides its arrays.
 INFO = ("pressure", "policy_makers_practising", "new_districts", "programme_reach", "scale_extent",
         "functioning_share", "cost", "newly_idle", "revived")
@@ -157,11 +163,13 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         The run's key of random numbers: each draw is a function of it, the month, the
         stream (:data:`model.draws.STREAMS`) and the row, computed where it is used.
     out
-        Per-month buffers the model reads for events: met, attended seats, idle,
-        funds, case studies, government share, members' mean trust per platform,
-        district pressure, adopting and all local governments per district, which platforms
-        stopped meeting (1) or met again (2) this month, ``info``. The month also sets the
-        state's ``was_idle`` to this month's ``idle``.
+        Per-month buffers the model reads for events (:data:`OUT` names them, a few rows of
+        2-D blocks as :data:`FIXED`): which platforms met, were idle and ran a case study;
+        their funds, government share, members' mean trust and ownership at the month's
+        start (the state's ``ownership`` is updated in place); attended seats; district
+        pressure; adopting and all local governments per district; which platforms stopped
+        meeting (1) or met again (2) this month; ``info``. The month also sets the state's
+        ``was_idle`` to this month's ``idle``.
     row, index
         The month's series row (filled at ``index[i]`` for :data:`RECORD_ORDER` ``[i]``).
 
@@ -182,7 +190,6 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     c = cfg[0]
     (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
      ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer, away, tally) = state
-    # ``ownership`` is replaced, not updated: the month's causes of events read the month's start
     # the fixed arrays come as a few 2-D blocks, one row each: every array handed to a compiled
     # function from Python costs about 45 ns a call to unbox (:data:`FIXED` names the rows)
     (seat_i, seat_f, seat_b, org_i, org_s, org_f, org_b, platform_i, platform_facilitation, district_pilot,
@@ -202,7 +209,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     platform_district, platform_level, platform_level_index = platform_i[0], platform_i[1], platform_i[2]
     district_communities, programme_order = district_i[0], district_i[1]
     w0, w1 = work
-    met, att, idle, funds, cases, gov_share, home_trust, dp, dist_adopted, dist_gov, change, info = out
+    platform_b, platform_f, att, dp, district_counts, change, info = out
+    met, idle, cases = platform_b[0], platform_b[1], platform_b[2]
+    funds, gov_share, home_trust, ownership_before = platform_f[0], platform_f[1], platform_f[2], platform_f[3]
+    dist_adopted, dist_gov = district_counts[0], district_counts[1]
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation
     # the kernels that take one draw per platform (and membership, one per seat) get them
@@ -500,10 +510,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         tally_changes(tally, moved, moved_from, n_moved, stage, level_group, kind, district, reach, scale_pop,
                       kind_count.shape[0])
 
-    # 11 donor distortion of ownership (a new array: the month's causes read the old one)
-    new_ownership = donor.update_ownership(
-        ownership, met if c.on_ownership else np.zeros(n_p, dtype=np.bool_), donor_now, c.cost_sharing,
-        c.donor_distortion if c.on_donor_distortion else 0.0, c.ownership_rate,
+    # 11 donor distortion of ownership (the month's start kept apart: the cost below and the
+    # month's causes of events read it)
+    ownership_before[:] = ownership
+    donor.update_ownership_into(
+        ownership, ownership_before, met if c.on_ownership else np.zeros(n_p, dtype=np.bool_), donor_now,
+        c.cost_sharing, c.donor_distortion if c.on_donor_distortion else 0.0, c.ownership_rate,
     )
 
     cost = funding.monthly_cost(met, platform_level, cases, c.meeting_cost, c.case_study_cost)
@@ -512,14 +524,15 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     members_paid = np.empty(n_p)
     government_paid = np.empty(n_p)
     for j in range(n_p):
-        members_paid[j] = c.cost_sharing if donor_on else max(c.cost_sharing, c.member_funding) * ownership[j]
-        government_paid[j] = gov_share[j] * ownership[j]
+        members_paid[j] = (c.cost_sharing if donor_on
+                           else max(c.cost_sharing, c.member_funding) * ownership_before[j])
+        government_paid[j] = gov_share[j] * ownership_before[j]
     paid = funding.cost_by_payer_kernel(met, platform_level, cases, c.meeting_cost, c.case_study_cost, donor_now,
                                         members_paid, government_paid)
     for k in range(paid.shape[0]):
         cost_by_payer[k] += paid[k]
     record(t, c, donor_on, cost, total_cost + cost, row, index, knowledge, trust, stage, seat_active, is_member,
-           fit, new_ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
+           fit, ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
            platform_seats, w0, tally)
@@ -537,7 +550,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         was_idle[j] = idle[j]
     info[_NEWLY_IDLE] = newly_idle
     info[_REVIVED] = revived
-    return policy_changed, new_ownership
+    return policy_changed
 
 
 @njit(cache=True)

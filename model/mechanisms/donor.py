@@ -20,9 +20,18 @@ def update_ownership(
     stops (004). Cost sharing matters only by shielding ownership from the donor:
     without distortion, how much the donor pays leaves ownership as it is.
     """
-    erode = distortion * donor_share * (1.0 - cost_sharing)
     out = np.empty(ownership.shape[0])
+    update_ownership_into(out, ownership, met, donor_share, cost_sharing, distortion, rate)
+    return out
+
+
+@njit(cache=True)
+def update_ownership_into(
+    out: np.ndarray, ownership: np.ndarray, met: np.ndarray, donor_share: float, cost_sharing: float,
+    distortion: float, rate: float = 0.1,
+) -> None:
+    """:func:`update_ownership` written into ``out`` (the compiled month keeps the month's start apart)."""
+    erode = distortion * donor_share * (1.0 - cost_sharing)
     for j in range(ownership.shape[0]):
         build = rate * (1.0 if met[j] else 0.0)
         out[j] = min(max(ownership[j] + build * (1.0 - ownership[j]) - erode * ownership[j], 0.0), 1.0)
-    return out
