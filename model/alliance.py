@@ -274,6 +274,9 @@ class AllianceModel(mesa.Model):
         w = self.world
         self._tally = tally_of(self.stage, self._level_group, w.kind, w.district, w.reach, self._scale_pop,
                                len(KINDS), len(w.district_names))
+        # the month updates every state array in place, so one tuple of them serves every month
+        # (a pickle or deep copy keeps it pointing at the copied arrays: it memoises them)
+        self._state_arrays = self._state()
         # the month's random numbers are functions of this key, the month, the process and the
         # row (model.draws): the same seed gives each process the same draws whatever else runs,
         # so a knock-out changes only what it switches off
@@ -469,7 +472,7 @@ class AllianceModel(mesa.Model):
         policy_changed = self._month_call(
             int(t), self._config, bool(donor_on), float(donor_now),
             -1 if self._policy_month is None else int(self._policy_month), float(hazard), float(self.total_cost),
-            self._state(), self._fixed, self._work, self._draw_key, self._out, row,
+            self._state_arrays, self._fixed, self._work, self._draw_key, self._out, row,
             self._record_index,
         )
         idle, funds, gov_share, home_trust, ownership, dp, dist_adopted, dist_gov, change, info = self._out_rows
