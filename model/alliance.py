@@ -373,10 +373,17 @@ class AllianceModel(mesa.Model):
         }
         # 32-bit indices: a large run's month streams its index arrays from memory every pass
         kinds = {"i": np.int32, "s": np.int8, "f": np.float64, "b": np.bool_}
-        self._fixed = tuple(
-            np.stack([arrays[r] for r in rows], dtype=kinds[block[-1]]) if rows else arrays[block]
-            for block, rows in FIXED
-        )
+        fixed, starts = [], []
+        for block, rows in FIXED:
+            if block == "ragged_at":
+                fixed.append(np.concatenate(starts))
+            elif block.startswith("ragged_"):  # the small arrays end to end (model.month.FIXED)
+                parts = [np.asarray(arrays[r], dtype=np.int64 if block[-1] == "i" else np.float64) for r in rows]
+                starts.append(np.cumsum([0] + [len(x) for x in parts], dtype=np.int64))
+                fixed.append(np.concatenate(parts))
+            else:
+                fixed.append(np.stack([arrays[r] for r in rows], dtype=kinds[block[-1]]))
+        self._fixed = tuple(fixed)
         # the attendees' kernels add into these and leave them all zero (model.month.month)
         self._work = (np.zeros(w.n), np.zeros(w.n))
         n_p, n_d = w.n_platforms, len(w.district_names)
