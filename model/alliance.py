@@ -109,8 +109,8 @@ def _revives_words(base: Money, ownership: float, government: float, funds: floa
 
 def _calendar_month(t: int, project_months: int, gap_start: int, gap_months: int, fade_scale: float,
                     fade_shape: float) -> tuple[bool, float]:
-    return (funding.donor_active(t, project_months, gap_start, gap_months),
-            fade.weibull_hazard(t - project_months, fade_scale, fade_shape))
+    return (bool(funding.donor_active(t, project_months, gap_start, gap_months)),
+            float(fade.weibull_hazard(t - project_months, fade_scale, fade_shape)))
 
 
 @lru_cache(maxsize=64)
@@ -369,7 +369,7 @@ class AllianceModel(mesa.Model):
             "programme_order": self._programme_order, "level_count": self._level_count,
             "kind_count": self._kind_count, "agent_indptr": agent_indptr, "platform_indptr": platform_indptr,
             "h_indptr": h_indptr, "h_indices": h_indices, "h_data": h_data, "v_indptr": v_indptr,
-            "v_indices": v_indices, "v_data": v_data,
+            "v_indices": v_indices, "v_data": v_data, "record_index": record_index(),
         }
         # 32-bit indices: a large run's month streams its index arrays from memory every pass
         kinds = {"i": np.int32, "s": np.int8, "f": np.float64, "b": np.bool_}
@@ -385,7 +385,7 @@ class AllianceModel(mesa.Model):
                 fixed.append(np.stack([arrays[r] for r in rows], dtype=kinds[block[-1]]))
         self._fixed = tuple(fixed)
         # the attendees' kernels add into these and leave them all zero (model.month.month)
-        self._work = (np.zeros(w.n), np.zeros(w.n))
+        self._work = np.zeros((2, w.n))
         n_p, n_d = w.n_platforms, len(w.district_names)
         # the month's per-month buffers (model.month.OUT), a few 2-D blocks as the fixed inputs
         shapes = {"platform_b": (n_p, bool), "platform_f": (n_p, float), "att": (w.edge_agent.shape[0], bool),
@@ -394,12 +394,18 @@ class AllianceModel(mesa.Model):
         self._out = tuple(np.zeros((len(rows), shapes[block][0]) if rows else shapes[block][0],
                                    dtype=shapes[block][1]) for block, rows in OUT)
         self._out_rows = self._step_rows()
-        self._record_index = record_index()
         self._empty_row = np.full(len(SERIES_FIELDS), np.nan)
         # process 1's donor flow and process 10's hazard depend on the month alone
         self._calendar = _calendar(p.horizon_months, p.project_months, p.funding_gap_start, p.funding_gap_months,
                                    p.fade_scale_months, p.fade_shape)
         self._any_scale_pop = bool(self._scale_pop.any())
+        # months the step checks every month: the project's last (or the run's), the month survival
+        # is measured, the run's last
+        self._project_months = p.project_months
+        self._project_end = (p.project_months - 1 if 0 < p.project_months < p.horizon_months
+                             else p.horizon_months - 1)
+        self._sustain_month = p.project_months - 1 + p.sustain_horizon_months
+        self._last_month = p.horizon_months - 1
         self._districts_seen = self.district_policy.copy()
 
     def _seat_indices(self) -> tuple[np.ndarray, ...]:
@@ -475,12 +481,11 @@ class AllianceModel(mesa.Model):
         donor_on, hazard = self._calendar[t] if t < len(self._calendar) else self._calendar_month(t)
         donor_now = p.donor_share if donor_on else 0.0
         row = self._empty_row.copy()
-        # the scalars cast: their types are part of the compiled version _month_call keeps
+        # the scalars' types are part of the compiled version _month_call keeps: the month and
+        # policy month are ints, the calendar's values a bool and floats, the cost a float
         policy_changed = self._month_call(
-            int(t), self._config, bool(donor_on), float(donor_now),
-            -1 if self._policy_month is None else int(self._policy_month), float(hazard), float(self.total_cost),
-            self._state_arrays, self._fixed, self._work, self._draw_key, self._out, row,
-            self._record_index,
+            t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
+            self.total_cost, self._state_arrays, self._fixed, self._work, self._draw_key, self._out, row,
         )
         idle, funds, gov_share, home_trust, ownership, dp, dist_adopted, dist_gov, change, info = self._out_rows
         info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars
@@ -489,7 +494,7 @@ class AllianceModel(mesa.Model):
         self._pressure = float(info[0])
         self._institution_events(t, policy_changed, info, dp, dist_adopted, dist_gov)
         self._follow_cohort(t)
-        self.total_cost += float(info[6])
+        self.total_cost += info[6]
         self.metric_row = row
         self._month_events(t, idle, funds, donor_on, home_trust, change, info)
         self.month += 1
@@ -537,12 +542,11 @@ class AllianceModel(mesa.Model):
             self._scaled_cause = self._scale_cause(self.stage >= _ADOPTED)
             self._event("scaled", f"innovation has scaled: {p.scale_share:.0%} adoption beyond the pilots",
                         self._scaled_cause)
-        project_end = p.project_months - 1 if 0 < p.project_months < p.horizon_months else p.horizon_months - 1
-        if t == project_end and self._functioning_month is None:
+        if t == self._project_end and self._functioning_month is None:
             self._not_functioning = self._not_functioning_cause(idle, home_trust, funds)
             when = "by the end of the project" if t < p.horizon_months - 1 else f"in {p.horizon_months} months"
             self._event("functioning", f"the alliance is not functioning {when}", self._not_functioning)
-        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+        if t == self._sustain_month and self._cohort is not None:
             self._survival_detail = self._survival_breakdown(t, idle)
 
         # plain-words events for the trainer's feed
@@ -562,7 +566,7 @@ class AllianceModel(mesa.Model):
             changed = np.flatnonzero(change)
             self._platform_batches.append((len(self._events), t, donor_on, changed, change[changed],
                                            self._paid[2][changed], self._paid[1][changed], funds[changed]))
-        if t == p.horizon_months - 1:
+        if t == self._last_month:
             self._verdict(t, self.stage >= _ADOPTED)
 
     @property
@@ -610,10 +614,9 @@ class AllianceModel(mesa.Model):
         return events
 
     def _follow_cohort(self, t: int) -> None:
-        p = self.params
-        if t == p.project_months - 1:
+        if t == self._project_months - 1:
             self._cohort = self.stage >= _ADOPTED
-        if t == p.project_months - 1 + p.sustain_horizon_months and self._cohort is not None:
+        if t == self._sustain_month and self._cohort is not None:
             n = np.count_nonzero(self._cohort)
             self._survival = np.count_nonzero(self._cohort & (self.stage >= _ADOPTED)) / n if n else math.nan
 

@@ -88,7 +88,7 @@ FIXED: tuple[tuple[str, tuple[str, ...]], ...] = (
                "has_home")),
     ("ragged_i", ("platform_district", "platform_level", "platform_level_index", "district_pilot",
                   "district_communities", "programme_order", "agent_indptr", "platform_indptr", "h_indptr",
-                  "h_indices", "v_indptr", "v_indices")),
+                  "h_indices", "v_indptr", "v_indices", "record_index")),
     ("ragged_f", ("platform_facilitation", "district_influence", "level_count", "kind_count", "h_data", "v_data")),
     ("ragged_at", ()),
 )
@@ -147,7 +147,7 @@ _DTYPES: dict[tuple, np.dtype] = {}
 
 
 @njit(cache=True)
-def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, fixed, work, key, out, row, index):
+def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, fixed, work, key, out, row):
     """One month, processes 1 to 11 (docs/ODD.md, section 3), then its record.
 
     Parameters
@@ -169,7 +169,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         The fixed arrays of the world and of the model, rows of a few 2-D blocks
         (:data:`FIXED`, built by ``AllianceModel._compile_inputs``).
     work
-        Two float arrays, one value per organisation, all zero on entry and on return: the
+        Two rows of floats, one value per organisation, all zero on entry and on return: the
         attendees' kernels add into them instead of zeroing new ones every month.
     key
         The run's key of random numbers: each draw is a function of it, the month, the
@@ -182,8 +182,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         pressure; adopting and all local governments per district; which platforms stopped
         meeting (1) or met again (2) this month; ``info``. The month also sets the state's
         ``was_idle`` to this month's ``idle``.
-    row, index
-        The month's series row (filled at ``index[i]`` for :data:`RECORD_ORDER` ``[i]``).
+    row
+        The month's series row (filled at ``record_index[i]``, a row of the fixed inputs, for
+        :data:`RECORD_ORDER` ``[i]``).
 
     Returns
     -------
@@ -220,14 +221,14 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     district_communities, programme_order, agent_indptr, platform_indptr = (
         ragged_row(ragged_i, at, 4), ragged_row(ragged_i, at, 5), ragged_row(ragged_i, at, 6),
         ragged_row(ragged_i, at, 7))
-    h_indptr, h_indices, v_indptr, v_indices = (
+    h_indptr, h_indices, v_indptr, v_indices, index = (
         ragged_row(ragged_i, at, 8), ragged_row(ragged_i, at, 9), ragged_row(ragged_i, at, 10),
-        ragged_row(ragged_i, at, 11))
+        ragged_row(ragged_i, at, 11), ragged_row(ragged_i, at, 12))
     af = at[_RAGGED_I:]
     platform_facilitation, district_influence, level_count, kind_count, h_data, v_data = (
         ragged_row(ragged_f, af, 0), ragged_row(ragged_f, af, 1), ragged_row(ragged_f, af, 2),
         ragged_row(ragged_f, af, 3), ragged_row(ragged_f, af, 4), ragged_row(ragged_f, af, 5))
-    w0, w1 = work
+    w0, w1 = work[0], work[1]
     platform_b, platform_f, att, dp, district_counts, change, info = out
     met, idle, cases = platform_b[0], platform_b[1], platform_b[2]
     funds, gov_share, home_trust, ownership_before = platform_f[0], platform_f[1], platform_f[2], platform_f[3]
