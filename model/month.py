@@ -161,10 +161,10 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         changed (-1: not yet), process 10's Weibull hazard this month and the spending
         before this month.
     state
-        The model's state arrays, updated in place (see ``AllianceModel._state``), among them
-        the spending so far by payer (:data:`model.mechanisms.funding.PAYERS`) and, last, the
-        record's counts of adopters (:func:`tally_of`), updated where a stage changes
-        (:func:`tally_changes`).
+        The model's state arrays, updated in place (see ``AllianceModel._state``; some are
+        rows of 2-D blocks, ``model.alliance.STATE_BLOCKS``), among them the spending so far
+        by payer (:data:`model.mechanisms.funding.PAYERS`) and, last, the record's counts of
+        adopters (:func:`tally_of`), updated where a stage changes (:func:`tally_changes`).
     fixed
         The fixed arrays of the world and of the model, rows of a few 2-D blocks
         (:data:`FIXED`, built by ``AllianceModel._compile_inputs``).
@@ -201,8 +201,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     turn would compute them: no pass reads what a later process writes.
     """
     c = cfg[0]
-    (knowledge, trust, support, stage, abandoned, tenure, decision_maker, seat_active, is_member, fit,
-     ownership, last_meeting, last_case_study, district_policy, backed, was_idle, cost_by_payer, away, tally) = state
+    (org_floats, org_flags, stage, tenure, seat_flags, fit, ownership, platform_months, district_policy, backed,
+     was_idle, cost_by_payer, tally) = state
+    knowledge, trust, support = org_floats[0], org_floats[1], org_floats[2]
+    abandoned, decision_maker, is_member = org_flags[0], org_flags[1], org_flags[2]
+    seat_active, away = seat_flags[0], seat_flags[1]
+    last_meeting, last_case_study = platform_months[0], platform_months[1]
     # the fixed arrays come as a few blocks, one row each (:data:`FIXED` names the rows)
     seat_i, seat_f, seat_b, org_i, org_s, org_f, org_b, ragged_i, ragged_f, at = fixed
     ea, ep, agent_seats, platform_seats = seat_i[0], seat_i[1], seat_i[2], seat_i[3]
