@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from model import AllianceModel, list_scenarios, load_scenario, run_scenario
+from model.alliance import STATE_BLOCKS
 from model.kinds import Stage
 from model.outcomes import SERIES_FIELDS, SUMMARY_FIELDS
 from model.runner import replication_seeds
@@ -52,14 +53,21 @@ def test_same_seed_gives_identical_series_and_different_seeds_differ(default_sce
     assert not a.series.equals(c.series)
 
 
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 @pytest.mark.parametrize("seed", [3, 4, 5])
-def test_a_model_pickled_mid_run_goes_on_as_the_original(seed):
+def test_a_model_pickled_mid_run_goes_on_as_the_original(seed, how):
+    import copy as copying
     import pickle
 
-    # the model keeps the compiled month it calls, which does not pickle, and platform
-    # events as arrays until read: a copy must run on to the same series and events
+    # the model keeps the compiled month it calls, which does not pickle, platform events
+    # as arrays until read, and state arrays that are rows of the blocks the month updates:
+    # a copy must run on to the same series and events
     model = AllianceModel("funding_gap", rng=seed).run(40)
-    copy = pickle.loads(pickle.dumps(model))
+    copy = pickle.loads(pickle.dumps(model)) if how == "pickle" else copying.deepcopy(model)
+    for block, rows in STATE_BLOCKS:
+        for k, row in enumerate(rows):
+            assert np.shares_memory(getattr(copy, row), getattr(copy, block)[k]), row
+            assert not np.shares_memory(getattr(copy, row), getattr(model, block)), row
     model.run()
     copy.run()
     pd.testing.assert_frame_equal(model.series(), copy.series())
