@@ -371,7 +371,7 @@ class AllianceModel(mesa.Model):
             "private_seat": self._private_seat, "kind": w.kind, "district": w.district, "reach": w.reach,
             "level_group": self._level_group, "fit_index": self._fit_index, "home": self._home,
             "capacity": w.capacity, "influence": w.influence, "engagement": w.engagement, "threshold": w.threshold,
-            "dm_base": self._dm_base, "in_pilot": w.in_pilot, "policy_maker": self._policy_maker,
+            "dm_base": self._dm_base, "policy_maker": self._policy_maker,
             "institutional_kind": self._institutional_kind, "local_gov": self._local_gov, "outside": self._outside,
             "local": self._local, "scale_pop": self._scale_pop, "has_home": self._has_home,
             "platform_district": w.platform_district, "platform_level": w.platform_level,
@@ -412,9 +412,10 @@ class AllianceModel(mesa.Model):
         self._calendar = _calendar(p.horizon_months, p.project_months, p.funding_gap_start, p.funding_gap_months,
                                    p.fade_scale_months, p.fade_shape)
         self._any_scale_pop = bool(self._scale_pop.any())
-        # months the step checks every month: the project's last (or the run's), the month survival
-        # is measured, the run's last
-        self._project_months = p.project_months
+        # months the step checks every month: the project's last (the cohort is taken then), the
+        # project's last or the run's (functioning is judged then), the month survival is measured,
+        # the run's last
+        self._cohort_month = p.project_months - 1
         self._project_end = (p.project_months - 1 if 0 < p.project_months < p.horizon_months
                              else p.horizon_months - 1)
         self._sustain_month = p.project_months - 1 + p.sustain_horizon_months
@@ -644,7 +645,7 @@ class AllianceModel(mesa.Model):
         return events
 
     def _follow_cohort(self, t: int) -> None:
-        if t == self._project_months - 1:
+        if t == self._cohort_month:
             self._cohort = self.stage >= _ADOPTED
         if t == self._sustain_month and self._cohort is not None:
             n = np.count_nonzero(self._cohort)

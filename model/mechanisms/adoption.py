@@ -104,14 +104,11 @@ def district_exposure(
 ) -> np.ndarray:
     """Influence-weighted share of ``adopted`` (those promoting it) among each district's organisations."""
     num = np.zeros(n_districts)
-    den = np.zeros(n_districts)
     for i in range(district.shape[0]):
         d = district[i]
-        if d >= 0:  # national organisations (district -1) belong to no district
-            den[d] += influence[i]
-            if adopted[i]:
-                num[d] += influence[i]
-    return num / np.maximum(den, _TINY)
+        if d >= 0 and adopted[i]:  # national organisations (district -1) belong to no district
+            num[d] += influence[i]
+    return num / np.maximum(district_weight(influence, district, n_districts), _TINY)
 
 
 @njit(cache=True)
