@@ -384,8 +384,12 @@ class AllianceModel(mesa.Model):
             "h_indptr": h_indptr, "h_indices": h_indices, "h_data": h_data, "v_indptr": v_indptr,
             "v_indices": v_indices, "v_data": v_data, "record_index": record_index(),
         }
-        # 32-bit indices: a large run's month streams its index arrays from memory every pass
-        kinds = {"i": np.int32, "s": np.int8, "f": np.float64, "b": np.bool_}
+        # 32-bit indices: a large run's month streams its index arrays from memory every pass;
+        # unsigned where no row holds -1, because numba wraps a signed index (-1: the last
+        # element) with a compare and a select at every gather, and cannot prove one read from
+        # an array non-negative (the seats' and homes' indices unsigned: a 10,000-organisation
+        # month 41 -> 37 ns, benchmarks/README.md)
+        kinds = {"i": np.int32, "u": np.uint32, "s": np.int8, "f": np.float64, "b": np.bool_}
         fixed, starts = [], []
         for block, rows in FIXED:
             if block == "ragged_at":
@@ -395,7 +399,10 @@ class AllianceModel(mesa.Model):
                 starts.append(np.cumsum([0] + [len(x) for x in parts], dtype=np.int64))
                 fixed.append(np.concatenate(parts))
             else:
-                fixed.append(np.stack([arrays[r] for r in rows], dtype=kinds[block[-1]]))
+                rows_of = [np.asarray(arrays[r]) for r in rows]
+                if block[-1] == "u" and any(x.size and x.min() < 0 for x in rows_of):
+                    raise RuntimeError(f"{block}: a negative index cannot be unsigned")
+                fixed.append(np.stack(rows_of, dtype=kinds[block[-1]], casting="unsafe"))
         self._fixed = tuple(fixed)
         # the attendees' kernels add into these and leave them all zero (model.month.month)
         self._work = np.zeros((2, w.n))

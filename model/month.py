@@ -71,17 +71,20 @@ RECORD_ORDER: tuple[str, ...] = (
 )
 
 #: The fixed inputs of :func:`month`: each block's rows (one name each) or, for a name alone, one array.
-#: A block's name ends in its type: ``i`` 32-bit integers, ``s`` 8-bit ones, ``f`` floats, ``b`` booleans.
+#: A block's name ends in its type: ``i`` 32-bit integers, ``u`` unsigned ones (indices that are never
+#: -1: numba checks a signed index for -1 at every read), ``s`` 8-bit integers, ``f`` floats,
+#: ``b`` booleans.
 #: The small arrays (per platform, per district, the index arrays) lie end to end in the two
 #: ``ragged`` blocks (64-bit integers and floats), row ``k`` of each from ``ragged_at[k]`` to
 #: ``ragged_at[k + 1]``, the integers' starts first: every array handed to a compiled function
 #: costs about 41 ns a call to unbox, a tenth of a default month's fixed cost.
 FIXED: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("seat_i", ("edge_agent", "edge_platform", "agent_seats", "platform_seats")),
+    ("seat_u", ("edge_agent", "edge_platform", "agent_seats", "platform_seats")),
     ("seat_f", ("engagement_seat", "influence_seat", "facilitation_seat", "join_allocating", "leave_allocating",
                 "join_not_allocating", "leave_not_allocating")),
     ("seat_b", ("edge_linking", "champion_seat", "gov_seat", "hard_seat", "marginalised_seat", "private_seat")),
-    ("org_i", ("district", "reach", "fit_index", "home")),
+    ("org_i", ("district", "reach")),
+    ("org_u", ("fit_index", "home")),
     ("org_s", ("kind", "level_group")),
     ("org_f", ("capacity", "influence", "engagement", "threshold", "dm_base")),
     ("org_b", ("policy_maker", "institutional_kind", "local_gov", "outside", "local", "scale_pop",
@@ -208,13 +211,14 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     seat_active, away = seat_flags[0], seat_flags[1]
     last_meeting, last_case_study = platform_months[0], platform_months[1]
     # the fixed arrays come as a few blocks, one row each (:data:`FIXED` names the rows)
-    seat_i, seat_f, seat_b, org_i, org_s, org_f, org_b, ragged_i, ragged_f, at = fixed
-    ea, ep, agent_seats, platform_seats = seat_i[0], seat_i[1], seat_i[2], seat_i[3]
+    seat_u, seat_f, seat_b, org_i, org_u, org_s, org_f, org_b, ragged_i, ragged_f, at = fixed
+    ea, ep, agent_seats, platform_seats = seat_u[0], seat_u[1], seat_u[2], seat_u[3]
     (engagement_seat, influence_seat, facilitation_seat, join_allocating, leave_allocating, join_not_allocating,
      leave_not_allocating) = (seat_f[0], seat_f[1], seat_f[2], seat_f[3], seat_f[4], seat_f[5], seat_f[6])
     edge_linking, champion_seat, gov_seat, hard_seat, marginalised_seat, private_seat = (
         seat_b[0], seat_b[1], seat_b[2], seat_b[3], seat_b[4], seat_b[5])
-    district, reach, fit_index, home = org_i[0], org_i[1], org_i[2], org_i[3]
+    district, reach = org_i[0], org_i[1]
+    fit_index, home = org_u[0], org_u[1]
     kind, level_group = org_s[0], org_s[1]
     capacity, influence, engagement, threshold, dm_base = org_f[0], org_f[1], org_f[2], org_f[3], org_f[4]
     policy_maker, institutional_kind, local_gov, outside, local, scale_pop, has_home = (
@@ -402,7 +406,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     advantage, external, imitation = c.relative_advantage, c.external_influence, c.imitation
     on_turnover, turnover_rate, on_membership = c.on_turnover, c.turnover_rate, c.on_membership
     # the organisations whose stage changed (and from what), for the record's tally
-    moved = np.empty(n, dtype=np.int32)
+    moved = np.empty(n, dtype=np.uint32)  # unsigned: an index (see FIXED)
     moved_from = np.empty(n, dtype=stage.dtype)
     n_moved = 0
     for i in range(n):
