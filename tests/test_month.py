@@ -85,3 +85,21 @@ def test_the_tally_kept_as_stages_change_equals_a_recount_every_month(scenario, 
                            len(KINDS), len(w.district_names))
         np.testing.assert_array_equal(model._tally, recount, err_msg=f"month {model.month}")
     assert changed > 0 and np.count_nonzero(model.abandoned) > 0  # adoption and abandonment both happened
+
+
+def test_unsigned_index_blocks_hold_the_indices_and_refuse_a_negative():
+    """The ``u`` blocks of FIXED are unsigned (numba checks a signed index for -1 at every
+    read); a -1 in one of their rows would wrap to 2**32 - 1, so building them refuses it."""
+    from model.month import FIXED
+
+    m = AllianceModel("default", rng=3)
+    for (block, _rows), arr in zip(FIXED, m._fixed, strict=True):
+        if block.endswith("_u"):
+            assert arr.dtype == np.uint32
+    u_rows = {r for block, rows in FIXED if block.endswith("_u") for r in rows}
+    assert {"edge_agent", "edge_platform", "home", "fit_index"} <= u_rows
+    seat_u = m._fixed[[b for b, _ in FIXED].index("seat_u")]
+    assert np.array_equal(seat_u[0], m.world.edge_agent)
+    m._home[0] = -1
+    with pytest.raises(RuntimeError, match="org_u: a negative index"):
+        m._compile_inputs()
