@@ -55,7 +55,8 @@ from .mechanisms import (
 )
 from .outcomes import SERIES_FIELDS
 
-_AWARE, _ADOPTED, _INSTITUTIONALISED = int(Stage.AWARE), int(Stage.ADOPTED), int(Stage.INSTITUTIONALISED)
+_AWARE, _TRIALLING, _ADOPTED, _INSTITUTIONALISED = (int(Stage.AWARE), int(Stage.TRIALLING), int(Stage.ADOPTED),
+                                                int(Stage.INSTITUTIONALISED))
 
 #: The order in which :func:`record` computes the month's series; ``record_index``
 #: maps it onto :data:`model.outcomes.SERIES_FIELDS` (handed in, so a change of that
@@ -427,11 +428,13 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             thr = threshold[i] * (1.0 + penalty * (1.0 if abandoned[i] else 0.0))
             scale = threshold_scale * (1.0 - policy_effect * (1.0 if b else 0.0))
             ready = adoption.is_ready(knowledge[i], fit_ext[fit_index[i]], advantage, thr, scale)
-            # adopters' draws are not used (drawn anyway: a branch on the stage would be a coin toss)
-            u = uniform(s_adopt, i)
+            # adoption.next_stage, with the Bass draw computed only for the few that trial (the
+            # branch that spares them the exponential spares the others the draw)
             before = stage[i]
-            stage[i] = adoption.next_stage(before, ready, knowledge[i], support[i], external, imitation,
-                                           b and institutional_kind[i], u)
+            st = adoption.trial_stage(before, ready, knowledge[i], support[i])
+            if st == _TRIALLING and adoption.bass_adopts(uniform(s_adopt, i), external, imitation, support[i]):
+                st = _ADOPTED
+            stage[i] = adoption.institutional_stage(st, b and institutional_kind[i])
             # few organisations change stage in a month: noted here, counted after the pass
             moved[n_moved] = i
             moved_from[n_moved] = before

@@ -556,6 +556,28 @@ class TestAdoption:
         assert got.dtype == stage.dtype
         np.testing.assert_array_equal(stage, before)  # a pure function: the input is not modified
 
+    def test_the_stage_steps_taken_apart_give_next_stage(self):
+        """The compiled month calls next_stage's three steps itself, to draw the Bass number only
+        for the organisations that trial; taken apart they must give next_stage's stage."""
+        import itertools
+
+        for st, ready, k, sup, inst, u in itertools.product(
+            range(5), (False, True), (0.0, 0.1), (0.0, 0.2), (False, True), (0.01, 0.5, 0.99)
+        ):
+            mid = adoption.trial_stage(st, ready, k, sup)
+            assert mid in (st, Stage.AWARE, Stage.TRIALLING)
+            after = mid
+            if mid == Stage.TRIALLING and adoption.bass_adopts(u, 0.05, 1.0, sup):
+                after = Stage.ADOPTED
+            after = adoption.institutional_stage(after, inst)
+            assert after == adoption.next_stage(st, ready, k, sup, 0.05, 1.0, inst, u)
+        # the Bass step alone: adopts below the hazard 1 - exp(-(p + q s)), not above it
+        hazard = 1.0 - np.exp(-(0.05 + 1.0 * 0.2))
+        assert adoption.bass_adopts(hazard - 1e-9, 0.05, 1.0, 0.2)
+        assert not adoption.bass_adopts(hazard, 0.05, 1.0, 0.2)
+        assert adoption.institutional_stage(Stage.ADOPTED, True) == Stage.INSTITUTIONALISED
+        assert adoption.institutional_stage(Stage.TRIALLING, True) == Stage.TRIALLING
+
     def test_adopted_stay_adopted_and_institutionalised_stay_institutionalised_when_not_ready(self):
         stage = np.array([Stage.ADOPTED, Stage.INSTITUTIONALISED], dtype=np.int8)
         got = adoption.adopt(stage, np.zeros(2, bool), np.zeros(2), np.zeros(2), 1.0, 3.0, np.zeros(2, bool),

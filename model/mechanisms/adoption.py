@@ -216,6 +216,17 @@ def adopt_into(
 def next_stage(stage: int, ready: bool, knowledge: float, support: float, external: float, imitation: float,
                institutional: bool, u: float) -> int:
     """:func:`adopt` of one organisation: its stage after the month."""
+    st = trial_stage(stage, ready, knowledge, support)
+    if st == _TRIALLING and bass_adopts(u, external, imitation, support):
+        st = _ADOPTED
+    return institutional_stage(st, institutional)
+
+
+@njit(cache=True)
+def trial_stage(stage: int, ready: bool, knowledge: float, support: float) -> int:
+    """:func:`next_stage` up to the Bass draw: unaware organisations that learn something (or are
+    ready) become aware; aware ones that are ready start trialling, trialling ones that are not
+    go back to aware."""
     st = stage
     if st == _UNAWARE and (knowledge > 0.05 or support > 0 or ready):
         st = _AWARE
@@ -223,11 +234,19 @@ def next_stage(stage: int, ready: bool, knowledge: float, support: float, extern
         st = _TRIALLING
     elif st == _TRIALLING and not ready:
         st = _AWARE
-    if st == _TRIALLING and u < 1.0 - np.exp(-(external + imitation * support)):
-        st = _ADOPTED
-    if st == _ADOPTED and institutional:
-        st = _INSTITUTIONALISED
     return st
+
+
+@njit(cache=True)
+def bass_adopts(u: float, external: float, imitation: float, support: float) -> bool:
+    """Whether a trialling organisation with draw ``u`` adopts: the Bass hazard ``1 - exp(-(p + q * support))``."""
+    return u < 1.0 - np.exp(-(external + imitation * support))
+
+
+@njit(cache=True)
+def institutional_stage(stage: int, institutional: bool) -> int:
+    """:func:`next_stage`'s last step: an adopter where policy backs the practice is institutionalised."""
+    return _INSTITUTIONALISED if stage == _ADOPTED and institutional else stage
 
 
 @njit(cache=True)
