@@ -527,11 +527,16 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     if hazard > 0 and c.on_fade:
         n_moved = 0
         for i in range(n):
+            u = uniform(s_fade, i)
+            # protection is never negative, so nobody with a draw at or above the hazard itself
+            # abandons (fade.abandons): a rare branch, and the others skip working it out
+            if u >= hazard:
+                continue
             h = home[i]
             owned = ownership[h] if is_member[i] & has_home[i] & (not idle[h]) else 0.0
             protection = c.support_protection * max(c.policy_protection * (1.0 if backed[fit_index[i]] else 0.0),
                                                     owned)
-            if (stage[i] == _ADOPTED) & fade.abandons(hazard, protection, uniform(s_fade, i)):
+            if (stage[i] == _ADOPTED) & fade.abandons(hazard, protection, u):
                 stage[i] = _AWARE
                 knowledge[i] = 0.5 * knowledge[i]
                 abandoned[i] = True
