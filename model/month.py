@@ -360,7 +360,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # than the arithmetic of both outcomes; adding 0.0 to a sum leaves it bit for bit the same)
     decay = 1.0 - c.trust_decay
     on_idle = np.zeros(n, dtype=np.bool_)
-    if c.on_trust:
+    # while every platform meets (most months of a funded project) no seat is on an idle one
+    if c.on_trust and idle.any():
         for s in range(n_seats):
             on_idle[ea[s]] = on_idle[ea[s]] | (seat_active[s] & idle[ep[s]])
     num = np.zeros(n_d)
