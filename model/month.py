@@ -366,7 +366,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             on_idle[ea[s]] = on_idle[ea[s]] | (seat_active[s] & idle[ep[s]])
     num = np.zeros(n_d)
     for i in range(n):
-        trust[i] = trust[i] * decay if on_idle[i] else trust[i]
+        if on_idle[i]:  # a branch: the members of one platform are neighbours, so it is predictable
+            trust[i] = trust[i] * decay
         d = district[i]
         if d >= 0:
             st = stage[i]
