@@ -554,16 +554,18 @@ class AllianceModel(mesa.Model):
                                      int(np.count_nonzero(self._policy_maker))))
         if info[2]:
             for d in (self.district_policy & ~self._districts_seen).nonzero()[0].tolist():
+                # the causes worded when read, as the platforms' (a large alliance has hundreds of
+                # these events a run, and a sweep reads none)
                 self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget",
-                            district_cause(float(dp[d]), p.government_involvement, p.district_policy_threshold,
-                                           int(dist_adopted[d]), int(dist_gov[d])))
+                            partial(district_cause, float(dp[d]), p.government_involvement,
+                                    p.district_policy_threshold, int(dist_adopted[d]), int(dist_gov[d])))
             self._districts_seen = self.district_policy.copy()
         k = int(info[3])
         if k > self._reached:
             for d in self._programme_order[self._reached:k].tolist():
                 self._event("programme", f"the government programme reaches district {w.district_names[d]}",
-                            programme_cause(self._policy_month + 1, p.programme_districts_per_year, k,
-                                            self.district_policy.shape[0]))
+                            partial(programme_cause, self._policy_month + 1, p.programme_districts_per_year, k,
+                                    self.district_policy.shape[0]))
             self._reached = k
 
     def _month_events(self, t: int, idle: np.ndarray, funds: np.ndarray, donor_on: bool, home_trust: np.ndarray,
