@@ -103,3 +103,16 @@ def test_unsigned_index_blocks_hold_the_indices_and_refuse_a_negative():
     m._home[0] = -1
     with pytest.raises(RuntimeError, match="org_u: a negative index"):
         m._compile_inputs()
+
+
+def test_fade_protection_cannot_be_negative_so_its_draw_may_be_tested_against_the_hazard_first():
+    """The compiled month skips working out fade's protection when the draw is at or above the
+    hazard (docs/decisions.md): exact only while protection cannot be negative, that is while
+    both weights are validated to be 0 or more."""
+    from model.scenario import Parameters
+
+    for name in ("support_protection", "policy_protection"):
+        low = Parameters.model_fields[name].json_schema_extra["low"]
+        assert low >= 0.0, f"{name} may be negative: model.month's fade pass must test the full condition"
+        with pytest.raises(ValueError):
+            Parameters(**{name: -0.1})
