@@ -215,9 +215,10 @@ class AllianceModel(mesa.Model):
         self.total_cost = 0.0
         # cumulative spending by payer (donor, members, government), k USD; summary only
         self.cost_by_payer = np.zeros(len(funding.PAYERS))
-        # the events so far but platforms', which are kept as arrays until read (:attr:`events`)
+        # the events so far but the platforms' and districts', which are kept as arrays until
+        # read (:attr:`events`): where they fall in the feed, whose they are and the month's numbers
         self._events: list[Event] = []
-        self._platform_batches: list[tuple] = []
+        self._batches: list[tuple[int, str, tuple]] = []
 
         # fixed masks and per-seat constants used every month
         self._gov = _kind_mask(w.kind, GOVERNMENT_KINDS)
@@ -409,8 +410,8 @@ class AllianceModel(mesa.Model):
         n_p, n_d = w.n_platforms, len(w.district_names)
         # the month's per-month buffers (model.month.OUT), a few 2-D blocks as the fixed inputs
         shapes = {"platform_b": (n_p, bool), "platform_f": (n_p, float), "att": (w.edge_agent.shape[0], bool),
-                  "dp": (n_d, float), "district_counts": (n_d, np.int64), "change": (n_p, np.int8),
-                  "info": (len(INFO), float)}
+                  "fresh_f": (n_d, float), "fresh_i": (n_d, np.int64), "changed_i": (n_p, np.int64),
+                  "changed_f": (n_p, float), "info": (len(INFO), float)}
         self._out = tuple(np.zeros((len(rows), shapes[block][0]) if rows else shapes[block][0],
                                    dtype=shapes[block][1]) for block, rows in OUT)
         self._out_rows = self._step_rows()
@@ -427,7 +428,6 @@ class AllianceModel(mesa.Model):
                              else p.horizon_months - 1)
         self._sustain_month = p.project_months - 1 + p.sustain_horizon_months
         self._last_month = p.horizon_months - 1
-        self._districts_seen = self.district_policy.copy()
 
     def _seat_indices(self) -> tuple[np.ndarray, ...]:
         """The seats of each organisation and of each platform (:func:`model.mechanisms.membership.seat_index`)."""
@@ -482,12 +482,15 @@ class AllianceModel(mesa.Model):
         return result
 
     def _step_rows(self) -> tuple[np.ndarray, ...]:
-        """The rows of the month's buffers (:data:`model.month.OUT`) that :meth:`step` reads, in its order."""
+        """The rows and blocks of the month's buffers (:data:`model.month.OUT`) that :meth:`step` reads, in
+        its order."""
         named = {}
         for (block, rows), buffer in zip(OUT, self._out, strict=True):
-            named.update(zip(rows, buffer, strict=True) if rows else [(block, buffer)])
-        return tuple(named[k] for k in ("idle", "funds", "gov_share", "home_trust", "ownership_before", "dp",
-                                        "dist_adopted", "dist_gov", "change", "info"))
+            named[block] = buffer
+            if rows:
+                named.update(zip(rows, buffer, strict=True))
+        return tuple(named[k] for k in ("idle", "funds", "gov_share", "home_trust", "ownership_before", "fresh_f",
+                                        "fresh_i", "changed_i", "changed_f", "info"))
 
     def __getstate__(self) -> dict[str, Any]:
         # the compiled version kept by _month_call is not picklable: a copy finds it again; the
@@ -525,16 +528,16 @@ class AllianceModel(mesa.Model):
             t, self._config, donor_on, donor_now, -1 if self._policy_month is None else self._policy_month, hazard,
             self.total_cost, self._state_arrays, self._fixed, self._work, self._draw_key, self._out, row,
         )
-        idle, funds, gov_share, home_trust, ownership, dp, dist_adopted, dist_gov, change, info = self._out_rows
+        idle, funds, gov_share, home_trust, ownership, fresh_f, fresh_i, changed_i, changed_f, info = self._out_rows
         info = info.tolist()  # Python floats: cheaper to read one by one than numpy scalars
         # what paid for this month, kept for the causes of events
         self._paid = (donor_on, gov_share, ownership, funds)
         self._pressure = float(info[0])
-        self._institution_events(t, policy_changed, info, dp, dist_adopted, dist_gov)
+        self._institution_events(t, policy_changed, info, fresh_f, fresh_i)
         self._follow_cohort(t)
         self.total_cost += info[6]
         self.metric_row = row
-        self._month_events(t, idle, funds, donor_on, home_trust, change, info)
+        self._month_events(t, idle, funds, donor_on, home_trust, changed_i, changed_f, info)
         self.month += 1
         self.datacollector.collect(self)
         if self.month >= p.horizon_months:
@@ -542,34 +545,53 @@ class AllianceModel(mesa.Model):
 
     # ------------------------------------------------------------------ events
 
-    def _institution_events(self, t: int, policy_changed: bool, info: list[float], dp: np.ndarray,
-                            dist_adopted: np.ndarray, dist_gov: np.ndarray) -> None:
+    def _institution_events(self, t: int, policy_changed: bool, info: list[float], fresh_f: np.ndarray,
+                            fresh_i: np.ndarray) -> None:
         """Process 7's events: national policy, districts' own plans, the programme's reach."""
-        w, p = self.world, self.params
+        p = self.params
         if policy_changed:
             self.policy = True
             self._policy_month = t
             self._event("policy", "national regulation changed: a government programme starts, district by district",
                         policy_cause(self._pressure, p.policy_threshold, int(info[1]),
                                      int(np.count_nonzero(self._policy_maker))))
+        # the districts' and the programme's events kept as the month's arrays, made into events
+        # when the feed is read, as the platforms' (a large alliance has hundreds of them a run,
+        # and a sweep reads none)
         if info[2]:
-            for d in (self.district_policy & ~self._districts_seen).nonzero()[0].tolist():
-                # the causes worded when read, as the platforms' (a large alliance has hundreds of
-                # these events a run, and a sweep reads none)
-                self._event("district", f"district {w.district_names[d]} puts the practice in its own plans and budget",
-                            partial(district_cause, float(dp[d]), p.government_involvement,
-                                    p.district_policy_threshold, int(dist_adopted[d]), int(dist_gov[d])))
-            self._districts_seen = self.district_policy.copy()
+            # the month's buffers list them first, in order (model.month.month)
+            k = int(info[2])
+            fresh, adopted, total = fresh_i[:, :k].copy()
+            self._batches.append((len(self._events), "district", (t, fresh, fresh_f[:k].copy(), adopted, total,
+                                                                  p.government_involvement,
+                                                                  p.district_policy_threshold)))
         k = int(info[3])
         if k > self._reached:
-            for d in self._programme_order[self._reached:k].tolist():
-                self._event("programme", f"the government programme reaches district {w.district_names[d]}",
-                            partial(programme_cause, self._policy_month + 1, p.programme_districts_per_year, k,
-                                    self.district_policy.shape[0]))
+            self._batches.append((len(self._events), "programme",
+                                  (t, self._programme_order[self._reached:k].copy(), self._policy_month + 1,
+                                   p.programme_districts_per_year, k)))
             self._reached = k
 
+    def _district_events(self, t: int, fresh: np.ndarray, pressure: np.ndarray, adopted: np.ndarray,
+                         total: np.ndarray, involvement: float, threshold: float) -> list[Event]:
+        """Month ``t``'s districts that put the practice in their own plans (``fresh``), each with
+        its pressure and its adopting and all local governments that month."""
+        names = self.world.district_names
+        return [Event(t + 1, "district", f"district {names[d]} puts the practice in its own plans and budget",
+                      partial(district_cause, pr, involvement, threshold, a, n))
+                for d, pr, a, n in zip(fresh.tolist(), pressure.tolist(), adopted.tolist(), total.tolist(),
+                                       strict=True)]
+
+    def _programme_events(self, t: int, districts: np.ndarray, policy_month: int, per_year: float,
+                          reached: int) -> list[Event]:
+        """Month ``t``'s districts the government programme reaches (``reached`` so far)."""
+        names, n_d = self.world.district_names, self.district_policy.shape[0]
+        return [Event(t + 1, "programme", f"the government programme reaches district {names[d]}",
+                      partial(programme_cause, policy_month, per_year, reached, n_d))
+                for d in districts.tolist()]
+
     def _month_events(self, t: int, idle: np.ndarray, funds: np.ndarray, donor_on: bool, home_trust: np.ndarray,
-                      change: np.ndarray, info: list[float]) -> None:
+                      changed_i: np.ndarray, changed_f: np.ndarray, info: list[float]) -> None:
         """The month's other events: functioning, scale, funding, platforms stopping or meeting again."""
         p = self.params
         if self._functioning_month is None and info[5] >= p.functioning_share:
@@ -603,25 +625,32 @@ class AllianceModel(mesa.Model):
             # kept as the month's arrays (which platforms changed, how, and the money each had)
             # and made into events only when the feed is read (:attr:`events`): a large
             # alliance has thousands of platform events a run, a default run twenty months of them
-            changed = np.flatnonzero(change)
-            self._platform_batches.append((len(self._events), t, donor_on, changed, change[changed],
-                                           self._paid[2][changed], self._paid[1][changed], funds[changed]))
+            # the month's buffers list them first, in order, with their money (model.month.month)
+            k = int(info[7] + info[8])
+            changed, how = changed_i[:, :k].copy()
+            ownership, government, money = changed_f[:, :k].copy()
+            self._batches.append((len(self._events), "platform", (t, donor_on, changed, how, ownership, government,
+                                                                  money)))
         if t == self._last_month:
             self._verdict(t, self.stage >= _ADOPTED)
 
     @property
     def events(self) -> list[Event]:
         """The run's events so far, in the order they happened (:class:`Event`)."""
-        if self._platform_batches:
+        if self._batches:
+            # in the order they were kept: the platforms' are worded month after month (a platform
+            # that meets again is compared with what it had when it stopped)
+            make = {"platform": self._platform_events, "district": self._district_events,
+                    "programme": self._programme_events}
             merged: list[Event] = []
             start = 0
-            for batch in self._platform_batches:
-                merged.extend(self._events[start:batch[0]])
-                merged.extend(self._platform_events(*batch[1:]))
-                start = batch[0]
+            for at, whose, args in self._batches:
+                merged.extend(self._events[start:at])
+                merged.extend(make[whose](*args))
+                start = at
             merged.extend(self._events[start:])
             self._events[:] = merged
-            self._platform_batches.clear()
+            self._batches.clear()
         return self._events
 
     def _platform_events(self, t: int, donor_on: bool, changed: np.ndarray, how: np.ndarray, ownership: np.ndarray,

@@ -108,7 +108,9 @@ def ragged_row(block: np.ndarray, at: np.ndarray, k: int) -> np.ndarray:
 #: The per-month buffers of :func:`month`, as :data:`FIXED`: each block's rows or, for a name alone, one array.
 OUT: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("platform_b", ("met", "idle", "cases")), ("platform_f", ("funds", "gov_share", "home_trust", "ownership_before")),
-    ("att", ()), ("dp", ()), ("district_counts", ("dist_adopted", "dist_gov")), ("change", ()), ("info", ()),
+    ("att", ()), ("fresh_f", ()), ("fresh_i", ("fresh", "fresh_adopted", "fresh_gov")),
+    ("changed_i", ("changed", "how")), ("changed_f", ("changed_ownership", "changed_government", "changed_funds")),
+    ("info", ()),
 )
 
 #: Slots of the ``info`` buffer: what the month tells the model besides its arrays.
@@ -182,10 +184,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         Per-month buffers the model reads for events (:data:`OUT` names them, a few rows of
         2-D blocks as :data:`FIXED`): which platforms met, were idle and ran a case study;
         their funds, government share, members' mean trust and ownership at the month's
-        start (the state's ``ownership`` is updated in place); attended seats; district
-        pressure; adopting and all local governments per district; which platforms stopped
-        meeting (1) or met again (2) this month; ``info``. The month also sets the state's
-        ``was_idle`` to this month's ``idle``.
+        start (the state's ``ownership`` is updated in place); attended seats; the districts
+        that put the practice in their plans this month (their pressure, adopting and all
+        local governments), the first ``info["new_districts"]`` entries; the platforms that
+        stopped meeting (1) or met again (2) this month (how, and their ownership, government
+        share and funds), the first ``info["newly_idle"] + info["revived"]`` entries, in
+        order; ``info``. The month also sets the state's ``was_idle`` to this month's ``idle``.
     row
         The month's series row (filled at ``record_index[i]``, a row of the fixed inputs, for
         :data:`RECORD_ORDER` ``[i]``).
@@ -238,10 +242,9 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         ragged_row(ragged_f, af, 0), ragged_row(ragged_f, af, 1), ragged_row(ragged_f, af, 2),
         ragged_row(ragged_f, af, 3), ragged_row(ragged_f, af, 4), ragged_row(ragged_f, af, 5))
     w0, w1 = work[0], work[1]
-    platform_b, platform_f, att, dp, district_counts, change, info = out
+    platform_b, platform_f, att, fresh_dp, fresh_i, changed_i, changed_f, info = out
     met, idle, cases = platform_b[0], platform_b[1], platform_b[2]
     funds, gov_share, home_trust, ownership_before = platform_f[0], platform_f[1], platform_f[2], platform_f[3]
-    dist_adopted, dist_gov = district_counts[0], district_counts[1]
     n, n_p, n_d = knowledge.shape[0], platform_level.shape[0], district_policy.shape[0]
     doc = c.documentation
     # the kernels that take one draw per platform (and membership, one per seat) get them
@@ -478,6 +481,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         info[_PM_PRACTISING] = pm_practising
     info[_NEW_DISTRICTS] = 0
     if district_open:
+        dp = np.empty(n_d)
         for d in range(n_d):
             dp[d] = d_done[d] / d_total[d] if d_total[d] > 0 else np.nan
         now = institutions.districts_institutionalise(dp * c.government_involvement, c.district_policy_threshold,
@@ -486,13 +490,21 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         n_fresh = fresh.sum()
         if n_fresh:
             info[_NEW_DISTRICTS] = n_fresh
-            dist_adopted[:] = 0
-            dist_gov[:] = 0
+            # for each district new to it, in order: the pressure and its adopting and all local
+            # governments (the model's events, which read them as they are, without a numpy call)
+            dist_adopted = np.zeros(n_d, dtype=np.int64)
+            dist_gov = np.zeros(n_d, dtype=np.int64)
             for i in range(n):
                 if local_gov[i] and district[i] >= 0 and fresh[district[i]]:
                     dist_gov[district[i]] += 1
                     if stage[i] >= _ADOPTED:
                         dist_adopted[district[i]] += 1
+            r = 0
+            for d in range(n_d):
+                if fresh[d]:
+                    fresh_i[0, r], fresh_i[1, r], fresh_i[2, r] = d, dist_adopted[d], dist_gov[d]
+                    fresh_dp[r] = dp[d]
+                    r += 1
         district_policy[:] = now
     reached = np.zeros(n_d, dtype=np.bool_)
     k_reach = 0
@@ -574,17 +586,22 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
            platform_seats, w0, tally)
-    # which platforms stopped meeting (1) or met again (2) this month, for the model's events
+    # which platforms stopped meeting (1) or met again (2) this month, in order, with the money
+    # each had, for the model's events (which read them as they are, without a numpy call)
     newly_idle = 0
     revived = 0
     for j in range(n_p):
-        change[j] = 0
+        how = 0
         if idle[j] and not was_idle[j] and last_meeting[j] >= 0:
             newly_idle += 1
-            change[j] = 1
+            how = 1
         if not idle[j] and was_idle[j]:
             revived += 1
-            change[j] = 2
+            how = 2
+        if how:
+            r = newly_idle + revived - 1
+            changed_i[0, r], changed_i[1, r] = j, how
+            changed_f[0, r], changed_f[1, r], changed_f[2, r] = ownership_before[j], gov_share[j], funds[j]
         was_idle[j] = idle[j]
     info[_NEWLY_IDLE] = newly_idle
     info[_REVIVED] = revived
