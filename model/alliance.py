@@ -196,8 +196,10 @@ class AllianceModel(mesa.Model):
         self.support = np.zeros(n)
         self.stage = np.full(n, Stage.UNAWARE, dtype=np.int8)
         self.abandoned = np.zeros(n, dtype=bool)
-        # 32 bits: the turnover pass reads and writes every organisation's tenure every month
-        self.tenure = self.rng.integers(0, 24, n).astype(np.int32)
+        # each organisation's tenure (months since its representative changed) kept as the month
+        # the representative came, so that a month changes it only where one is replaced: a
+        # million organisations' tenures, read and written every month, were a pass of their own
+        self._representative_since = -self.rng.integers(0, 24, n).astype(np.int32)
         self.decision_maker = w.decision_maker.copy()
         self.fit = np.full(len(w.district_names), 0.5 * (1.0 - p.innovation_complexity))
         self.ownership = np.full(n_p, p.initial_ownership)
@@ -329,6 +331,11 @@ class AllianceModel(mesa.Model):
             self._platforms = [Platform(self, j) for j in range(w.n_platforms)]
 
     @property
+    def tenure(self) -> np.ndarray:
+        """Each organisation's tenure: months since its representative changed."""
+        return self.month - self._representative_since
+
+    @property
     def metrics(self) -> dict[str, float]:
         """The last month's series by name (NaN before the first month)."""
         return dict(zip(SERIES_FIELDS, self.metric_row.tolist(), strict=True))
@@ -456,8 +463,8 @@ class AllianceModel(mesa.Model):
 
     def _state(self) -> tuple:
         """The state the compiled month updates (:func:`model.month.month`'s ``state``)."""
-        return (self._org_floats, self._org_flags, self.stage, self.tenure, self._seat_flags, self.fit,
-                self.ownership, self._platform_months, self.district_policy, self.backed, self._was_idle,
+        return (self._org_floats, self._org_flags, self.stage, self._representative_since, self._seat_flags,
+                self.fit, self.ownership, self._platform_months, self.district_policy, self.backed, self._was_idle,
                 self.cost_by_payer, self._tally)
 
     def _month_call(self, *args: Any) -> bool:

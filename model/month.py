@@ -209,8 +209,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     turn would compute them: no pass reads what a later process writes.
     """
     c = cfg[0]
-    (org_floats, org_flags, stage, tenure, seat_flags, fit, ownership, platform_months, district_policy, backed,
-     was_idle, cost_by_payer, tally) = state
+    (org_floats, org_flags, stage, representative_since, seat_flags, fit, ownership, platform_months,
+     district_policy, backed, was_idle, cost_by_payer, tally) = state
     knowledge, trust, support = org_floats[0], org_floats[1], org_floats[2]
     abandoned, decision_maker, is_member = org_flags[0], org_flags[1], org_flags[2]
     seat_active, away = seat_flags[0], seat_flags[1]
@@ -271,27 +271,18 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     if not c.on_meetings:
         met[:] = False
     gov_factor = c.government_involvement * (1.0 if t >= c.government_join_month else 0.0)
-    meetings.attend_seats_drawn(att, seat_active, met, ea, ep, engagement_seat, trust, gov_seat, gov_factor,
-                                hard_seat, facilitation_seat, c.inclusion_barrier, c.trust_attendance,
-                                stream(key, t, ATTEND))
-    for j in range(n_p):
-        if met[j]:
-            last_meeting[j] = t
-
-    # the learning kernels use only the seats whose organisation attended (about a fifth)
-    # gathered in one pass without a branch (each row is written, and kept only if its seat
-    # was attended: whether it was is a coin toss, which numpy's nonzero branches on)
+    # who attended and, in the same pass, the attended seats the learning kernels use (about a fifth)
     aa = np.empty(n_seats, dtype=ea.dtype)
     pa = np.empty(n_seats, dtype=ep.dtype)
     influence_a = np.empty(n_seats)
     champion_a = np.empty(n_seats, dtype=np.bool_)
-    k = 0
-    for s in range(n_seats):
-        aa[k] = ea[s]
-        pa[k] = ep[s]
-        influence_a[k] = influence_seat[s]
-        champion_a[k] = champion_seat[s]
-        k += att[s]
+    k = meetings.attend_seats_drawn(att, seat_active, met, ea, ep, engagement_seat, trust, gov_seat, gov_factor,
+                                    hard_seat, facilitation_seat, c.inclusion_barrier, c.trust_attendance,
+                                    stream(key, t, ATTEND), influence_seat, champion_seat, aa, pa, influence_a,
+                                    champion_a)
+    for j in range(n_p):
+        if met[j]:
+            last_meeting[j] = t
     aa, pa, influence_a, champion_a = aa[:k], pa[:k], influence_a[:k], champion_a[:k]
     came = np.ones(k, dtype=np.bool_)
     anyone = k > 0
@@ -410,7 +401,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     on_adoption, penalty, threshold_scale, policy_effect = c.on_adoption, c.abandonment_penalty, c.threshold_scale, \
         c.policy_effect
     advantage, external, imitation = c.relative_advantage, c.external_influence, c.imitation
-    on_turnover, turnover_rate, on_membership = c.on_turnover, c.turnover_rate, c.on_membership
+    on_turnover, turnover_rate = c.on_turnover, c.turnover_rate
     # the organisations whose stage changed (and from what), for the record's tally
     moved = np.empty(n, dtype=np.uint32)  # unsigned: an index (see FIXED)
     moved_from = np.empty(n, dtype=stage.dtype)
@@ -454,17 +445,13 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
             d_total[d] += influence[i]
             if a:
                 d_done[d] += influence[i]
-        # 8 turnover (then, for process 9, nobody is a member until the seats say so)
-        if on_turnover:
-            if is_member[i] & (uniform(s_replace, i) < turnover_rate):  # turnover.replaced
-                reputation = home_trust[home[i]] if has_home[i] else 0.0
-                knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
-                    knowledge[i], trust[i], doc, reputation, dm_base[i], uniform(s_dm, i))
-                tenure[i] = 0
-            else:
-                tenure[i] += 1
-        if on_membership:
-            is_member[i] = False
+        # 8 turnover (an organisation's tenure is kept as the month its representative came: only
+        # a new one changes it)
+        if on_turnover and is_member[i] & (uniform(s_replace, i) < turnover_rate):  # turnover.replaced
+            reputation = home_trust[home[i]] if has_home[i] else 0.0
+            knowledge[i], trust[i], decision_maker[i] = turnover.new_representative(
+                knowledge[i], trust[i], doc, reputation, dm_base[i], uniform(s_dm, i))
+            representative_since[i] = t + 1  # tenure 0 at the month's end, as turnover.turnover's
 
     tally_changes(tally, moved, moved_from, n_moved, stage, level_group, kind, district, reach, scale_pop,
                   kind_count.shape[0])
@@ -517,7 +504,11 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         backed[d] = district_policy[d] or reached[d]
     backed[n_d] = policy_now
 
-    # 8 turnover: done for each organisation at the end of the second pass above
+    # 8 turnover: done for each organisation at the end of the second pass above; without it
+    # tenures stand still (turnover.turnover counts them), so the months they count start later
+    if not on_turnover:
+        for i in range(n):
+            representative_since[i] += 1
 
     # 9 membership; the lead organisation allocates the money while the donor pays
     if c.on_membership:
@@ -533,6 +524,8 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         membership.update_seats_into(seat_active, edge_linking, ea, ep, met, attractiveness, engagement, trust, idle,
                                      c.cost_sharing, c.recruitment_rate, c.dropout_rate, u_seat, join, leave, away,
                                      allocating)
+        # (process 8 left is_member as it was: nothing between reads it)
+        is_member[:] = False
         for s in range(ea.shape[0]):
             is_member[ea[s]] = is_member[ea[s]] | seat_active[s]
 
@@ -640,17 +633,25 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
     # members' trust and number per platform, measured again at the month's end (turnover and
     # membership have moved them), then who attended
-    home_trust[:], seats_held = members_per_platform(trust, seat_active, ea, ep, n_p)
+    # (:func:`members_per_platform` in the same pass)
+    total = np.zeros(n_p)
+    seats_held = np.zeros(n_p)
     n_att = 0
     marg = 0
     priv = 0
     dm = 0
     for s in range(ea.shape[0]):
+        a, j = ea[s], ep[s]
+        active = 1.0 if seat_active[s] else 0.0
+        total[j] += trust[a] * active
+        seats_held[j] += active
         came = att[s]
         n_att += came
         marg += came & marginalised_seat[s]
         priv += came & private_seat[s]
-        dm += came & decision_maker[ea[s]]
+        dm += came & decision_maker[a]
+    for j in range(n_p):
+        home_trust[j] = total[j] / max(seats_held[j], 1.0)
     # each member's co-membership ties (membership.centralisation), into a work array, which
     # the pass over the organisations reads and zeroes
     membership.co_membership_into(degree_of, seat_active, ea, ep, seats_held)

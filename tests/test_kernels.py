@@ -105,9 +105,16 @@ def test_attendance_kernel_equals_probability_then_draw(seed):
     seed = stream_np(int(g.integers(2**62)), 7, ATTEND)
     ref = meetings.attend(prob, active, met[ep], uniforms_np(seed, n_s))
     got = np.ones(n_s, dtype=bool)  # every value overwritten, the seats that cannot attend too
-    meetings.attend_seats_drawn(got, active, met, ea, ep, eng, w["trust"], gov, 0.7, hard, fac_s, 0.6, 0.4, seed)
+    infl, champ = g.random(n_s), g.random(n_s) < 0.3
+    came = np.empty(n_s, dtype=ea.dtype), np.empty(n_s, dtype=ep.dtype), np.empty(n_s), np.empty(n_s, dtype=bool)
+    k = meetings.attend_seats_drawn(got, active, met, ea, ep, eng, w["trust"], gov, 0.7, hard, fac_s, 0.6, 0.4, seed,
+                                    infl, champ, *came)
     np.testing.assert_array_equal(got, ref)
     assert ref.any() and not ref.all()
+    # the attended seats listed in order, for the learning kernels
+    assert k == ref.sum()
+    for listed, of_seat in zip(came, (ea, ep, infl, champ), strict=True):
+        np.testing.assert_array_equal(listed[:k], of_seat[ref])
 
 
 @pytest.mark.parametrize("seed", ROOTS)

@@ -84,10 +84,15 @@ def attend_seats_drawn(
     out: np.ndarray, seat_active: np.ndarray, met: np.ndarray, edge_agent: np.ndarray, edge_platform: np.ndarray,
     engagement: np.ndarray, trust: np.ndarray, government: np.ndarray, government_factor: float,
     hard_to_reach: np.ndarray, facilitation: np.ndarray, inclusion_barrier: float, trust_weight: float,
-    seed: np.uint64,
-) -> None:
+    seed: np.uint64, influence: np.ndarray, champion: np.ndarray, agent_came: np.ndarray, platform_came: np.ndarray,
+    influence_came: np.ndarray, champion_came: np.ndarray,
+) -> int:
     """:func:`attend_seats` into ``out``, seat ``s``'s draw ``model.draws.uniform(seed, s)`` computed
-    only for the seats of platforms that met (the others draw nothing)."""
+    only for the seats of platforms that met (the others draw nothing); and, in the same pass, the
+    attended seats' organisation, platform, influence and champion flag (seat arrays ``influence``
+    and ``champion``) in the first rows of the four ``*_came`` arrays (as long as ``out``), in
+    order: the learning kernels use only those seats. Returns their number."""
+    k = 0
     for s in range(seat_active.shape[0]):
         attended = False
         # whether a platform met holds for all its seats (a predictable branch); whether a seat
@@ -97,3 +102,10 @@ def attend_seats_drawn(
                                                      government_factor, hard_to_reach[s], facilitation[s],
                                                      inclusion_barrier, trust_weight, uniform(seed, s))
         out[s] = attended
+        # every seat's row written and kept only if it was attended: no branch on the coin toss
+        agent_came[k] = edge_agent[s]
+        platform_came[k] = edge_platform[s]
+        influence_came[k] = influence[s]
+        champion_came[k] = champion[s]
+        k += attended
+    return k
