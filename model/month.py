@@ -633,25 +633,17 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
     # members' trust and number per platform, measured again at the month's end (turnover and
     # membership have moved them), then who attended
-    # (:func:`members_per_platform` in the same pass)
-    total = np.zeros(n_p)
-    seats_held = np.zeros(n_p)
+    home_trust[:], seats_held = members_per_platform(trust, seat_active, ea, ep, n_p)
     n_att = 0
     marg = 0
     priv = 0
     dm = 0
     for s in range(ea.shape[0]):
-        a, j = ea[s], ep[s]
-        active = 1.0 if seat_active[s] else 0.0
-        total[j] += trust[a] * active
-        seats_held[j] += active
         came = att[s]
         n_att += came
         marg += came & marginalised_seat[s]
         priv += came & private_seat[s]
-        dm += came & decision_maker[a]
-    for j in range(n_p):
-        home_trust[j] = total[j] / max(seats_held[j], 1.0)
+        dm += came & decision_maker[ea[s]]
     # each member's co-membership ties (membership.centralisation), into a work array, which
     # the pass over the organisations reads and zeroes
     membership.co_membership_into(degree_of, seat_active, ea, ep, seats_held)
