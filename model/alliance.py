@@ -840,13 +840,43 @@ class AllianceModel(mesa.Model):
         gc.disable()
         try:
             if end > self.month:
-                # Mesa's own loop over its step events: a Python frame less a month than
-                # calling step() (Mesa wraps it), 3% of a default run
-                self.run_for(end - self.month)
+                if self._only_the_step_scheduled():
+                    self._run_steps(end - self.month)
+                else:
+                    self.run_for(end - self.month)
         finally:
             if collecting:
                 gc.enable()
         return self
+
+    def _only_the_step_scheduled(self) -> bool:
+        """Whether Mesa's calendar holds nothing but the model's step, once a time unit from now."""
+        beat = self._default_schedule
+        return (self._simulator is None and beat.is_active and not beat._paused
+                and beat.schedule.interval == 1 and beat.schedule.end is None and beat.schedule.count is None
+                and beat.next_scheduled_time == self.time + 1 and len(self._event_list) == 1)
+
+    def _run_steps(self, k: int) -> None:
+        """``k`` steps as Mesa's ``run_for(k)`` runs them when only the step is on its calendar, without
+        its calendar: each step, time moves on a unit and the step count by one, then :meth:`step`;
+        after them the next step is scheduled a unit later, as Mesa would have left it.
+
+        Mesa's calendar (a heap of events, a new event each step, a log line formatted each
+        step) cost 3.4 us a step with warm caches and about 14 us at 10,000 organisations,
+        where the month has just pushed Python's data out of them: a tenth of a default run.
+        """
+        beat = self._default_schedule
+        done = 0
+        try:
+            for _ in range(k):
+                self.time += 1
+                self.steps += 1
+                done += 1
+                self._user_step()
+        finally:
+            beat._execution_count += done
+            beat._current_event.cancel()
+            beat._schedule_next(self.time + 1)
 
     def series(self) -> pd.DataFrame:
         """The monthly series recorded so far (one row per month, months 1..)."""

@@ -122,3 +122,45 @@ def test_solara_viz_plots_a_lasim_series():
         _, rc = solara.render(component[0](m), handle_error=False)
     images = rc.find(ipywidgets.Image).widgets
     assert images and len(images[0].value) > 1000
+
+
+def _clock(m: AllianceModel) -> tuple:
+    beat = m._default_schedule
+    return m.time, m.steps, m.month, beat.next_scheduled_time, beat.execution_count, len(m._event_list)
+
+
+@pytest.mark.parametrize("seed", [2, 9, 31])
+def test_run_leaves_mesa_time_and_results_as_run_for_does(seed):
+    # run() steps directly when only the step is on Mesa's calendar: the clock, the step's
+    # next event and every result must be what Mesa's own run_for gives
+    fast, mesa_loop = AllianceModel(rng=seed), AllianceModel(rng=seed)
+    fast.run(17)
+    mesa_loop.run_for(17)
+    assert _clock(fast) == _clock(mesa_loop) == (17.0, 17, 17, 18.0, 17, 1)
+    # either continues with Mesa's own step and loop, and then run() to the horizon
+    for m in (fast, mesa_loop):
+        m.step()
+        m.run_for(2)
+        m.run()
+    assert _clock(fast) == _clock(mesa_loop)
+    pd.testing.assert_frame_equal(fast.series(), mesa_loop.series())
+    assert fast.summary() == pytest.approx(mesa_loop.summary(), nan_ok=True)
+    assert [str(e) for e in fast.events] == [str(e) for e in mesa_loop.events]
+
+
+def test_run_keeps_events_a_user_puts_on_mesas_calendar():
+    m = AllianceModel(rng=4)
+    seen: list[tuple[float, int]] = []
+
+    def look() -> None:
+        seen.append((m.time, m.month))
+
+    m.schedule_event(look, at=5)
+    m.run(12)
+    # Mesa's loop ran it at time 5, after that time's step (the step's priority is higher)
+    assert seen == [(5.0, 5)]
+    assert _clock(m)[:4] == (12.0, 12, 12, 13.0)
+    # with the calendar empty again, the rest of the run matches an undisturbed one
+    m.run()
+    plain = AllianceModel(rng=4).run()
+    pd.testing.assert_frame_equal(m.series(), plain.series())
