@@ -363,7 +363,7 @@ class AllianceModel(mesa.Model):
         self._config = config_record(
             p, self.on, documentation=self._documentation, champion_boost=self._champion_boost,
             exchange_rate=self._exchange_rate, spillover=self._spillover, outside_spillover=self._outside_spillover,
-            pilot_organisations=self._n_pilot,
+            pilot_organisations=self._n_pilot, own_seats=self._own_seats(),
         )
         agent_indptr, agent_seats, platform_indptr, platform_seats = self._seat_indices()
         h_indptr, h_indices, h_data = csr_arrays(w.horizontal)
@@ -435,6 +435,15 @@ class AllianceModel(mesa.Model):
                              else p.horizon_months - 1)
         self._sustain_month = p.project_months - 1 + p.sustain_horizon_months
         self._last_month = p.horizon_months - 1
+
+    def _own_seats(self) -> int:
+        """How many of the first seats are their organisations' own: seat ``i`` held by organisation
+        ``i`` on its home platform (``build_world`` numbers the counted members so). The month
+        sums those seats in a pass over the organisations, in the same order."""
+        w = self.world
+        k = min(w.edge_agent.shape[0], w.n)
+        own = (w.edge_agent[:k] == np.arange(k)) & (w.edge_platform[:k] == w.home_platform[:k])
+        return k if own.all() else int(np.argmin(own))
 
     def _seat_indices(self) -> tuple[np.ndarray, ...]:
         """The seats of each organisation and of each platform (:func:`model.mechanisms.membership.seat_index`)."""

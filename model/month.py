@@ -359,9 +359,20 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         for s in range(n_seats):
             on_idle[ea[s]] = on_idle[ea[s]] | (seat_active[s] & idle[ep[s]])
     num = np.zeros(n_d)
+    # members' mean trust per platform (mean_member_trust), for process 9 and a new
+    # representative's reputation: the first seats are the organisations' own, seat i of
+    # organisation i on its home platform (c.own_seats of them), so their part of each sum
+    # rides on this pass, in the seats' order, after trust's erosion; the other seats follow it
+    trust_sum = np.zeros(n_p)
+    seats_held = np.zeros(n_p)
+    n_own = int(c.own_seats)
     for i in range(n):
         if on_idle[i]:  # a branch: the members of one platform are neighbours, so it is predictable
             trust[i] = trust[i] * decay
+        if i < n_own:  # predictable: the first n_own organisations
+            active = 1.0 if seat_active[i] else 0.0  # a coin toss: no branch (adding 0.0 changes nothing)
+            trust_sum[home[i]] += trust[i] * active
+            seats_held[home[i]] += active
         d = district[i]
         if d >= 0:
             st = stage[i]
@@ -389,7 +400,12 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # process 8's turnover, which changes what no later step of this pass nor process 7 reads
     # (a pass over the organisations less); a new representative's reputation is its
     # platform members' mean trust, which nothing has changed since the first pass
-    home_trust[:] = mean_member_trust(trust, seat_active, ea, ep, n_p)
+    for s in range(n_own, n_seats):
+        active = 1.0 if seat_active[s] else 0.0
+        trust_sum[ep[s]] += trust[ea[s]] * active
+        seats_held[ep[s]] += active
+    for j in range(n_p):
+        home_trust[j] = trust_sum[j] / max(seats_held[j], 1.0)
     pm_total = 0.0
     pm_done = 0.0
     pm_practising = 0

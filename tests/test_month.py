@@ -116,3 +116,17 @@ def test_fade_protection_cannot_be_negative_so_its_draw_may_be_tested_against_th
         assert low >= 0.0, f"{name} may be negative: model.month's fade pass must test the full condition"
         with pytest.raises(ValueError):
             Parameters(**{name: -0.1})
+
+
+@pytest.mark.parametrize("scenario", ["default", "city", "funding_gap"])
+def test_the_own_seats_are_each_organisations_seat_on_its_home_platform(scenario):
+    # the month sums members' trust over these seats in its pass over the organisations
+    # (seat i is organisation i's): the prefix must hold exactly that, and stop where it fails
+    m = AllianceModel(scenario, rng=1)
+    w, k = m.world, m._own_seats()
+    assert 0 < k <= min(w.edge_agent.shape[0], w.n)
+    np.testing.assert_array_equal(w.edge_agent[:k], np.arange(k))
+    np.testing.assert_array_equal(w.edge_platform[:k], w.home_platform[:k])
+    if k < w.edge_agent.shape[0]:
+        assert w.edge_agent[k] != k or w.edge_platform[k] != w.home_platform[k]
+    assert m._config[0]["own_seats"] == k
