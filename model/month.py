@@ -542,8 +542,19 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
                                      allocating)
         # (process 8 left is_member as it was: nothing between reads it)
         is_member[:] = False
-        for s in range(ea.shape[0]):
-            is_member[ea[s]] = is_member[ea[s]] | seat_active[s]
+    # the members, and for the record members' trust and number per platform at the month's
+    # end (turnover and membership have moved them; nothing after this changes trust or
+    # seats), in one pass over the seats (members_per_platform's sums, in the same order)
+    trust_total = np.zeros(n_p)
+    seats_held = np.zeros(n_p)
+    marking = c.on_membership
+    for s in range(n_seats):
+        a, j = ea[s], ep[s]
+        if marking:  # the same every seat: a predictable branch
+            is_member[a] = is_member[a] | seat_active[s]
+        active = 1.0 if seat_active[s] else 0.0  # a coin toss: no branch (adding 0.0 changes nothing)
+        trust_total[j] += trust[a] * active
+        seats_held[j] += active
 
     # 10 fade after funding ends: a changed policy backs every adopter a little; a platform
     # its members own and still run is what keeps a practice alive (003)
@@ -594,7 +605,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
            fit, ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, w0, tally)
+           platform_seats, w0, tally, trust_total, seats_held)
     # which platforms stopped meeting (1) or met again (2) this month, in order, with the money
     # each had, for the model's events (which read them as they are, without a numpy call)
     newly_idle = 0
@@ -644,12 +655,13 @@ def record(t, c, donor_on, cost, total_cost, row, index, knowledge, trust, stage
            ownership, last_case_study, district_policy, backed, decision_maker, ea, ep, kind, district, reach,
            district_communities, local, marginalised_seat, private_seat, level_group, level_count, kind_count,
            scale_pop, met, att, idle, funds, cases, home_trust, info, agent_indptr, agent_seats, platform_indptr,
-           platform_seats, degree_of, tally):
-    """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``."""
+           platform_seats, degree_of, tally, trust_total, seats_held):
+    """The month's series (:data:`RECORD_ORDER`) into ``row``; members' trust per platform into ``home_trust``
+    (``trust_total`` and ``seats_held``: :func:`members_per_platform`'s sums at the month's end)."""
     n, n_p, n_d = knowledge.shape[0], met.shape[0], district_policy.shape[0]
-    # members' trust and number per platform, measured again at the month's end (turnover and
-    # membership have moved them), then who attended
-    home_trust[:], seats_held = members_per_platform(trust, seat_active, ea, ep, n_p)
+    # members' mean trust per platform at the month's end, then who attended
+    for j in range(n_p):
+        home_trust[j] = trust_total[j] / max(seats_held[j], 1.0)
     n_att = 0
     marg = 0
     priv = 0
