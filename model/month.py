@@ -364,7 +364,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # organisation i on its home platform (c.own_seats of them), so their part of each sum
     # rides on this pass, in the seats' order, after trust's erosion; the other seats follow it
     trust_sum = np.zeros(n_p)
-    seats_held = np.zeros(n_p)
+    held = np.zeros(n_p)  # active seats per platform before turnover (seats_held below: after process 9)
     n_own = int(c.own_seats)
     for i in range(n):
         if on_idle[i]:  # a branch: the members of one platform are neighbours, so it is predictable
@@ -372,7 +372,7 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
         if i < n_own:  # predictable: the first n_own organisations
             active = 1.0 if seat_active[i] else 0.0  # a coin toss: no branch (adding 0.0 changes nothing)
             trust_sum[home[i]] += trust[i] * active
-            seats_held[home[i]] += active
+            held[home[i]] += active
         d = district[i]
         if d >= 0:
             st = stage[i]
@@ -400,12 +400,14 @@ def month(t, cfg, donor_on, donor_now, policy_month, hazard, total_cost, state, 
     # process 8's turnover, which changes what no later step of this pass nor process 7 reads
     # (a pass over the organisations less); a new representative's reputation is its
     # platform members' mean trust, which nothing has changed since the first pass
+    # (members_per_platform's loop and division written out here and after process 9: as calls
+    # the month measured 0.3 to 0.5 ns slower at 10,000 and 100,000 organisations)
     for s in range(n_own, n_seats):
         active = 1.0 if seat_active[s] else 0.0
         trust_sum[ep[s]] += trust[ea[s]] * active
-        seats_held[ep[s]] += active
+        held[ep[s]] += active
     for j in range(n_p):
-        home_trust[j] = trust_sum[j] / max(seats_held[j], 1.0)
+        home_trust[j] = trust_sum[j] / max(held[j], 1.0)
     pm_total = 0.0
     pm_done = 0.0
     pm_practising = 0
