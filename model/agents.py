@@ -88,7 +88,7 @@ class Stakeholder(mesa.Agent):
 
     @property
     def months_since_new_representative(self) -> int:
-        return int(self.model.month - self.model._representative_since[self.row])
+        return self.model.tenure_of(self.row)
 
     @property
     def decision_maker(self) -> bool:

@@ -335,6 +335,10 @@ class AllianceModel(mesa.Model):
         """Each organisation's tenure: months since its representative changed."""
         return self.month - self._representative_since
 
+    def tenure_of(self, row: int) -> int:
+        """:attr:`tenure` of organisation ``row`` alone (without the whole array)."""
+        return int(self.month - self._representative_since[row])
+
     @property
     def metrics(self) -> dict[str, float]:
         """The last month's series by name (NaN before the first month)."""
